@@ -1,0 +1,100 @@
+import { PayloadValidationError } from '@segment/actions-core'
+
+/**
+ * Koala's production ingestion host. Source: Koala's server-side API docs
+ * (`POST https://api2.getkoala.com/web/projects/{public_key}/batch`).
+ */
+export const KOALA_PRODUCTION_URL = 'https://api2.getkoala.com'
+
+/** The destination's own version, sent in the User-Agent so Koala can tell our traffic apart. */
+export const DESTINATION_VERSION = '1.0.0'
+
+/**
+ * Koala drops server-side requests without a descriptive User-Agent (Koala's API docs ask every caller to name
+ * itself), so every request names this destination and its version.
+ */
+export const USER_AGENT = `Segment Actions Koala (Cloud) destination/${DESTINATION_VERSION}`
+
+/** Koala accepts at most 30 entries in each of `identifies`, `events` and `page_views` of one request. */
+export const MAX_ENTRIES_PER_REQUEST = 30
+
+/**
+ * Per-request timeout, in milliseconds. Set explicitly because actions-core ignores its own
+ * `DEFAULT_REQUEST_TIMEOUT` environment setting; below Segment's own per-event deadline so a slow Koala becomes a
+ * retryable timeout rather than a dropped delivery.
+ */
+export const REQUEST_TIMEOUT_MS = 10_000
+
+/** How many Koala requests one `performBatch` keeps in flight at once. */
+export const BATCH_CONCURRENCY = 8
+
+/** Where Segment users find the key, quoted in every authentication error. */
+export const PUBLIC_KEY_HELP = 'Check the Public Key setting: copy it from Koala under Settings > Install.'
+
+/**
+ * The base URL of Koala's API, read at call time (not frozen at module load) so a test or the local tools can
+ * point the destination at a sandbox or Koala's staging with `KOALA_API_URL`.
+ *
+ * @returns the base URL without a trailing slash, e.g. `https://api2.getkoala.com`.
+ */
+export function koalaBaseUrl(): string {
+  const override = process.env.KOALA_API_URL?.trim()
+  return (override || KOALA_PRODUCTION_URL).replace(/\/+$/, '')
+}
+
+// Koala's public keys are opaque tokens; anything outside this set could change the request's path or host.
+const SAFE_KEY = /^[A-Za-z0-9_-]+$/
+
+/**
+ * Checks a Public Key before it is placed into a URL path.
+ *
+ * @param publicKey the `public_key` setting as the user typed it (surrounding whitespace is ignored).
+ * @returns the trimmed key.
+ * @throws PayloadValidationError (status 400) when the key is empty or contains anything but letters, digits, `_`
+ *   and `-` (for example `/`, `?`, `#`, `%`, whitespace or `..`), so a key can never reach another path on Koala's
+ *   host or another host.
+ */
+export function checkPublicKey(publicKey: unknown): string {
+  const key = typeof publicKey === 'string' ? publicKey.trim() : ''
+  if (!key) {
+    throw new PayloadValidationError(`The Public Key setting is empty. ${PUBLIC_KEY_HELP}`)
+  }
+  if (!SAFE_KEY.test(key)) {
+    throw new PayloadValidationError(
+      `The Public Key setting may contain only letters, digits, "_" and "-". ${PUBLIC_KEY_HELP}`
+    )
+  }
+  return key
+}
+
+/**
+ * Builds the URL of one of Koala's project endpoints.
+ *
+ * @param publicKey the `public_key` setting; validated with {@link checkPublicKey}.
+ * @param endpoint `batch` (ingestion) or `auth` (key check).
+ * @returns e.g. `https://api2.getkoala.com/web/projects/pk_123/batch`.
+ * @throws PayloadValidationError for an empty or unsafe key.
+ */
+export function projectUrl(publicKey: unknown, endpoint: 'batch' | 'auth'): string {
+  const key = checkPublicKey(publicKey)
+  return `${koalaBaseUrl()}/web/projects/${encodeURIComponent(key)}/${endpoint}`
+}
+
+/**
+ * Hides a Public Key in text that is printed or logged: keeps its first four characters.
+ *
+ * @param text any text, e.g. a request URL.
+ * @param publicKey the key to hide; nothing is replaced when it is empty.
+ */
+export function redactKey(text: string, publicKey: string | undefined): string {
+  if (!publicKey) return text
+  return text.split(publicKey).join(`${publicKey.slice(0, 4)}…`)
+}
+
+/**
+ * Hides the Public Key in a Koala project URL or path without knowing the key: `/web/projects/pk_live_abc/batch`
+ * becomes `/web/projects/pk_l…/batch`.
+ */
+export function redactProjectUrl(url: string): string {
+  return url.replace(/(\/web\/projects\/)([^/?#]{0,4})[^/?#]*/g, '$1$2…')
+}

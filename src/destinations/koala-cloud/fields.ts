@@ -1,0 +1,109 @@
+import type { InputField } from '@segment/actions-core'
+
+/**
+ * The one library of `InputField`s that the Identify and Track actions share. An action takes a field as it is or
+ * spreads it and overrides what differs (Track's Traits come from `context.traits`, for instance).
+ */
+
+/** `@if exists` chain: the first of `paths` that exists in the event. */
+function firstExisting(paths: string[]): InputField['default'] {
+  const [first, ...rest] = paths
+  if (rest.length === 0) return { '@path': first }
+  return { '@if': { exists: { '@path': first }, then: { '@path': first }, else: firstExisting(rest) } }
+}
+
+export const email: InputField = {
+  label: 'Email',
+  description: 'The email to associate with the user',
+  type: 'string',
+  required: false,
+  default: firstExisting(['$.traits.email', '$.email'])
+}
+
+export const profile_id: InputField = {
+  label: 'Koala Profile ID',
+  description:
+    "Koala's visitor id, set by the Koala pixel in the `ko_id` cookie. Not Segment's anonymousId. Koala needs this or an email to tie the event to a person.",
+  type: 'string',
+  required: false,
+  default: firstExisting(['$.properties.profile_id', '$.traits.profile_id', '$.context.traits.profile_id'])
+}
+
+export const event: InputField = {
+  label: 'Event Name',
+  description: 'The event name',
+  type: 'string',
+  required: true,
+  default: { '@path': '$.event' }
+}
+
+export const properties: InputField = {
+  label: 'Event properties',
+  description: 'Properties to send with the event',
+  type: 'object',
+  required: false,
+  default: { '@path': '$.properties' }
+}
+
+export const traits: InputField = {
+  label: 'Traits',
+  description: 'Traits to associate with the user',
+  type: 'object',
+  required: false,
+  default: { '@path': '$.traits' }
+}
+
+export const sent_at: InputField = {
+  label: 'Sent At',
+  description: 'The timestamp of the event',
+  type: 'string',
+  format: 'date-time',
+  required: true,
+  default: { '@path': '$.timestamp' }
+}
+
+export const context: InputField = {
+  label: 'Context properties',
+  description: 'Context properties to send with the event',
+  type: 'object',
+  required: false,
+  default: { '@path': '$.context' }
+}
+
+export const device_ip: InputField = {
+  label: 'Device IP',
+  description: 'The device IP collected from the context',
+  type: 'string',
+  required: false,
+  default: { '@path': '$.context.ip' }
+}
+
+export const message_id: InputField = {
+  label: 'MessageId',
+  description: 'The Segment messageId',
+  type: 'string',
+  required: true,
+  default: { '@path': '$.messageId' }
+}
+
+export const enable_batching: InputField = {
+  label: 'Batch Data to Koala',
+  description:
+    'When enabled, Segment sends events in batches and the destination groups them into one Koala request per person (up to 30 entries each).',
+  type: 'boolean',
+  required: false,
+  default: true
+}
+
+/** The largest batch Segment may hand to one `performBatch` call; see the README's batching section. */
+export const MAX_BATCH_SIZE = 1000
+
+export const batch_size: InputField = {
+  label: 'Batch Size',
+  description: `Maximum number of events Segment includes in one batch (1 to ${MAX_BATCH_SIZE}).`,
+  type: 'number',
+  required: false,
+  default: MAX_BATCH_SIZE,
+  minimum: 1,
+  maximum: MAX_BATCH_SIZE
+}

@@ -1,0 +1,36 @@
+import type { ActionDefinition } from '@segment/actions-core'
+import {
+  batch_size,
+  context,
+  device_ip,
+  email,
+  enable_batching,
+  message_id,
+  profile_id,
+  sent_at,
+  traits
+} from '../fields'
+import type { Settings } from '../generated-types'
+import { sendBatch, sendOne } from '../koala'
+import type { Payload } from './generated-types'
+
+const action: ActionDefinition<Settings, Payload> = {
+  title: 'Identify',
+  description: 'Send an Identify call to Koala.',
+  defaultSubscription: 'type = "identify"',
+  fields: {
+    email,
+    profile_id,
+    traits,
+    sent_at,
+    context,
+    device_ip,
+    message_id,
+    enable_batching,
+    batch_size
+  },
+  perform: (request, { settings, payload }) => sendOne(request, settings, 'identify', payload),
+  performBatch: (request, { settings, payload }) => sendBatch(request, settings, 'identify', payload)
+}
+
+export default action

@@ -1,0 +1,486 @@
+import {
+  ErrorCodes,
+  getErrorCodeFromHttpStatus,
+  IntegrationError,
+  InvalidAuthenticationError,
+  MultiStatusResponse,
+  PayloadValidationError,
+  RetryableError,
+  type ModifiedResponse,
+  type RequestClient
+} from '@segment/actions-core'
+import { BATCH_CONCURRENCY, MAX_ENTRIES_PER_REQUEST, PUBLIC_KEY_HELP, REQUEST_TIMEOUT_MS, projectUrl } from './config'
+import type { Settings } from './generated-types'
+import type { JSONObject, KoalaBatchBody, KoalaEntry } from './types'
+
+/**
+ * Everything Identify and Track share: turning mapped payloads into Koala request bodies, sending them, and
+ * reporting Koala's answers with the framework's error classes. `perform` and `performBatch` both go through
+ * {@link send}, so a batch of one sends exactly the body `perform` sends.
+ */
+
+/** Which of Koala's arrays an action fills. */
+export type ActionKind = 'identify' | 'track'
+
+/**
+ * The mapped payload, as the framework hands it to `perform` after applying the field defaults and validating the
+ * field schema. Both actions' generated `Payload` types are assignable to it.
+ */
+export interface KoalaPayload {
+  email?: string
+  profile_id?: string
+  event?: string
+  properties?: { [k: string]: unknown }
+  traits?: { [k: string]: unknown }
+  sent_at: string
+  context?: { [k: string]: unknown }
+  device_ip?: string
+  message_id: string
+}
+
+/** The answer `perform` gives for an event it deliberately does not send. */
+export interface SkippedResult {
+  skipped: true
+  message: string
+}
+
+/**
+ * Why analytics.js track events are not sent: the Koala pixel in the browser collects them already (Koala's
+ * Segment integration docs), so sending them again from the cloud would count every browser event twice.
+ */
+export const ANALYTICS_JS_SKIP_MESSAGE =
+  'Skipped: this track event comes from analytics.js, and the Koala pixel in the browser already collects it. ' +
+  'Sending it again from Segment would count it twice in Koala.'
+
+/** Tags every entry so Koala can attribute it to Segment's cloud destination. */
+const SOURCE = 'segment-cloud'
+
+// ---------------------------------------------------------------------------------------------------------------
+// Preparing one payload
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Normalises an email for Koala: trimmed and lowercased, so one person stays one person whatever the spelling.
+ *
+ * @returns the address, or `undefined` when the value is empty or has no `@` (it is then not an email).
+ */
+export function normaliseEmail(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined
+  const email = value.trim().toLowerCase()
+  return email.includes('@') ? email : undefined
+}
+
+// A date-time with an optional zone: `2026-11-30T10:00:00`, `...10:00:00.123Z`, `...10:00:00+0200`, `... 10:00`.
+const DATE_TIME = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|[+-]\d{2}(?::?\d{2})?)?$/i
+
+/**
+ * Converts a Segment timestamp to what Koala's `sent_at` expects: ISO-8601 in UTC with milliseconds (`...Z`).
+ * A value with an offset is converted; one without a zone is read as UTC (JavaScript's own parser would read it as
+ * local time). Source: Segment's spec gives ISO-8601 timestamps (https://segment.com/docs/connections/spec/common/).
+ *
+ * @returns e.g. `2026-11-30T08:00:00.000Z` for `2026-11-30T10:00:00+02:00`, or `undefined` when it is not a date.
+ */
+export function toUtcIso(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined
+  const text = value.trim()
+  const match = DATE_TIME.exec(text)
+  let date: Date
+  if (match) {
+    const [, day, time, zone] = match
+    let offset = 'Z'
+    if (zone && zone.toUpperCase() !== 'Z') {
+      const digits = zone.slice(1).replace(':', '')
+      offset = `${zone[0]}${digits.slice(0, 2)}:${digits.slice(2, 4) || '00'}`
+    }
+    date = new Date(`${day}T${time}${offset}`)
+  } else {
+    // Other ISO-8601 forms the schema's `date-time` format lets through all carry their own zone.
+    date = /^\d{4}-\d{2}-\d{2}T/.test(text) ? new Date(text) : new Date(NaN)
+  }
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString()
+}
+
+function asObject(value: unknown): JSONObject {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as JSONObject) : {}
+}
+
+function nonEmpty(value: unknown): string | undefined {
+  if (typeof value !== 'string' && typeof value !== 'number') return undefined
+  const text = String(value).trim()
+  return text === '' ? undefined : text
+}
+
+/** A payload ready to be sent: who it belongs to and the entry it becomes. */
+export interface PreparedPayload {
+  /** `email` and/or `profile_id`, both normalised. */
+  identity: { profile_id?: string; email?: string }
+  /** One key per person: payloads with equal keys share a request. */
+  personKey: string
+  ip?: string
+  traits: JSONObject
+  entry: KoalaEntry
+}
+
+/** What becomes of one payload before anything is sent. */
+export type Preparation =
+  | { outcome: 'ready'; prepared: PreparedPayload }
+  | { outcome: 'skipped'; message: string }
+  | { outcome: 'invalid'; error: PayloadValidationError }
+
+/**
+ * Turns one mapped payload into a Koala entry, or says why it is not sent.
+ *
+ * Rules: `message_id` must be non-empty (the framework lets an empty string through in batch mode); `sent_at` must
+ * be a date (converted with {@link toUtcIso}); Track events from analytics.js are skipped (see
+ * {@link ANALYTICS_JS_SKIP_MESSAGE}); the person is the Email field, else `email` inside the mapped Traits, and/or
+ * the Koala Profile ID field, and one of them is required (Koala answers 400 without one).
+ *
+ * @returns never throws: a rejection is returned as `{ outcome: 'invalid', error }` with a `PayloadValidationError`
+ *   (status 400) naming the field and the fix.
+ */
+export function preparePayload(kind: ActionKind, payload: KoalaPayload): Preparation {
+  const invalid = (message: string): Preparation => ({ outcome: 'invalid', error: new PayloadValidationError(message) })
+
+  const message_id = nonEmpty(payload.message_id)
+  if (!message_id) {
+    return invalid(
+      'The MessageId field is empty. Map it to the Segment messageId ($.messageId): Koala uses it to de-duplicate events.'
+    )
+  }
+  const sent_at = toUtcIso(payload.sent_at)
+  if (!sent_at) {
+    return invalid(
+      `The Sent At field is not a date: ${JSON.stringify(payload.sent_at)}. Map it to an ISO-8601 timestamp such as $.timestamp.`
+    )
+  }
+  const context = asObject(payload.context)
+  if (kind === 'track' && asObject(context.library).name === 'analytics.js') {
+    return { outcome: 'skipped', message: ANALYTICS_JS_SKIP_MESSAGE }
+  }
+
+  const traits = asObject(payload.traits)
+  const email = normaliseEmail(payload.email) ?? normaliseEmail(traits.email)
+  const profile_id = nonEmpty(payload.profile_id)
+  if (!email && !profile_id) {
+    const notEmail =
+      nonEmpty(payload.email) !== undefined
+        ? ` The Email field ${JSON.stringify(payload.email)} is not an email address.`
+        : ''
+    return invalid(
+      'Koala needs an email or a Koala profile_id to know who this event belongs to, and this event has neither.' +
+        notEmail +
+        ' Map the Email field (for example to $.traits.email or $.context.traits.email), or send the profile_id' +
+        " from Koala's ko_id cookie in the Koala Profile ID field. Segment's anonymousId is not Koala's profile_id."
+    )
+  }
+
+  const entryContext: JSONObject = { ...context, source: SOURCE }
+  const entry: KoalaEntry =
+    kind === 'identify'
+      ? { type: 'identify', message_id, sent_at, traits, context: entryContext }
+      : {
+          type: 'track',
+          event: String(payload.event ?? ''),
+          message_id,
+          sent_at,
+          properties: asObject(payload.properties),
+          context: entryContext
+        }
+
+  const identity: PreparedPayload['identity'] = {}
+  if (profile_id) identity.profile_id = profile_id
+  if (email) identity.email = email
+  return {
+    outcome: 'ready',
+    prepared: {
+      identity,
+      personKey: `${profile_id ?? ''}\u0000${email ?? ''}`,
+      ip: nonEmpty(payload.device_ip),
+      traits,
+      entry
+    }
+  }
+}
+
+/**
+ * Builds one Koala request body for payloads of one person, in order.
+ * Top-level `traits` are the payloads' traits merged in order (later keys win); `ip` is the latest non-empty one.
+ * Only Koala's keys appear: the mapping's field names never reach the body.
+ *
+ * @param kind which array the entries go to (`identifies` or `events`).
+ * @param group at least one payload, all with the same `personKey`; at most 30 (Koala's limit per array).
+ */
+export function buildBody(kind: ActionKind, group: PreparedPayload[]): KoalaBatchBody {
+  const body: KoalaBatchBody = { ...group[0].identity, traits: {} }
+  for (const item of group) {
+    if (item.ip) body.ip = item.ip
+    Object.assign(body.traits, item.traits)
+  }
+  // Keep the key order stable (identity, ip, traits, entries) so bodies read and compare the same every time.
+  const { ip, traits, ...identity } = body
+  const ordered: KoalaBatchBody = { ...identity, ...(ip ? { ip } : {}), traits }
+  if (kind === 'identify') {
+    ordered.identifies = group.map((item) => item.entry) as KoalaBatchBody['identifies']
+  } else {
+    ordered.events = group.map((item) => item.entry) as KoalaBatchBody['events']
+  }
+  return ordered
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Koala's answers
+// ---------------------------------------------------------------------------------------------------------------
+
+/** The outcome of one request: Koala's status and parsed answer, or a failure with its framework error. */
+export type SendResult =
+  | { ok: true; status: number; body: JSONObject | string; sent: KoalaBatchBody }
+  | { ok: false; status: number; error: Error; body?: JSONObject | string; sent: KoalaBatchBody }
+
+const RETRYABLE_STATUSES = new Set([408, 423, 429, 500, 502, 503, 504, 505, 506, 507, 508, 509, 510, 511, 598, 599])
+
+/** Koala's reason from an error answer: its `error`/`message` field, else the text, cut to 500 characters. */
+function reasonOf(body: unknown): string {
+  const object = asObject(body)
+  const reason = object.error ?? object.message ?? object.errors ?? (typeof body === 'string' ? body : '')
+  const text = typeof reason === 'string' ? reason : JSON.stringify(reason)
+  return text.trim().slice(0, 500)
+}
+
+/**
+ * Maps one of Koala's error answers to the framework's error class, so Segment retries exactly what can succeed
+ * later. Source: Koala's API docs (400 malformed or no identifier, 401 bad key, 429 rate limit, 5xx transient) and
+ * the monorepo's convention (4xx final except 408/423/429; 5xx retried except 501).
+ *
+ * @param status Koala's HTTP status (400 or more).
+ * @param body Koala's answer, parsed JSON or text (may be empty).
+ * @param retryAfter the `Retry-After` header, if any: put into the message because the framework's request client
+ *   does not read it and Segment's own retry schedule applies.
+ */
+export function koalaError(status: number, body: unknown, retryAfter?: string | null): Error {
+  const reason = reasonOf(body)
+  const said = reason ? `: ${reason}` : ''
+  if (status === 401 || status === 403 || status === 404) {
+    return new InvalidAuthenticationError(
+      `Koala answered ${status} for this Public Key${said}. ${PUBLIC_KEY_HELP}`,
+      ErrorCodes.INVALID_AUTHENTICATION
+    )
+  }
+  if (status === 429) {
+    const wait = retryAfter ? ` Koala asked to retry after ${retryAfter} seconds.` : ''
+    return new RetryableError(`Koala rate-limited the request (429)${said}.${wait}`, 429)
+  }
+  if (RETRYABLE_STATUSES.has(status)) {
+    return new RetryableError(
+      `Koala is temporarily unavailable (${status})${said}.`,
+      status as ConstructorParameters<typeof RetryableError>[1]
+    )
+  }
+  if (status === 413) {
+    return new IntegrationError(
+      `The event is larger than Koala accepts in one request (413)${said}. Map fewer or smaller properties and traits.`,
+      getErrorCodeFromHttpStatus(413),
+      413
+    )
+  }
+  return new IntegrationError(
+    `Koala rejected the request (${status})${said}.`,
+    getErrorCodeFromHttpStatus(status),
+    status
+  )
+}
+
+/**
+ * Maps a failure to reach Koala (timeout, reset connection, DNS failure, refused connection) to a retryable error:
+ * nothing was accepted, so Segment should try again.
+ */
+export function networkError(error: unknown): RetryableError {
+  const err = error as { code?: string; message?: string; name?: string }
+  const timedOut = err?.code === 'ETIMEDOUT' || err?.name === 'TimeoutError' || err?.code === 'REQUESTTIMEOUTERROR'
+  const detail = [err?.code, err?.message].filter(Boolean).join(' ')
+  return timedOut
+    ? new RetryableError(`Koala did not answer within ${REQUEST_TIMEOUT_MS} ms (${detail}).`, 504)
+    : new RetryableError(`Could not reach Koala (${detail || 'network error'}).`, 503)
+}
+
+/**
+ * Sends one body to Koala's batch endpoint.
+ *
+ * @returns never throws for Koala's answer or a network failure: both become `{ ok: false, status, error }`.
+ * @throws PayloadValidationError only for an empty or unsafe Public Key (checked before anything is sent).
+ */
+export async function postBody(request: RequestClient, settings: Settings, body: KoalaBatchBody): Promise<SendResult> {
+  const url = projectUrl(settings.public_key, 'batch')
+  let response: ModifiedResponse
+  try {
+    response = await request(url, { method: 'POST', json: body, throwHttpErrors: false, timeout: REQUEST_TIMEOUT_MS })
+  } catch (error) {
+    const failure = networkError(error)
+    return { ok: false, status: failure.status, error: failure, sent: body }
+  }
+  const answer = (response.data ?? response.content ?? '') as JSONObject | string
+  if (response.status >= 200 && response.status < 300) {
+    return { ok: true, status: response.status, body: answer, sent: body }
+  }
+  return {
+    ok: false,
+    status: response.status,
+    error: koalaError(response.status, answer, response.headers.get('retry-after')),
+    body: answer,
+    sent: body
+  }
+}
+
+/**
+ * Sends one person's payloads (already chunked to at most 30), splitting the request in halves while Koala answers
+ * 413 (too large), until it fits or a single entry is too large on its own.
+ *
+ * @returns one result per request made, each with the slice of `group` it carried.
+ */
+async function sendChunk(
+  request: RequestClient,
+  settings: Settings,
+  kind: ActionKind,
+  group: PreparedPayload[]
+): Promise<{ items: PreparedPayload[]; result: SendResult }[]> {
+  const result = await postBody(request, settings, buildBody(kind, group))
+  if (result.ok || result.status !== 413 || group.length === 1) {
+    return [{ items: group, result }]
+  }
+  const half = Math.ceil(group.length / 2)
+  const [first, second] = await Promise.all([
+    sendChunk(request, settings, kind, group.slice(0, half)),
+    sendChunk(request, settings, kind, group.slice(half))
+  ])
+  return [...first, ...second]
+}
+
+/** Runs `tasks` with at most `limit` in flight, returning their results in order. */
+async function pool<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]> {
+  const results: T[] = new Array(tasks.length)
+  let next = 0
+  const worker = async () => {
+    while (next < tasks.length) {
+      const index = next++
+      results[index] = await tasks[index]()
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker))
+  return results
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The two entry points
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * `perform` for both actions: one payload, one request.
+ *
+ * @returns Koala's answer (parsed JSON), or a {@link SkippedResult} for a deliberately skipped event.
+ * @throws PayloadValidationError (no identifier, empty MessageId, bad Sent At, bad Public Key);
+ *   InvalidAuthenticationError (Koala 401/403/404); RetryableError (429, 5xx, timeouts, network failures);
+ *   IntegrationError with Koala's status for other rejections (400, 413, ...).
+ */
+export async function sendOne(
+  request: RequestClient,
+  settings: Settings,
+  kind: ActionKind,
+  payload: KoalaPayload
+): Promise<JSONObject | string | SkippedResult> {
+  const preparation = preparePayload(kind, payload)
+  if (preparation.outcome === 'invalid') throw preparation.error
+  if (preparation.outcome === 'skipped') return { skipped: true, message: preparation.message }
+  const [{ result }] = await sendChunk(request, settings, kind, [preparation.prepared])
+  if (!result.ok) throw result.error
+  return result.body
+}
+
+/**
+ * `performBatch` for both actions: groups the payloads by person, sends one request per person per 30 entries,
+ * and reports every payload at its own index.
+ *
+ * Payloads of one person (same normalised email and profile_id) keep their order; the same `message_id` twice for
+ * one person is sent once and both payloads share its result. A payload that cannot be sent fails alone; a failed
+ * request fails exactly the payloads it carried, with Koala's status.
+ *
+ * @param payloads the batch as the framework hands it over (already filtered by the field schema).
+ * @returns one entry per payload: success `{ status, sent, body }` or error `{ status, errortype, errormessage }`
+ *   (with `sent` and `body` when Koala answered, so the framework blames Koala rather than the payload).
+ * @throws PayloadValidationError only for an empty or unsafe Public Key: then nothing in the batch can be sent.
+ */
+export async function sendBatch(
+  request: RequestClient,
+  settings: Settings,
+  kind: ActionKind,
+  payloads: KoalaPayload[]
+): Promise<MultiStatusResponse> {
+  projectUrl(settings.public_key, 'batch')
+  const response = new MultiStatusResponse()
+
+  // Person key -> payloads (deduplicated by message_id) and, for each, the input indexes it answers for.
+  const people = new Map<string, { items: PreparedPayload[]; indexes: number[][]; byMessageId: Map<string, number> }>()
+  payloads.forEach((payload, index) => {
+    const preparation = preparePayload(kind, payload)
+    if (preparation.outcome === 'invalid') {
+      response.setErrorResponseAtIndex(index, {
+        status: 400,
+        errortype: ErrorCodes.PAYLOAD_VALIDATION_FAILED,
+        errormessage: preparation.error.message
+      })
+      return
+    }
+    if (preparation.outcome === 'skipped') {
+      response.setSuccessResponseAtIndex(index, { status: 200, sent: {}, body: preparation.message })
+      return
+    }
+    const { prepared } = preparation
+    let person = people.get(prepared.personKey)
+    if (!person) {
+      person = { items: [], indexes: [], byMessageId: new Map() }
+      people.set(prepared.personKey, person)
+    }
+    const seen = person.byMessageId.get(prepared.entry.message_id)
+    if (seen !== undefined) {
+      person.indexes[seen].push(index)
+      return
+    }
+    person.byMessageId.set(prepared.entry.message_id, person.items.length)
+    person.items.push(prepared)
+    person.indexes.push([index])
+  })
+
+  const tasks: (() => Promise<void>)[] = []
+  for (const person of people.values()) {
+    for (let start = 0; start < person.items.length; start += MAX_ENTRIES_PER_REQUEST) {
+      const chunk = person.items.slice(start, start + MAX_ENTRIES_PER_REQUEST)
+      const chunkIndexes = person.indexes.slice(start, start + MAX_ENTRIES_PER_REQUEST)
+      tasks.push(async () => {
+        const outcomes = await sendChunk(request, settings, kind, chunk)
+        let offset = 0
+        for (const { items, result } of outcomes) {
+          for (const indexes of chunkIndexes.slice(offset, offset + items.length)) {
+            for (const index of indexes) record(response, index, result)
+          }
+          offset += items.length
+        }
+      })
+    }
+  }
+  await pool(tasks, BATCH_CONCURRENCY)
+  return response
+}
+
+/** Writes one request's result at one payload's index. */
+function record(response: MultiStatusResponse, index: number, result: SendResult): void {
+  const sent = result.sent as unknown as JSONObject
+  if (result.ok) {
+    response.setSuccessResponseAtIndex(index, { status: result.status, sent, body: result.body })
+    return
+  }
+  response.setErrorResponseAtIndex(index, {
+    status: result.status,
+    errortype: getErrorCodeFromHttpStatus(result.status),
+    errormessage: result.error.message,
+    sent,
+    body: result.body ?? ''
+  })
+}

@@ -1,0 +1,44 @@
+import type { ActionDefinition } from '@segment/actions-core'
+import {
+  batch_size,
+  context,
+  device_ip,
+  email,
+  enable_batching,
+  event,
+  message_id,
+  profile_id,
+  properties,
+  sent_at,
+  traits
+} from '../fields'
+import type { Settings } from '../generated-types'
+import { sendBatch, sendOne } from '../koala'
+import type { Payload } from './generated-types'
+
+const action: ActionDefinition<Settings, Payload> = {
+  title: 'Track',
+  description: 'Send an Event to Koala.',
+  defaultSubscription: 'type = "track"',
+  fields: {
+    email,
+    profile_id,
+    event,
+    properties,
+    traits: {
+      ...traits,
+      description: 'Traits inherited from the context object',
+      default: { '@path': '$.context.traits' }
+    },
+    sent_at,
+    context,
+    device_ip,
+    message_id,
+    enable_batching,
+    batch_size
+  },
+  perform: (request, { settings, payload }) => sendOne(request, settings, 'track', payload),
+  performBatch: (request, { settings, payload }) => sendBatch(request, settings, 'track', payload)
+}
+
+export default action
