@@ -1,20 +1,16 @@
 import { Command } from 'commander'
-import * as path from 'path'
-import destination from '../destinations/koala-cloud'
 import { DESTINATION_VERSION } from '../destinations/koala-cloud/config'
-import { writeTypeFiles } from './generate-types'
-
-/** The destination's folder in the source tree, whether this runs from `src/` (ts-jest) or `dist/src/` (built). */
-export const DESTINATION_DIR = path.resolve(
-  __dirname,
-  '../../',
-  __dirname.includes(`${path.sep}dist${path.sep}`) ? '..' : '.',
-  'src/destinations/koala-cloud'
-)
+import generateMetadata from './commands/generate-metadata'
+import generateTypes from './commands/generate-types'
+import sandbox from './commands/sandbox'
+import serve from './commands/serve'
+import start from './commands/start'
+import validate from './commands/validate'
 
 /**
- * `./bin/run`: the actions-cli compatible command line of this project. Commands keep actions-cli's names so a
- * partner's muscle memory works here.
+ * `./bin/run`: the project's command line. Command names follow actions-cli (`serve`, `generate:types`,
+ * `validate`, `generate:metadata`) so a partner's habits from the monorepo work here; `sandbox` and `start` are
+ * this project's own. Each command lives in `commands/` and registers itself on the program.
  */
 export function buildProgram(): Command {
   const program = new Command()
@@ -22,27 +18,6 @@ export function buildProgram(): Command {
     .name('run')
     .description('Koala (Cloud) destination tools (actions-cli compatible)')
     .version(DESTINATION_VERSION)
-
-  program
-    .command('generate:types')
-    .description('Generate generated-types.ts from the field definitions (as actions-cli does)')
-    .action(async () => {
-      const changed = await writeTypeFiles(destination as never, DESTINATION_DIR)
-      console.log(
-        changed.length
-          ? `Updated:\n${changed.map((f) => `  ${path.relative(process.cwd(), f)}`).join('\n')}`
-          : 'Types are up to date.'
-      )
-    })
-
+  for (const register of [serve, sandbox, start, generateTypes, validate, generateMetadata]) register(program)
   return program
-}
-
-if (require.main === module) {
-  buildProgram()
-    .parseAsync(process.argv)
-    .catch((error: Error) => {
-      console.error(error.message)
-      process.exitCode = 1
-    })
 }

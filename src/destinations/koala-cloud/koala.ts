@@ -356,7 +356,7 @@ async function sendChunk(
 
 /** Runs `tasks` with at most `limit` in flight, returning their results in order. */
 async function pool<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]> {
-  const results: T[] = new Array(tasks.length)
+  const results: T[] = new Array<T>(tasks.length)
   let next = 0
   const worker = async () => {
     while (next < tasks.length) {
