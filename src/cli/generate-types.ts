@@ -4,12 +4,24 @@ import type { JSONSchema4 } from 'json-schema'
 import { compile } from 'json-schema-to-typescript'
 import * as fs from 'fs'
 import * as path from 'path'
+import * as estree from 'prettier/plugins/estree'
+import * as typescript from 'prettier/plugins/typescript'
+import { format } from 'prettier/standalone'
 
 /** The banner actions-cli puts at the top of every generated file. */
 const BANNER = '// Generated file. DO NOT MODIFY IT BY HAND.'
 
 /** Prettier settings of the monorepo, used to format generated code the same way. */
 const STYLE = { semi: false, singleQuote: true, trailingComma: 'none', printWidth: 120 } as const
+
+/**
+ * Formats TypeScript with prettier's standalone build and explicit plugins. Same output as prettier's main entry
+ * (same version, same options), but loadable everywhere: the main entry starts with a dynamic `import()`, which
+ * Jest 29 cannot run without `--experimental-vm-modules`.
+ */
+function formatTypeScript(code: string): Promise<string> {
+  return format(code, { parser: 'typescript', plugins: [estree, typescript], ...STYLE })
+}
 
 /** Drops the schema keys that only make generated types noisier (titles become names, enums stay as strings). */
 function stripForTypes(schema: JSONSchema4): JSONSchema4 {
@@ -36,7 +48,7 @@ function stripForTypes(schema: JSONSchema4): JSONSchema4 {
  */
 export async function typesFor(fields: Record<string, InputField>, name: string): Promise<string> {
   const schema = stripForTypes(fieldsToJsonSchema(fields, { tsType: true }))
-  return compile(schema, name, { bannerComment: BANNER, style: STYLE })
+  return formatTypeScript(await compile(schema, name, { bannerComment: BANNER, format: false }))
 }
 
 /**
@@ -56,9 +68,26 @@ export async function expectedTypeFiles(
     await typesFor((definition.authentication?.fields ?? {}) as Record<string, InputField>, 'Settings')
   )
   for (const [slug, action] of Object.entries(definition.actions)) {
-    files.set(path.join(dir, slug, 'generated-types.ts'), await typesFor(action.fields, 'Payload'))
+    // As actions-cli: an action with its own folder gets `<slug>/generated-types.ts`, else `<slug>.types.ts`.
+    const file = fs.existsSync(path.join(dir, slug))
+      ? path.join(dir, slug, 'generated-types.ts')
+      : path.join(dir, `${slug}.types.ts`)
+    files.set(file, await typesFor(action.fields, 'Payload'))
   }
   return files
+}
+
+/**
+ * The generated type files that differ from what the generator produces now (missing files included).
+ *
+ * @returns absolute paths; empty when everything is up to date.
+ */
+export async function staleTypeFiles(definition: DestinationDefinition<unknown>, dir: string): Promise<string[]> {
+  const stale: string[] = []
+  for (const [file, text] of await expectedTypeFiles(definition, dir)) {
+    if (!fs.existsSync(file) || fs.readFileSync(file, 'utf8') !== text) stale.push(file)
+  }
+  return stale
 }
 
 /**
@@ -76,4 +105,86 @@ export async function writeTypeFiles(definition: DestinationDefinition<unknown>,
     }
   }
   return changed
+}
+
+/** What `watchTypes` reports and how it loads the definition. */
+export interface WatchTypesOptions {
+  /** Quiet time after the last change before regenerating, in milliseconds (editors save in bursts). Default 200. */
+  debounceMs?: number
+  /** Loads the definition fresh from `dir`; the default re-reads the TypeScript source. */
+  load: (dir: string) => DestinationDefinition<unknown>
+  /** Called after each regeneration with the files that changed (possibly none). */
+  onUpdate?: (changed: string[]) => void
+  /** Called when loading or generating fails (e.g. a half-typed edit); watching goes on. */
+  onError?: (error: Error) => void
+}
+
+/** A running watcher; `close()` stops it and cancels a pending regeneration. */
+export interface TypeWatcher {
+  close(): void
+}
+
+/**
+ * Whether a changed path (relative to the destination folder) can change the generated types. The generator's own
+ * outputs are ignored (otherwise each write would trigger the next), as are tests, snapshots and editor temp files.
+ */
+export function affectsTypes(relative: string | null): boolean {
+  if (relative === null) return true
+  const parts = relative.split(/[\\/]/)
+  const name = parts[parts.length - 1]
+  if (parts.includes('__tests__') || parts.includes('__snapshots__') || parts.includes('node_modules')) return false
+  if (name === 'generated-types.ts' || name.endsWith('.types.ts') || name === 'metadata.json') return false
+  return /\.(ts|js|json)$/.test(name) && !name.startsWith('.')
+}
+
+/**
+ * `generate:types --watch`: regenerates a destination's types whenever a source file in its folder changes.
+ * Uses `fs.watch` (recursive, Node 20+ on Linux, macOS and Windows), debounced; changes to `generated-types.ts`,
+ * `*.types.ts`, `metadata.json`, `__tests__/` and `__snapshots__/` are ignored.
+ *
+ * @param dir the destination folder.
+ * @returns the watcher; it keeps the process alive until closed.
+ */
+export function watchTypes(dir: string, options: WatchTypesOptions): TypeWatcher {
+  const debounceMs = options.debounceMs ?? 200
+  let timer: NodeJS.Timeout | undefined
+  let running = false
+  let again = false
+  let closed = false
+
+  const regenerate = async (): Promise<void> => {
+    if (running) {
+      again = true
+      return
+    }
+    running = true
+    try {
+      const changed = await writeTypeFiles(options.load(dir), dir)
+      if (!closed) options.onUpdate?.(changed)
+    } catch (error) {
+      if (!closed) options.onError?.(error instanceof Error ? error : new Error(String(error)))
+    } finally {
+      running = false
+      if (again && !closed) {
+        again = false
+        schedule()
+      }
+    }
+  }
+  const schedule = (): void => {
+    clearTimeout(timer)
+    timer = setTimeout(() => void regenerate(), debounceMs)
+  }
+
+  const watcher = fs.watch(dir, { recursive: true }, (_event, filename) => {
+    if (affectsTypes(filename === null ? null : filename.toString())) schedule()
+  })
+  watcher.on('error', (error) => options.onError?.(error))
+  return {
+    close() {
+      closed = true
+      clearTimeout(timer)
+      watcher.close()
+    }
+  }
 }

@@ -23,7 +23,15 @@ export interface SandboxFaults {
   reset?: number
   /** Wait `slowMs` before handling the request normally. */
   slow?: number
+  /**
+   * Accept the request (its entries count as received) and then destroy the connection without answering: the
+   * caller sees a dropped connection although Koala kept the data, as after a timeout, so its retry is a duplicate.
+   */
+  'accept-reset'?: number
 }
+
+/** Every fault kind, in the order {@link parseFaults} documents and probabilities are laid out. */
+const FAULT_KINDS = ['500', '503', '429', 'reset', 'slow', 'accept-reset'] as const
 
 /** Options of {@link createSandbox}. */
 export interface SandboxOptions {
@@ -91,9 +99,9 @@ export function parseFaults(spec: string | undefined): SandboxFaults {
     .filter(Boolean)) {
     const [kind, value] = item.split('=')
     const probability = Number(value)
-    if (!['500', '503', '429', 'reset', 'slow'].includes(kind) || !(probability >= 0 && probability <= 1)) {
+    if (!(FAULT_KINDS as readonly string[]).includes(kind) || !(probability >= 0 && probability <= 1)) {
       throw new Error(
-        `KOALA_SANDBOX_FAULTS: "${item}" is not kind=probability with kind 500, 503, 429, reset or slow and a probability from 0 to 1.`
+        `KOALA_SANDBOX_FAULTS: "${item}" is not kind=probability with kind ${FAULT_KINDS.join(', ')} and a probability from 0 to 1.`
       )
     }
     faults[kind as keyof SandboxFaults] = probability
@@ -177,6 +185,7 @@ export function createSandbox(options: SandboxOptions = {}) {
     counters.requests++
     const fault = pickFault()
     if (fault) counters.faults[fault] = (counters.faults[fault] ?? 0) + 1
+    if (fault === 'accept-reset') res.locals.acceptThenReset = true
     if (fault === 'reset') return void req.socket.destroy()
     if (fault === 'slow') await new Promise((resolve) => setTimeout(resolve, options.slowMs ?? 1500))
     if (fault === '500' || fault === '503') return reject(res, Number(fault), 'Injected fault.')
@@ -211,6 +220,7 @@ export function createSandbox(options: SandboxOptions = {}) {
       `[sandbox] ${redactProjectUrl(req.originalUrl)}: accepted ${count} ${count === 1 ? 'entry' : 'entries'}` +
         ` (${ARRAYS.filter((name) => body[name]?.length).join(', ')})`
     )
+    if (res.locals.acceptThenReset === true) return void req.socket.destroy()
     res.json({ ok: true })
   })
 
@@ -230,7 +240,7 @@ export function createSandbox(options: SandboxOptions = {}) {
 
   function pickFault(): keyof SandboxFaults | undefined {
     let roll = random()
-    for (const kind of ['500', '503', '429', 'reset', 'slow'] as const) {
+    for (const kind of FAULT_KINDS) {
       const probability = faults[kind] ?? 0
       if (roll < probability) return kind
       roll -= probability

@@ -25,6 +25,16 @@ export const MAX_ENTRIES_PER_REQUEST = 30
  */
 export const REQUEST_TIMEOUT_MS = 10_000
 
+/**
+ * The per-request timeout in force, in milliseconds, read at call time: `KOALA_REQUEST_TIMEOUT_MS` when it is a
+ * positive integer (so tests and local fault-injection runs need not wait 10 s for a timeout), else
+ * {@link REQUEST_TIMEOUT_MS}.
+ */
+export function requestTimeoutMs(): number {
+  const override = Number(process.env.KOALA_REQUEST_TIMEOUT_MS)
+  return Number.isInteger(override) && override > 0 ? override : REQUEST_TIMEOUT_MS
+}
+
 /** How many Koala requests one `performBatch` keeps in flight at once. */
 export const BATCH_CONCURRENCY = 8
 

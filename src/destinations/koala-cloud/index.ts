@@ -1,8 +1,9 @@
 import type { DestinationDefinition } from '@segment/actions-core'
 import { defaultValues, InvalidAuthenticationError } from '@segment/actions-core'
-import { PUBLIC_KEY_HELP, REQUEST_TIMEOUT_MS, USER_AGENT, projectUrl } from './config'
+import { USER_AGENT, projectUrl, requestTimeoutMs } from './config'
 import type { Settings } from './generated-types'
 import identify from './identify'
+import { koalaError, networkError } from './koala'
 import track from './track'
 
 /**
@@ -27,20 +28,23 @@ const destination: DestinationDefinition<Settings> = {
     },
     testAuthentication: async (request, { settings }) => {
       // The framework prefixes the message with `Credentials are invalid: <status> `.
-      const response = await request(projectUrl(settings.public_key, 'auth'), {
-        method: 'GET',
-        throwHttpErrors: false,
-        timeout: REQUEST_TIMEOUT_MS
-      })
-      if (response.status >= 400 && response.status < 500) {
-        throw new InvalidAuthenticationError(`Koala did not accept this Public Key. ${PUBLIC_KEY_HELP}`)
+      const url = projectUrl(settings.public_key, 'auth')
+      let response
+      try {
+        response = await request(url, { method: 'GET', throwHttpErrors: false, timeout: requestTimeoutMs() })
+      } catch (error) {
+        // A timeout or network failure says nothing about the key; networkError also redacts the key in the URL.
+        throw networkError(error)
       }
-      if (!response.ok) {
+      if (response.ok) return response
+      // Only an answer about the key is a verdict on it; a rate limit or an outage means "try again later".
+      if (response.status >= 500 || response.status === 408 || response.status === 429) {
         throw new InvalidAuthenticationError(
           `Koala could not check the Public Key right now (${response.status}). Try again in a few minutes.`
         )
       }
-      return response
+      // 401/403/404: InvalidAuthenticationError saying what Koala answered and where to find the key.
+      throw koalaError(response.status, response.data ?? response.content)
     }
   },
 

@@ -9,7 +9,14 @@ import {
   type ModifiedResponse,
   type RequestClient
 } from '@segment/actions-core'
-import { BATCH_CONCURRENCY, MAX_ENTRIES_PER_REQUEST, PUBLIC_KEY_HELP, REQUEST_TIMEOUT_MS, projectUrl } from './config'
+import {
+  BATCH_CONCURRENCY,
+  MAX_ENTRIES_PER_REQUEST,
+  PUBLIC_KEY_HELP,
+  projectUrl,
+  redactProjectUrl,
+  requestTimeoutMs
+} from './config'
 import type { Settings } from './generated-types'
 import type { JSONObject, KoalaBatchBody, KoalaEntry } from './types'
 
@@ -71,7 +78,8 @@ export function normaliseEmail(value: unknown): string | undefined {
 }
 
 // A date-time with an optional zone: `2026-11-30T10:00:00`, `...10:00:00.123Z`, `...10:00:00+0200`, `... 10:00`.
-const DATE_TIME = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|[+-]\d{2}(?::?\d{2})?)?$/i
+// The separator is `T` or any whitespace, as the framework's `date-time` format (ajv-formats) accepts.
+const DATE_TIME = /^(\d{4}-\d{2}-\d{2})[T\s](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|[+-]\d{2}(?::?\d{2})?)?$/i
 
 /**
  * Converts a Segment timestamp to what Koala's `sent_at` expects: ISO-8601 in UTC with milliseconds (`...Z`).
@@ -130,8 +138,8 @@ export type Preparation =
 /**
  * Turns one mapped payload into a Koala entry, or says why it is not sent.
  *
- * Rules: `message_id` must be non-empty (the framework lets an empty string through in batch mode); `sent_at` must
- * be a date (converted with {@link toUtcIso}); Track events from analytics.js are skipped (see
+ * Rules: `message_id` (and Track's `event`) must be non-empty (the framework lets an empty string through in batch
+ * mode); `sent_at` must be a date (converted with {@link toUtcIso}); Track events from analytics.js are skipped (see
  * {@link ANALYTICS_JS_SKIP_MESSAGE}); the person is the Email field, else `email` inside the mapped Traits, and/or
  * the Koala Profile ID field, and one of them is required (Koala answers 400 without one).
  *
@@ -152,6 +160,10 @@ export function preparePayload(kind: ActionKind, payload: KoalaPayload): Prepara
     return invalid(
       `The Sent At field is not a date: ${JSON.stringify(payload.sent_at)}. Map it to an ISO-8601 timestamp such as $.timestamp.`
     )
+  }
+  // Like an empty MessageId, an empty Event Name gets past the framework in batch mode only.
+  if (kind === 'track' && !nonEmpty(payload.event)) {
+    return invalid('The Event Name field is empty. Map it to the Segment event name ($.event).')
   }
   const context = asObject(payload.context)
   if (kind === 'track' && asObject(context.library).name === 'analytics.js') {
@@ -266,7 +278,12 @@ export function koalaError(status: number, body: unknown, retryAfter?: string | 
     )
   }
   if (status === 429) {
-    const wait = retryAfter ? ` Koala asked to retry after ${retryAfter} seconds.` : ''
+    // Retry-After is either a number of seconds or an HTTP date (RFC 9110, section 10.2.3).
+    const wait = !retryAfter
+      ? ''
+      : /^\d+$/.test(retryAfter.trim())
+        ? ` Koala asked to retry after ${retryAfter.trim()} seconds.`
+        : ` Koala asked to retry after ${retryAfter.trim()}.`
     return new RetryableError(`Koala rate-limited the request (429)${said}.${wait}`, 429)
   }
   if (RETRYABLE_STATUSES.has(status)) {
@@ -291,14 +308,15 @@ export function koalaError(status: number, body: unknown, retryAfter?: string | 
 
 /**
  * Maps a failure to reach Koala (timeout, reset connection, DNS failure, refused connection) to a retryable error:
- * nothing was accepted, so Segment should try again.
+ * nothing was accepted, so Segment should try again. The client's message quotes the request URL, so the Public
+ * Key in it is redacted ({@link redactProjectUrl}).
  */
 export function networkError(error: unknown): RetryableError {
   const err = error as { code?: string; message?: string; name?: string }
   const timedOut = err?.code === 'ETIMEDOUT' || err?.name === 'TimeoutError' || err?.code === 'REQUESTTIMEOUTERROR'
-  const detail = [err?.code, err?.message].filter(Boolean).join(' ')
+  const detail = redactProjectUrl([err?.code, err?.message].filter(Boolean).join(' '))
   return timedOut
-    ? new RetryableError(`Koala did not answer within ${REQUEST_TIMEOUT_MS} ms (${detail}).`, 504)
+    ? new RetryableError(`Koala did not answer within ${requestTimeoutMs()} ms (${detail}).`, 504)
     : new RetryableError(`Could not reach Koala (${detail || 'network error'}).`, 503)
 }
 
@@ -312,7 +330,7 @@ export async function postBody(request: RequestClient, settings: Settings, body:
   const url = projectUrl(settings.public_key, 'batch')
   let response: ModifiedResponse
   try {
-    response = await request(url, { method: 'POST', json: body, throwHttpErrors: false, timeout: REQUEST_TIMEOUT_MS })
+    response = await request(url, { method: 'POST', json: body, throwHttpErrors: false, timeout: requestTimeoutMs() })
   } catch (error) {
     const failure = networkError(error)
     return { ok: false, status: failure.status, error: failure, sent: body }
@@ -405,7 +423,7 @@ export async function sendOne(
  * @param payloads the batch as the framework hands it over (already filtered by the field schema).
  * @returns one entry per payload: success `{ status, sent, body }` or error `{ status, errortype, errormessage }`
  *   (with `sent` and `body` when Koala answered, so the framework blames Koala rather than the payload).
- * @throws PayloadValidationError only for an empty or unsafe Public Key: then nothing in the batch can be sent.
+ * Never throws: an empty or unsafe Public Key fails every payload with status 400.
  */
 export async function sendBatch(
   request: RequestClient,
@@ -413,8 +431,22 @@ export async function sendBatch(
   kind: ActionKind,
   payloads: KoalaPayload[]
 ): Promise<MultiStatusResponse> {
-  projectUrl(settings.public_key, 'batch')
   const response = new MultiStatusResponse()
+  try {
+    projectUrl(settings.public_key, 'batch')
+  } catch (error) {
+    // An unusable key fails every payload alike, reported per payload rather than thrown: a throw would reject the
+    // whole onBatch, including events other actions have already delivered.
+    const errormessage = (error as Error).message
+    payloads.forEach((_payload, index) =>
+      response.setErrorResponseAtIndex(index, {
+        status: 400,
+        errortype: ErrorCodes.PAYLOAD_VALIDATION_FAILED,
+        errormessage
+      })
+    )
+    return response
+  }
 
   // Person key -> payloads (deduplicated by message_id) and, for each, the input indexes it answers for.
   const people = new Map<string, { items: PreparedPayload[]; indexes: number[][]; byMessageId: Map<string, number> }>()

@@ -1,0 +1,77 @@
+import { parseArgs } from 'util'
+import koalaCloud from '../src/destinations/koala-cloud'
+import { parseFaults } from '../src/sandbox/sandbox'
+import { DEFAULT_FAULTS, formatReport, runChaos, withSwallowedRetryableErrors } from './chaos-driver'
+
+/**
+ * `npm run chaos`: the fault-injection run of issue 4. Sends events through the real destination's batch and
+ * per-event paths to a faulty local sandbox, retries what is retryable, and prints the counts. Exits 1 when anything
+ * was lost or ended wrongly, 2 on a usage error.
+ *
+ * Flags (environment in brackets): --events N [CHAOS_EVENTS] (default 10000), --faults SPEC [KOALA_SANDBOX_FAULTS]
+ * (default 500=0.2,429=0.1,reset=0.05,slow=0.05), --seed N [CHAOS_SEED] (default 1), --per-event-share 0..1,
+ * --batch-size N, --concurrency N, --max-attempts N, --broken-perform (drive a copy whose perform swallows retryable
+ * errors, to see the run catch it).
+ */
+
+const USAGE =
+  'usage: npm run chaos -- [--events N] [--faults SPEC] [--seed N] [--per-event-share 0..1] [--batch-size N]' +
+  ' [--concurrency N] [--max-attempts N] [--broken-perform]'
+
+function positiveInteger(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback
+  const number = Number(value)
+  if (!Number.isInteger(number) || number < 1) throw new Error(`--${name} must be a positive integer, got "${value}".`)
+  return number
+}
+
+async function main(): Promise<number> {
+  let options
+  try {
+    const { values } = parseArgs({
+      options: {
+        events: { type: 'string' },
+        faults: { type: 'string' },
+        seed: { type: 'string' },
+        'per-event-share': { type: 'string' },
+        'batch-size': { type: 'string' },
+        concurrency: { type: 'string' },
+        'max-attempts': { type: 'string' },
+        'broken-perform': { type: 'boolean' },
+        help: { type: 'boolean' }
+      }
+    })
+    if (values.help) {
+      console.log(USAGE)
+      return 0
+    }
+    const share = values['per-event-share'] === undefined ? 0.5 : Number(values['per-event-share'])
+    if (!(share >= 0 && share <= 1)) throw new Error('--per-event-share must be a number from 0 to 1.')
+    options = {
+      events: positiveInteger('events', values.events ?? process.env.CHAOS_EVENTS, 10_000),
+      faults: parseFaults(values.faults ?? process.env.KOALA_SANDBOX_FAULTS ?? DEFAULT_FAULTS),
+      seed: positiveInteger('seed', values.seed ?? process.env.CHAOS_SEED, 1),
+      perEventShare: share,
+      batchSize: positiveInteger('batch-size', values['batch-size'], 200),
+      concurrency: positiveInteger('concurrency', values.concurrency, 32),
+      maxAttempts: positiveInteger('max-attempts', values['max-attempts'], 20),
+      definition: values['broken-perform'] ? withSwallowedRetryableErrors(koalaCloud) : koalaCloud
+    }
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`)
+    return 2
+  }
+  const report = await runChaos(options)
+  console.log(formatReport(report))
+  return report.ok ? 0 : 1
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code
+  },
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error)
+    process.exitCode = 1
+  }
+)

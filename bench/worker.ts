@@ -1,0 +1,320 @@
+import { Destination, type DestinationDefinition, type JSONObject, type Result } from '@segment/actions-core'
+import { writeFileSync } from 'fs'
+import http from 'http'
+import type https from 'https'
+import { Session } from 'inspector/promises'
+import { BATCH_CONCURRENCY } from '../src/destinations/koala-cloud/config'
+import definition from '../src/destinations/koala-cloud'
+import type { Settings } from '../src/destinations/koala-cloud/generated-types'
+import {
+  generateWorkload,
+  minimumBodies,
+  segmentBatches,
+  type WorkloadEvent,
+  type WorkloadOptions
+} from './workload'
+
+/**
+ * One measured run of one mode, in a process of its own (forked by bench.ts) so that each mode's CPU time and peak
+ * RSS are its own. Protocol over IPC: the worker generates its workload and warms up (JIT, sockets), sends
+ * `{ type: 'ready' }`, waits for `{ cmd: 'go' }` (the orchestrator resets the sink in between), runs the measured
+ * section, sends `{ type: 'result', result }` and exits. `KOALA_API_URL` points at the sink.
+ */
+
+/** The modes the benchmark compares. */
+export type Mode = 'per-event' | 'batch' | 'framework-floor' | 'http-floor'
+
+/**
+ * How connections to the sink are handled: `keep-alive` is what the destination does as shipped (node-fetch 2 with
+ * no agent uses Node's global agent, which keeps connections alive in Node 20); `close` has the sink answer
+ * `Connection: close`, i.e. a new TCP connection per request.
+ */
+export type Connection = 'keep-alive' | 'close'
+
+/**
+ * Bench-only variants of the definition, to measure a change before proposing it for src/:
+ * `custom-agent` gives the framework's request client a keep-alive `http.Agent` through `extendRequest` (which
+ * actions-core destroys after every response); `skip-response-cloning` adds the request option
+ * `skipResponseCloning: true` through `extendRequest` (actions-core then reads the answer once instead of cloning it).
+ */
+export type Variant = 'as-shipped' | 'custom-agent' | 'skip-response-cloning'
+
+/** What to run. */
+export interface Job {
+  mode: Mode
+  connection: Connection
+  variant: Variant
+  workload: WorkloadOptions
+  /** Events per onBatch call (Segment's batch size). */
+  batchSize: number
+  /** onEvent calls in flight (per-event mode). */
+  concurrency: number
+  /** onBatch calls in flight (batch and framework-floor modes). */
+  batchConcurrency: number
+  /** Requests in flight for the HTTP floor. */
+  httpConcurrency: number
+  /** Events of a separate workload run first, unmeasured. */
+  warmup: number
+  /** Write a CPU profile of the measured section here (sampling interval in microseconds). */
+  profile?: { path: string; intervalUs: number }
+}
+
+/** What one run measured, client side. */
+export interface WorkerResult {
+  events: number
+  wallMs: number
+  cpuUserMs: number
+  cpuSystemMs: number
+  /** Highest `process.memoryUsage.rss()` sampled every 5 ms during the measured section, in MB. */
+  peakRssMB: number
+  /** The OS's peak RSS of the whole worker process (warm-up included), in MB. */
+  maxRssMB: number
+  /** Events (or, for the HTTP floor, requests) reported successful. */
+  ok: number
+  /** Failures by status. */
+  failures: Record<string, number>
+  /** onEvent/onBatch calls (or requests) made. */
+  calls: number
+  /** Longest single onEvent/onBatch call (or request), in ms. */
+  slowestCallMs: number
+  /** The first failure message, if any. */
+  firstError?: string
+}
+
+const MB = 1024 * 1024
+
+/** Settings as Segment passes them: the destination's settings plus the subscriptions of the two presets. */
+function settingsFor(def: DestinationDefinition<Settings>): JSONObject {
+  const subscriptions = (def.presets ?? []).flatMap((preset) =>
+    preset.type === 'automatic'
+      ? [{ name: preset.name, subscribe: preset.subscribe, partnerAction: preset.partnerAction, mapping: preset.mapping }]
+      : []
+  )
+  return { public_key: 'pk_bench_local', subscriptions } as unknown as JSONObject
+}
+
+/** The definition with the same fields and presets whose actions do nothing: what actions-core costs by itself. */
+function noopDefinition(): DestinationDefinition<Settings> {
+  const actions: DestinationDefinition<Settings>['actions'] = {}
+  for (const [slug, action] of Object.entries(definition.actions)) {
+    actions[slug] = { ...action, perform: () => undefined, performBatch: () => undefined }
+  }
+  return { ...definition, actions }
+}
+
+/** The definition changed as a {@link Variant} says. */
+function variantDefinition(variant: Variant): DestinationDefinition<Settings> {
+  if (variant === 'as-shipped') return definition
+  return {
+    ...definition,
+    extendRequest: (context) => ({
+      ...definition.extendRequest?.(context),
+      ...(variant === 'custom-agent'
+        ? // actions-core types `agent` as an https.Agent; the sink is plain http, so it gets an http.Agent.
+          { agent: new http.Agent({ keepAlive: true }) as unknown as https.Agent }
+        : { skipResponseCloning: true })
+    })
+  }
+}
+
+/** Runs `count` tasks with at most `limit` in flight. */
+async function pool(count: number, limit: number, task: (index: number) => Promise<void>): Promise<void> {
+  let next = 0
+  const worker = async () => {
+    while (next < count) await task(next++)
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, count) }, worker))
+}
+
+class Tally {
+  ok = 0
+  failures: Record<string, number> = {}
+  calls = 0
+  slowestCallMs = 0
+  firstError?: string
+
+  fail(status: unknown, message: unknown): void {
+    const key = String(status ?? 'thrown')
+    this.failures[key] = (this.failures[key] ?? 0) + 1
+    this.firstError ??= `${key}: ${String(message)}`.slice(0, 300)
+  }
+
+  async time<T>(call: () => Promise<T>): Promise<T> {
+    const start = performance.now()
+    try {
+      return await call()
+    } finally {
+      this.calls++
+      this.slowestCallMs = Math.max(this.slowestCallMs, performance.now() - start)
+    }
+  }
+}
+
+/** Counts the per-event statuses of one onBatch answer. */
+function countMultistatus(results: Result[], tally: Tally): void {
+  for (const result of results) {
+    for (const entry of result.multistatus ?? []) {
+      if (entry.status >= 200 && entry.status < 300) tally.ok++
+      else tally.fail(entry.status, 'errormessage' in entry ? entry.errormessage : '')
+    }
+  }
+}
+
+/** Builds the function that runs the mode over a list of events; it is called for the warm-up, then measured. */
+function runnerFor(job: Job): (events: WorkloadEvent[], tally: Tally) => Promise<void> {
+  if (job.mode === 'http-floor') {
+    const target = new URL(process.env.KOALA_API_URL ?? 'http://127.0.0.1:9')
+    const agent = job.connection === 'close' ? new http.Agent({ keepAlive: false }) : http.globalAgent
+    const post = (body: Buffer) =>
+      new Promise<number>((resolve, reject) => {
+        const req = http.request(
+          {
+            host: target.hostname,
+            port: target.port,
+            method: 'POST',
+            path: '/web/projects/pk_bench_local/batch',
+            agent,
+            headers: {
+              'Content-Type': 'application/json',
+              'Content-Length': body.length,
+              'User-Agent': 'koala-bench-floor'
+            }
+          },
+          (res) => {
+            res.resume()
+            res.on('end', () => resolve(res.statusCode ?? 0))
+          }
+        )
+        req.on('error', reject)
+        req.end(body)
+      })
+    return async (events, tally) => {
+      const bodies = minimumBodies(segmentBatches(events, job.batchSize)).map((body) => Buffer.from(JSON.stringify(body)))
+      await pool(bodies.length, job.httpConcurrency, async (i) => {
+        const start = performance.now()
+        try {
+          const status = await post(bodies[i])
+          if (status === 200) tally.ok++
+          else tally.fail(status, 'HTTP floor request rejected')
+        } catch (error) {
+          tally.fail('network', (error as Error).message)
+        }
+        tally.calls++
+        tally.slowestCallMs = Math.max(tally.slowestCallMs, performance.now() - start)
+      })
+    }
+  }
+
+  const def = job.mode === 'framework-floor' ? noopDefinition() : variantDefinition(job.variant)
+  const destination = new Destination(def)
+  const settings = settingsFor(def)
+  // Destination.responses keeps every response forever; empty it after each call so memory stays what it is.
+  const clearResponses = () => void destination.responses.splice(0)
+
+  if (job.mode === 'per-event') {
+    return async (events, tally) => {
+      await pool(events.length, job.concurrency, async (i) => {
+        try {
+          await tally.time(() => destination.onEvent(events[i].event, settings))
+          tally.ok++
+        } catch (error) {
+          const err = error as { status?: number; message?: string }
+          tally.fail(err.status, err.message)
+        } finally {
+          clearResponses()
+        }
+      })
+    }
+  }
+
+  return async (events, tally) => {
+    const batches = segmentBatches(events, job.batchSize)
+    await pool(batches.length, job.batchConcurrency, async (i) => {
+      try {
+        const results = await tally.time(() =>
+          destination.onBatch(
+            batches[i].map((item) => item.event),
+            settings
+          )
+        )
+        countMultistatus(results, tally)
+      } catch (error) {
+        // A throw rejects the whole batch: every event in it failed.
+        const err = error as { status?: number; message?: string }
+        for (let n = 0; n < batches[i].length; n++) tally.fail(err.status ?? 'batch-threw', err.message)
+      } finally {
+        clearResponses()
+      }
+    })
+  }
+}
+
+async function main(job: Job): Promise<void> {
+  const run = runnerFor(job)
+  const workload = generateWorkload(job.workload)
+  if (job.warmup > 0) {
+    const warm = generateWorkload({ ...job.workload, events: job.warmup, seed: job.workload.seed + 7919 })
+    await run(warm.events, new Tally())
+  }
+
+  process.send?.({ type: 'ready' })
+  await new Promise<void>((resolve) => {
+    process.on('message', (message: { cmd?: string }) => {
+      if (message.cmd === 'go') resolve()
+    })
+  })
+
+  let profiler: Session | undefined
+  if (job.profile) {
+    profiler = new Session()
+    profiler.connect()
+    await profiler.post('Profiler.enable')
+    await profiler.post('Profiler.setSamplingInterval', { interval: job.profile.intervalUs })
+    await profiler.post('Profiler.start')
+  }
+
+  const tally = new Tally()
+  let peakRss = process.memoryUsage.rss()
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage.rss())
+  }, 5)
+  const cpuStart = process.cpuUsage()
+  const started = performance.now()
+  await run(workload.events, tally)
+  const wallMs = performance.now() - started
+  const cpu = process.cpuUsage(cpuStart)
+  clearInterval(sampler)
+  peakRss = Math.max(peakRss, process.memoryUsage.rss())
+
+  if (profiler && job.profile) {
+    const { profile } = await profiler.post('Profiler.stop')
+    writeFileSync(job.profile.path, JSON.stringify(profile))
+    profiler.disconnect()
+  }
+
+  const result: WorkerResult = {
+    events: workload.events.length,
+    wallMs,
+    cpuUserMs: cpu.user / 1000,
+    cpuSystemMs: cpu.system / 1000,
+    peakRssMB: peakRss / MB,
+    maxRssMB: (process.resourceUsage().maxRSS * 1024) / MB,
+    ok: tally.ok,
+    failures: tally.failures,
+    calls: tally.calls,
+    slowestCallMs: tally.slowestCallMs,
+    firstError: tally.firstError
+  }
+  process.send?.({ type: 'result', result }, () => process.exit(0))
+}
+
+/** How many requests one performBatch keeps in flight (the destination's own setting), for the HTTP floor. */
+export const DESTINATION_BATCH_CONCURRENCY = BATCH_CONCURRENCY
+
+if (require.main === module) {
+  process.on('disconnect', () => process.exit(1))
+  main(JSON.parse(process.argv[2]) as Job).catch((error: unknown) => {
+    process.send?.({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) })
+    process.exitCode = 1
+  })
+}

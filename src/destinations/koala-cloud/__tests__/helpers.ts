@@ -1,0 +1,199 @@
+import fs from 'fs'
+import path from 'path'
+import nock from 'nock'
+import { createTestIntegration, defaultValues, Destination, type SegmentEvent } from '@segment/actions-core'
+import type { JSONObject } from '@segment/actions-core'
+import type { Settings } from '../generated-types'
+import definition from '../index'
+
+/**
+ * Shared pieces of the destination's unit tests: the shared Segment fixtures, a Koala mocked with nock, and ways to
+ * run an action exactly as Segment would (one event, or a batch with its multistatus).
+ */
+
+/** The repository root (this file is `src/destinations/koala-cloud/__tests__/helpers.ts`). */
+export const repoRoot = path.resolve(__dirname, '..', '..', '..', '..')
+
+/** The shared fixtures, beside the repository (CI clones `shared/` next to it). */
+export const fixturesDir = path.join(repoRoot, '..', 'shared', 'fixtures', 'segment-events')
+
+/** Every event of one fixture file, in line order. */
+export function readFixture(file: string): SegmentEvent[] {
+  return fs
+    .readFileSync(path.join(fixturesDir, file), 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as SegmentEvent)
+}
+
+/** One event of a fixture file; `line` counts from 1, as the fixtures' README does. */
+export function fixture(file: string, line: number): SegmentEvent {
+  const event = readFixture(file)[line - 1]
+  if (!event) throw new RangeError(`${file} has no line ${line}`)
+  return event
+}
+
+export const KEY = 'pk_test_123'
+export const SETTINGS = { public_key: KEY }
+export const KOALA = 'https://api2.getkoala.com'
+export const BATCH_PATH = `/web/projects/${KEY}/batch`
+export const AUTH_PATH = `/web/projects/${KEY}/auth`
+export const ENTRY_CONTEXT_SOURCE = { source: 'segment-cloud' }
+
+/** The User-Agent every request must carry: the destination's name and the package's version. */
+export const EXPECTED_USER_AGENT = `Segment Actions Koala (Cloud) destination/${
+  (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version
+}`
+
+export type ActionName = 'identify' | 'track'
+
+/** A fresh test destination (its `responses` list never carries over from another test). */
+export function newDestination() {
+  return createTestIntegration(definition)
+}
+
+/** The framework's `Destination`, with its protected `executeAction` (what `onEvent` runs) opened to the tests. */
+class EventRunner extends Destination<Settings> {
+  constructor() {
+    super(definition)
+  }
+  run(...args: Parameters<Destination<Settings>['executeAction']>) {
+    return this.executeAction(...args)
+  }
+}
+
+/** The action's default mapping, as the presets and `useDefaultMappings` apply it. */
+export function defaultMapping(action: ActionName): JSONObject {
+  return defaultValues(definition.actions[action].fields) as JSONObject
+}
+
+/** One request Koala received. */
+export interface Received {
+  path: string
+  headers: Record<string, string | string[] | undefined>
+  body: JSONObject
+}
+
+/**
+ * Mocks Koala's batch endpoint for any key: every request is recorded and answered `status` with `answer`.
+ *
+ * @returns the live list of requests received, in arrival order.
+ */
+export function recordKoala(status = 200, answer: JSONObject | string = { ok: true }): Received[] {
+  const received: Received[] = []
+  nock(KOALA)
+    .persist()
+    .post(/^\/web\/projects\/[^/]+\/batch$/)
+    .reply(function (uri, body) {
+      received.push({ path: uri, headers: { ...this.req.headers }, body: body as JSONObject })
+      return [status, answer]
+    })
+  return received
+}
+
+/**
+ * Expects exactly one request with exactly `body` (nock's deep-equal body matcher) and answers it.
+ *
+ * @returns the nock scope: `scope.isDone()` is true once that body was sent.
+ */
+export function expectBody(body: JSONObject, status = 200, answer: JSONObject | string = { ok: true }) {
+  return nock(KOALA).post(BATCH_PATH, body).reply(status, answer)
+}
+
+/**
+ * Runs one event through an action the way Segment does (no `createTestEvent` defaults added), with the action's
+ * default mapping merged under `mapping`.
+ *
+ * @returns the action's output and the HTTP responses it produced.
+ * @throws whatever the action or the framework's validation throws.
+ */
+export async function runEvent(
+  action: ActionName,
+  event: SegmentEvent,
+  options: { settings?: JSONObject; mapping?: JSONObject } = {}
+) {
+  const destination = new EventRunner()
+  const results = await destination.run(action, {
+    event,
+    mapping: { ...defaultMapping(action), ...options.mapping },
+    settings: (options.settings ?? SETTINGS) as unknown as Settings,
+    features: {},
+    statsContext: {} as never,
+    logger: { info: () => undefined, error: () => undefined } as never,
+    transactionContext: {} as never,
+    stateContext: {} as never,
+    subscriptionMetadata: {} as never
+  })
+  const output = results.find((result) => result.output === 'Action Executed')?.data
+  return { output, responses: destination.responses }
+}
+
+/**
+ * Runs a batch through an action's `performBatch`, as Segment does with `onBatch`.
+ *
+ * @returns the multistatus array, one entry per input event, at its own index.
+ */
+export async function runBatch(
+  action: ActionName,
+  events: SegmentEvent[],
+  options: { settings?: JSONObject; mapping?: JSONObject } = {}
+) {
+  const destination = newDestination()
+  return destination.executeBatch(action, {
+    events,
+    mapping: { ...defaultMapping(action), ...options.mapping },
+    settings: (options.settings ?? SETTINGS) as { public_key: string },
+    features: {},
+    statsContext: {} as never,
+    logger: { info: () => undefined, error: () => undefined } as never,
+    transactionContext: {} as never,
+    stateContext: {} as never,
+    subscriptionMetadata: {} as never
+  })
+}
+
+/** Minimal identify event with the given traits (no `createTestEvent` defaults: nothing hidden). */
+export function identifyEvent(messageId: string, traits: JSONObject, extra: Partial<SegmentEvent> = {}): SegmentEvent {
+  return {
+    type: 'identify',
+    messageId,
+    timestamp: '2026-11-30T10:00:00.000Z',
+    userId: 'usr_1',
+    traits,
+    context: { library: { name: '@segment/analytics-node', version: '3.1.0' } },
+    ...extra
+  }
+}
+
+/** Minimal track event (traits in `context.traits`, as the track spec suggests). */
+export function trackEvent(
+  messageId: string,
+  event: string,
+  properties: JSONObject,
+  contextTraits: JSONObject,
+  extra: Partial<SegmentEvent> = {}
+): SegmentEvent {
+  return {
+    type: 'track',
+    messageId,
+    event,
+    timestamp: '2026-11-30T10:00:00.000Z',
+    userId: 'usr_1',
+    properties,
+    context: { library: { name: '@segment/analytics-node', version: '3.1.0' }, traits: contextTraits },
+    ...extra
+  }
+}
+
+/** Test-wide nock hygiene: no real network, no mock leaking into the next test, nothing left unmatched. */
+export function useNock(): void {
+  beforeAll(() => nock.disableNetConnect())
+  afterEach(() => {
+    // Also clears the timers of delayed replies (the timeout tests), so Jest exits promptly.
+    nock.abortPendingRequests()
+    nock.cleanAll()
+    delete process.env.KOALA_API_URL
+    delete process.env.KOALA_REQUEST_TIMEOUT_MS
+  })
+  afterAll(() => nock.enableNetConnect())
+}

@@ -1,0 +1,103 @@
+import { createTestEvent, createTestIntegration } from '@segment/actions-core'
+import nock from 'nock'
+import { generateTestData } from '../../../lib/test-data'
+import { KOALA_PRODUCTION_URL } from '../config'
+import destination from '../index'
+
+// Destination-level snapshot test in the monorepo's style: for every action, seeded data generated from the
+// action's own fields (required fields only, then all fields), Koala mocked with nock, request body snapshotted.
+// It also sends both data sets through performBatch, mapped from the events with @path directives, to pin the
+// batched body. Deterministic: seeded PRNG, fixed envelope, no clock or Math.random.
+const testDestination = createTestIntegration(destination)
+const destinationSlug = 'actions-koala-cloud'
+
+const envelope = (messageId: string) => ({
+  messageId,
+  timestamp: '2026-01-01T00:00:00.000Z',
+  sentAt: '2026-01-01T00:00:00.000Z',
+  receivedAt: '2026-01-01T00:00:00.000Z'
+})
+
+/** Records the bodies Koala receives at one project's batch endpoint. */
+function mockKoala(publicKey: unknown, bodies: unknown[]) {
+  return nock(KOALA_PRODUCTION_URL)
+    .persist()
+    .post(`/web/projects/${String(publicKey)}/batch`)
+    .reply(200, (_uri, body) => {
+      bodies.push(body)
+      return {}
+    })
+}
+
+describe(`Testing snapshot for ${destinationSlug} destination:`, () => {
+  beforeAll(() => {
+    delete process.env.KOALA_API_URL
+    nock.disableNetConnect()
+  })
+  afterEach(() => {
+    nock.cleanAll()
+  })
+  afterAll(() => {
+    nock.enableNetConnect()
+  })
+
+  for (const actionSlug of Object.keys(destination.actions)) {
+    const seedName = `${destinationSlug}#${actionSlug}`
+
+    for (const [label, isRequiredOnly] of [
+      ['required fields', true],
+      ['all fields', false]
+    ] as const) {
+      it(`${actionSlug} action - ${label}`, async () => {
+        const action = destination.actions[actionSlug]
+        const [eventData, settingsData] = generateTestData(seedName, destination, action, isRequiredOnly)
+        const bodies: unknown[] = []
+        mockKoala(settingsData.public_key, bodies)
+        const event = createTestEvent({ ...envelope('snapshot-message-id'), properties: eventData })
+
+        const responses = await testDestination.testAction(actionSlug, {
+          event,
+          mapping: event.properties,
+          settings: settingsData,
+          auth: undefined
+        })
+
+        expect(responses).toHaveLength(1)
+        expect(bodies).toHaveLength(1)
+        expect(JSON.parse(await responses[0].request.text())).toEqual(bodies[0])
+        expect(bodies[0]).toMatchSnapshot()
+      })
+    }
+
+    it(`${actionSlug} action - performBatch of both data sets`, async () => {
+      const action = destination.actions[actionSlug]
+      const [required, settingsData] = generateTestData(seedName, destination, action, true)
+      const [all] = generateTestData(`${seedName}:batch`, destination, action, false)
+      const bodies: unknown[] = []
+      mockKoala(settingsData.public_key, bodies)
+      // Map every field from the event's properties, so each event yields its own payload.
+      const mapping = Object.fromEntries(
+        Object.keys(action.fields).map((key) => [key, { '@path': `$.properties.${key}` }])
+      )
+
+      await testDestination.testBatchAction(actionSlug, {
+        events: [
+          { ...envelope('snapshot-batch-1'), properties: required },
+          { ...envelope('snapshot-batch-2'), properties: all }
+        ],
+        mapping,
+        settings: settingsData,
+        auth: undefined
+      })
+
+      const multistatus = (testDestination.results[0] as { multistatus: { status: number }[] }).multistatus
+      expect(multistatus.map((result) => result.status)).toEqual([200, 200])
+      // Two people, so two requests; order them by profile_id so concurrency cannot reorder the snapshot.
+      const sorted = (bodies as { profile_id?: string }[]).sort((a, b) =>
+        String(a.profile_id).localeCompare(String(b.profile_id))
+      )
+      expect(sorted).toHaveLength(2)
+      expect(sorted).toMatchSnapshot()
+    })
+  }
+})

@@ -1,0 +1,64 @@
+import { createTestEvent, createTestIntegration } from '@segment/actions-core'
+import nock from 'nock'
+import { generateTestData } from '../../../../lib/test-data'
+import { KOALA_PRODUCTION_URL, USER_AGENT } from '../../config'
+import destination from '../../index'
+
+// Monorepo-style snapshot test: seeded data generated from the action's own fields, sent as a literal mapping,
+// Koala mocked with nock, the request body snapshotted. The data is deterministic (seeded PRNG), so the snapshot
+// changes only when the fields or the request building change.
+const testDestination = createTestIntegration(destination)
+const actionSlug = 'track'
+const destinationSlug = 'koala-cloud'
+const seedName = `${destinationSlug}#${actionSlug}`
+
+// Fixed envelope: with a literal mapping only the generated data reaches the body, but nothing random should exist.
+const envelope = {
+  messageId: 'snapshot-message-id',
+  timestamp: '2026-01-01T00:00:00.000Z',
+  sentAt: '2026-01-01T00:00:00.000Z',
+  receivedAt: '2026-01-01T00:00:00.000Z'
+}
+
+async function sendGenerated(isRequiredOnly: boolean) {
+  const action = destination.actions[actionSlug]
+  const [eventData, settingsData] = generateTestData(seedName, destination, action, isRequiredOnly)
+  const scope = nock(KOALA_PRODUCTION_URL)
+    .post(`/web/projects/${String(settingsData.public_key)}/batch`)
+    .reply(200, {})
+  const event = createTestEvent({ ...envelope, properties: eventData })
+  const responses = await testDestination.testAction(actionSlug, {
+    event,
+    mapping: event.properties,
+    settings: settingsData,
+    auth: undefined
+  })
+  expect(scope.isDone()).toBe(true)
+  expect(responses).toHaveLength(1)
+  return responses[0].request
+}
+
+describe(`Testing snapshot for ${destinationSlug}'s ${actionSlug} destination action:`, () => {
+  beforeAll(() => {
+    delete process.env.KOALA_API_URL
+    nock.disableNetConnect()
+  })
+  afterEach(() => {
+    nock.cleanAll()
+  })
+  afterAll(() => {
+    nock.enableNetConnect()
+  })
+
+  it('required fields', async () => {
+    const request = await sendGenerated(true)
+    expect(request.headers.get('user-agent')).toBe(USER_AGENT)
+    expect(request.headers.get('content-type')).toBe('application/json')
+    expect(JSON.parse(await request.text())).toMatchSnapshot()
+  })
+
+  it('all fields', async () => {
+    const request = await sendGenerated(false)
+    expect(JSON.parse(await request.text())).toMatchSnapshot()
+  })
+})

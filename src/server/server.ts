@@ -1,0 +1,378 @@
+import { defaultValues, Destination, type DestinationDefinition, type JSONObject } from '@segment/actions-core'
+import express, { type NextFunction, type Request, type Response } from 'express'
+import http, { type Server } from 'http'
+import type { AddressInfo } from 'net'
+import koalaCloud from '../destinations/koala-cloud'
+import { checkPublicKey } from '../destinations/koala-cloud/config'
+import { MAX_BATCH_SIZE } from '../destinations/koala-cloud/fields'
+import type { Settings } from '../destinations/koala-cloud/generated-types'
+import { redactAnswer, toErrorOutput, toExchanges, type ErrorOutput, type Exchange } from './exchanges'
+
+/**
+ * The local development server, compatible with actions-cli's (`./bin/run serve` in the action-destinations
+ * monorepo), so the Actions Tester and partners' curl commands work unchanged. Routes and answer shapes learned from
+ * segmentio/action-destinations, packages/cli/src/lib/server.ts:
+ *
+ * - `GET /manifest` -> the destination definition (JSON) plus `directoryName`.
+ * - `POST /authenticate` with the settings as the body (or `{ settings }`) -> `{ ok, error?, fields? }`.
+ * - `POST /<action>` with `{ payload, settings, mapping?, auth?, features? }` -> the list of HTTP exchanges the
+ *   request made ({@link Exchange}), or `[ErrorOutput]` when the action failed. Additions: `{ output }` when the action
+ *   made no request (a skipped event), `{ multistatus }` for a batch (`payload` is an array).
+ *
+ * Every request runs on a fresh `Destination`: the framework's `Destination` keeps every response it ever saw in
+ * `destination.responses`, so a shared one would mix concurrent requests' exchanges and grow without bound.
+ */
+
+/** Options of {@link createServer}. */
+export interface ServerOptions {
+  /** The destination to serve (default: Koala (Cloud)). */
+  definition?: DestinationDefinition<Settings>
+  /** `directoryName` in `GET /manifest`, as actions-cli reports it (default `koala-cloud`). */
+  directoryName?: string
+  /** Largest accepted request body, in bytes (default 5 MB: room for Segment's largest events, 1 MB properties). */
+  bodyLimitBytes?: number
+  /** Where the one line per request goes (default: nowhere). Lines never contain the Public Key. */
+  log?: (line: string) => void
+}
+
+/** A running server. */
+export interface RunningServer {
+  /** e.g. `http://127.0.0.1:3000`. */
+  url: string
+  port: number
+  server: Server
+  /** Stops listening and closes open connections. */
+  close: () => Promise<void>
+}
+
+/** Default body limit: 5 MB. */
+export const DEFAULT_BODY_LIMIT_BYTES = 5 * 1024 * 1024
+
+/**
+ * Origins allowed to call the server from a browser: Segment's app (where the Actions Tester runs, in its US and EU
+ * workspaces, production and staging) and any page served from this machine. Source: the origin list of
+ * actions-cli's server.
+ */
+const ALLOWED_ORIGINS = [
+  /^https:\/\/(eu1\.)?app\.segment\.(com|build)$/,
+  /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$/
+]
+
+/** Whether a browser page at `origin` may call this server. */
+export function isAllowedOrigin(origin: string): boolean {
+  return ALLOWED_ORIGINS.some((pattern) => pattern.test(origin))
+}
+
+const ACTION_BODY_HELP =
+  'Send a JSON object: {"payload": <a Segment event, or an array of events for a batch>, ' +
+  '"settings": {"public_key": "<your Koala Public Key>"}, "mapping": <optional, merged over the defaults>}, ' +
+  'with Content-Type: application/json.'
+
+const AUTH_BODY_HELP =
+  'Send the settings as a JSON object: {"public_key": "<your Koala Public Key>"} (or {"settings": {...}}), ' +
+  'with Content-Type: application/json.'
+
+/** A request the server refuses before running anything; answered with its status. */
+class BadRequest extends Error {
+  constructor(
+    readonly status: number,
+    message: string
+  ) {
+    super(message)
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
+/** One per-event status of a batch, as the framework's `executeBatch` returns them. */
+export type MultistatusNode = Awaited<ReturnType<Destination<Settings>['executeBatch']>>[number]
+
+/** What a valid action request carries. */
+interface ActionRequest {
+  payload: JSONObject | JSONObject[]
+  settings: Settings
+  mapping: JSONObject
+  auth?: JSONObject
+  features?: Record<string, boolean>
+}
+
+/**
+ * Checks the body of `POST /<action>` and the Public Key in it (the framework does not validate settings when an
+ * action is executed directly).
+ *
+ * @throws BadRequest (400) naming what is wrong and what to send.
+ */
+function readActionRequest(body: unknown): ActionRequest {
+  if (body === undefined) throw new BadRequest(400, `The request has no body. ${ACTION_BODY_HELP}`)
+  if (!isPlainObject(body)) {
+    throw new BadRequest(400, `The body is ${Array.isArray(body) ? 'an array' : 'not an object'}. ${ACTION_BODY_HELP}`)
+  }
+  const { payload, settings, mapping, auth, features } = body
+  if (payload === undefined || payload === null) throw new BadRequest(400, `"payload" is missing. ${ACTION_BODY_HELP}`)
+  if (Array.isArray(payload)) {
+    if (payload.length === 0) throw new BadRequest(400, `"payload" is an empty array. ${ACTION_BODY_HELP}`)
+    if (payload.length > MAX_BATCH_SIZE) {
+      throw new BadRequest(
+        400,
+        `"payload" has ${payload.length} events; a batch holds at most ${MAX_BATCH_SIZE}, as Segment sends them.`
+      )
+    }
+    const bad = payload.findIndex((event) => !isPlainObject(event))
+    if (bad !== -1) throw new BadRequest(400, `"payload[${bad}]" is not an object: each must be a Segment event.`)
+  } else if (!isPlainObject(payload)) {
+    throw new BadRequest(400, `"payload" must be a Segment event (an object) or an array of them. ${ACTION_BODY_HELP}`)
+  }
+  for (const [name, value] of Object.entries({ settings, mapping, auth, features })) {
+    if (value !== undefined && value !== null && !isPlainObject(value)) {
+      throw new BadRequest(400, `"${name}" must be an object. ${ACTION_BODY_HELP}`)
+    }
+  }
+  const settingsObject = isPlainObject(settings) ? settings : {}
+  try {
+    checkPublicKey(settingsObject.public_key)
+  } catch (error) {
+    throw new BadRequest(400, (error as Error).message)
+  }
+  return {
+    payload: payload as JSONObject | JSONObject[],
+    settings: settingsObject as unknown as Settings,
+    mapping: (mapping ?? {}) as JSONObject,
+    auth: (auth ?? undefined) as JSONObject | undefined,
+    features: (features ?? undefined) as Record<string, boolean> | undefined
+  }
+}
+
+/** One answer element the server adds to actions-cli's list: what the action returned without making a request. */
+export interface OutputElement {
+  output: unknown
+}
+
+/** One answer element the server adds to actions-cli's list: the batch's per-event statuses, in payload order. */
+export interface MultistatusElement {
+  multistatus: MultistatusNode[]
+}
+
+/** The answer of `POST /<action>`. */
+export type ActionAnswer = (Exchange | OutputElement | MultistatusElement)[] | [ErrorOutput]
+
+/**
+ * Runs one action request on a fresh `Destination` and collects its exchanges.
+ *
+ * @returns the answer, not yet redacted.
+ */
+async function runAction(
+  definition: DestinationDefinition<Settings>,
+  slug: string,
+  input: ActionRequest
+): Promise<ActionAnswer> {
+  const destination = new Destination<Settings>(definition)
+  const action = destination.actions[slug]
+  // The mapping a user gives replaces the defaults field by field, as in actions-cli.
+  const mapping = { ...defaultValues(action.definition.fields), ...input.mapping }
+  const auth = input.auth as Parameters<typeof action.execute>[0]['auth']
+  try {
+    if (Array.isArray(input.payload)) {
+      const multistatus = await action.executeBatch({
+        data: input.payload,
+        settings: input.settings,
+        mapping,
+        auth,
+        features: input.features
+      })
+      return [...(await toExchanges(destination.responses)), { multistatus }]
+    }
+    const results = await action.execute({
+      data: input.payload,
+      settings: input.settings,
+      mapping,
+      auth,
+      features: input.features
+    })
+    const exchanges = await toExchanges(destination.responses)
+    if (exchanges.length > 0) return exchanges
+    // No request was made: show what the action returned instead (a skipped event says why).
+    return [{ output: results[results.length - 1]?.data ?? null }]
+  } catch (error) {
+    return [toErrorOutput(error)]
+  } finally {
+    destination.responses.length = 0
+  }
+}
+
+/** The settings of `POST /authenticate`: the body itself, as actions-cli sends it, or its `settings`. */
+function readAuthSettings(body: unknown): Settings {
+  if (body === undefined) throw new BadRequest(400, `The request has no body. ${AUTH_BODY_HELP}`)
+  if (!isPlainObject(body)) {
+    throw new BadRequest(400, `The body is ${Array.isArray(body) ? 'an array' : 'not an object'}. ${AUTH_BODY_HELP}`)
+  }
+  const settings = isPlainObject(body.settings) ? body.settings : body
+  return settings as unknown as Settings
+}
+
+function publicKeyOf(body: unknown): string | undefined {
+  if (!isPlainObject(body)) return undefined
+  const settings = isPlainObject(body.settings) ? body.settings : body
+  return typeof settings.public_key === 'string' ? settings.public_key.trim() : undefined
+}
+
+/** Sends a refusal in the shape of the route: `{ ok: false, error }` for /authenticate, else `[ErrorOutput]`. */
+function refuse(req: Request, res: Response, status: number, message: string): void {
+  const text = redactAnswer(message, publicKeyOf(req.body))
+  if (req.path === '/authenticate') {
+    res.status(status).json({ ok: false, error: text })
+    return
+  }
+  const output: ErrorOutput = { statusCode: status, message: text, requestError: true }
+  res.status(status).json([output])
+}
+
+/**
+ * Builds the server's express app (not listening).
+ *
+ * @param options see {@link ServerOptions}.
+ */
+export function createServer(options: ServerOptions = {}): express.Express {
+  const definition = options.definition ?? koalaCloud
+  const directoryName = options.directoryName ?? 'koala-cloud'
+  const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES
+  const log = options.log
+  // Built once for /manifest and the route list; action requests get their own (see runAction).
+  const manifestDestination = new Destination<Settings>(definition)
+  const actionSlugs = Object.keys(manifestDestination.actions)
+  const routes = ['GET /manifest', 'POST /authenticate', ...actionSlugs.map((slug) => `POST /${slug}`)]
+
+  const app = express()
+  app.disable('x-powered-by')
+  app.set('json spaces', 2)
+
+  // One line per request, once it is answered. Paths here never hold the key (it travels in the body).
+  if (log) {
+    app.use((req, res, next) => {
+      const started = process.hrtime.bigint()
+      res.once('finish', () => {
+        const ms = Number(process.hrtime.bigint() - started) / 1e6
+        log(`[server] ${req.method} ${req.path} ${res.statusCode} ${Math.round(ms)} ms`)
+      })
+      next()
+    })
+  }
+
+  // CORS: only Segment's app and local pages; a request from any other page is refused outright, so a web page
+  // cannot make this server call Koala with a simple (non-preflighted) request either.
+  app.use((req, res, next) => {
+    const origin = req.get('origin')
+    if (!origin) return next()
+    if (!isAllowedOrigin(origin)) {
+      return refuse(req, res, 403, `Requests from the origin ${origin} are not allowed.`)
+    }
+    res.set('Access-Control-Allow-Origin', origin)
+    res.vary('Origin')
+    if (req.method === 'OPTIONS') {
+      res.set('Access-Control-Allow-Methods', 'GET, POST, OPTIONS')
+      res.set('Access-Control-Allow-Headers', 'Content-Type')
+      res.set('Access-Control-Max-Age', '600')
+      return void res.status(204).end()
+    }
+    next()
+  })
+
+  // POST bodies must be JSON; say so before parsing rather than silently seeing no body.
+  app.use((req, res, next) => {
+    if (req.method !== 'POST') return next()
+    const hasBody = req.get('transfer-encoding') !== undefined || Number(req.get('content-length') ?? 0) > 0
+    if (!hasBody) return next()
+    if (!req.is('application/json')) {
+      const help = req.path === '/authenticate' ? AUTH_BODY_HELP : ACTION_BODY_HELP
+      return refuse(req, res, 415, `The body must be JSON (Content-Type: application/json). ${help}`)
+    }
+    next()
+  })
+  app.use(express.json({ limit, strict: false }))
+
+  app.get('/manifest', (_req, res) => {
+    res.json({ ...manifestDestination.definition, directoryName })
+  })
+
+  app.post('/authenticate', async (req, res) => {
+    const settings = readAuthSettings(req.body)
+    const key = publicKeyOf(req.body)
+    try {
+      // The framework validates the settings against the schema, then runs testAuthentication.
+      await new Destination<Settings>(definition).testAuthentication(settings)
+      res.json({ ok: true })
+    } catch (error) {
+      const output = toErrorOutput(error)
+      res.json(redactAnswer({ ok: false, error: output.message, fields: output.fields ?? {} }, key))
+    }
+  })
+
+  app.post('/:action', async (req, res, next) => {
+    const slug = String(req.params.action)
+    if (!actionSlugs.includes(slug)) return next()
+    const input = readActionRequest(req.body)
+    const answer = await runAction(definition, slug, input)
+    res.json(redactAnswer(answer, input.settings.public_key))
+  })
+
+  app.use((req, res) => {
+    const known = routes.some((route) => route.endsWith(` ${req.path}`))
+    if (known) return refuse(req, res, 405, `${req.method} is not supported here. Routes: ${routes.join(', ')}.`)
+    refuse(req, res, 404, `There is no route ${req.method} ${req.path}. Routes: ${routes.join(', ')}.`)
+  })
+
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const err = error as { status?: number; type?: string; message?: string }
+    if (error instanceof BadRequest) return refuse(req, res, error.status, error.message)
+    const help = req.path === '/authenticate' ? AUTH_BODY_HELP : ACTION_BODY_HELP
+    if (err?.type === 'entity.too.large') {
+      return refuse(req, res, 413, `The request body is larger than the ${formatBytes(limit)} this server accepts.`)
+    }
+    if (err?.type === 'entity.parse.failed') {
+      return refuse(req, res, 400, `The body is not valid JSON (${err.message ?? 'parse error'}). ${help}`)
+    }
+    if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) {
+      return refuse(req, res, err.status, `${err.message ?? 'Bad request.'} ${help}`)
+    }
+    const message = redactAnswer(err?.message ?? String(error), publicKeyOf(req.body))
+    log?.(`[server] ${req.method} ${req.path} failed: ${message}`)
+    refuse(req, res, 500, `The server failed to handle this request: ${message}`)
+  })
+
+  return app
+}
+
+function formatBytes(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MB` : `${bytes} bytes`
+}
+
+/**
+ * Starts the server on 127.0.0.1 (never another interface: it sends data with the key it is given).
+ *
+ * @param port the port; 0 picks a free one.
+ * @param options see {@link ServerOptions}.
+ * @returns the running server; `close()` stops it.
+ * @throws the listen error (e.g. `EADDRINUSE`) when the port is taken.
+ */
+export async function startServer(port: number, options: ServerOptions = {}): Promise<RunningServer> {
+  const server = http.createServer(createServer(options))
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const actualPort = (server.address() as AddressInfo).port
+  return {
+    url: `http://127.0.0.1:${actualPort}`,
+    port: actualPort,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      })
+  }
+}
