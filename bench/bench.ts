@@ -7,7 +7,7 @@ import { BATCH_CONCURRENCY } from '../src/destinations/koala-cloud/config'
 import track from '../src/destinations/koala-cloud/track'
 import { summariseProfile, type CpuProfile } from './profile'
 import type { SinkArguments, SinkCommand, SinkMessage, SinkStats } from './sink'
-import type { Connection, Job, Mode, Variant, WorkerResult } from './worker'
+import type { Connection, Job, Mode, WorkerResult } from './worker'
 import { generateWorkload, minimumRequests, segmentBatches, type WorkloadOptions } from './workload'
 
 /**
@@ -18,17 +18,17 @@ import { generateWorkload, minimumRequests, segmentBatches, type WorkloadOptions
  * peak RSS are that mode's alone. See docs/PERFORMANCE.md for what the numbers mean and the last recorded run.
  *
  * Flags (environment variable in brackets): --events [BENCH_EVENTS] 10000, --people [BENCH_PEOPLE] 500,
- * --seed [BENCH_SEED] 42, --rounds [BENCH_ROUNDS] 3, --concurrency 50, --batch-concurrency 2, --batch-size
+ * --seed [BENCH_SEED] 42, --rounds [BENCH_ROUNDS] 3, --concurrency 50, --batch-concurrency (concurrency / 8), --batch-size
  * (the action's batch_size default), --sweep 100,500,1000,2000 (or none), --connection-events 2000 (events for the
  * per-event new-connection run), --identify-share 0.25, --browser-track-share 0, --session-events 10 (mean events
  * per visit; 1 = no locality), --active-sessions 50 (visits interleaved at once), --warmup 500, --latency-ms 0,
- * --sink bare|sandbox, --no-profile, --no-connections, --no-variants, --profile-interval-us 250.
+ * --sink bare|sandbox, --no-profile, --no-connections, --variants (what-if runs), --profile-interval-us 250.
  */
 
 const USAGE = `Usage: npm run bench -- [--events N] [--people N] [--seed N] [--rounds N] [--concurrency N]
   [--batch-concurrency N] [--batch-size N] [--sweep 100,500,1000,2000|none] [--connection-events N]
   [--identify-share 0..1] [--browser-track-share 0..1] [--session-events N] [--active-sessions N] [--warmup N]
-  [--latency-ms N] [--sink bare|sandbox] [--no-profile] [--no-connections] [--no-variants] [--profile-interval-us N]
+  [--latency-ms N] [--sink bare|sandbox] [--no-profile] [--no-connections] [--variants] [--profile-interval-us N]
 Environment: BENCH_EVENTS, BENCH_PEOPLE, BENCH_SEED, BENCH_ROUNDS.`
 
 /** Parsed options. */
@@ -69,7 +69,7 @@ function parseOptions(argv: string[]): Options {
       'browser-track-share': { type: 'string' },
       'session-events': { type: 'string' },
       'active-sessions': { type: 'string' },
-      'no-variants': { type: 'boolean' },
+      variants: { type: 'boolean' },
       warmup: { type: 'string' },
       'latency-ms': { type: 'string' },
       sink: { type: 'string' },
@@ -93,6 +93,7 @@ function parseOptions(argv: string[]): Options {
   const env = process.env
   const defaultBatchSize = Number(track.fields.batch_size.default)
   const events = num('events', values.events ?? env.BENCH_EVENTS, 10_000, 1, 10_000_000)
+  const concurrency = num('concurrency', values.concurrency, 50, 1, 10_000)
   const sweepText = values.sweep ?? '100,500,1000,2000'
   const sweep =
     sweepText === 'none'
@@ -111,8 +112,15 @@ function parseOptions(argv: string[]): Options {
       activeSessions: num('active-sessions', values['active-sessions'], 50, 1, 1_000_000)
     },
     rounds: num('rounds', values.rounds ?? env.BENCH_ROUNDS, 3, 1, 100),
-    concurrency: num('concurrency', values.concurrency, 50, 1, 10_000),
-    batchConcurrency: num('batch-concurrency', values['batch-concurrency'], 2, 1, 1000),
+    concurrency,
+    // By default both modes get the same budget of requests in flight: 50 onEvent calls vs 6 onBatch x 8.
+    batchConcurrency: num(
+      'batch-concurrency',
+      values['batch-concurrency'],
+      Math.max(1, Math.floor(concurrency / BATCH_CONCURRENCY)),
+      1,
+      1000
+    ),
     batchSize: num('batch-size', values['batch-size'], defaultBatchSize, 1, 1_000_000),
     sweep,
     connectionEvents: Math.min(events, num('connection-events', values['connection-events'], 2000, 1, 10_000_000)),
@@ -121,7 +129,7 @@ function parseOptions(argv: string[]): Options {
     sink,
     profile: !values['no-profile'],
     connections: !values['no-connections'],
-    variants: !values['no-variants'],
+    variants: values.variants === true,
     profileIntervalUs: num('profile-interval-us', values['profile-interval-us'], 250, 50, 100_000)
   }
 }
@@ -290,7 +298,7 @@ function summaryRow(name: string, runs: Measurement[]): string[] {
     fmt(m((x) => x.sink.requests)),
     fmt(m(cpuMs) / 1000, 2),
     fmt(m(cpuPer1k), 1),
-    `${fmt(m((x) => x.worker.peakRssMB))} / ${fmt(m((x) => x.worker.maxRssMB))}`,
+    `${fmt(m((x) => x.worker.baselineRssMB))} / ${fmt(m((x) => x.worker.peakRssMB))} / ${fmt(m((x) => x.worker.maxRssMB))}`,
     `${fmt(m((x) => x.sink.delivered))}/${fmt(last.deliverable)}`,
     fmt(m((x) => failuresOf(x) + problemsOf(x) + x.sink.duplicates)),
     fmt(m((x) => x.sink.connections)),
@@ -305,7 +313,7 @@ const SUMMARY_HEADERS = [
   'requests',
   'CPU s',
   'CPU ms/1k ev',
-  'peak RSS MB (sampled / OS)',
+  'RSS MB (before / peak / OS peak)',
   'delivered/sent',
   'problems',
   'TCP conns',
@@ -386,7 +394,7 @@ async function main(): Promise<number> {
     ...base,
     mode,
     connection,
-    variant: 'as-shipped' as Variant,
+    variant: 'as-shipped',
     ...extra
   })
 
@@ -433,7 +441,11 @@ async function main(): Promise<number> {
   }
   for (const size of options.sweep) {
     if (size === options.batchSize) continue
-    plan.push({ key: `sweep-${size}`, label: `batch size ${fmt(size)}`, job: job('batch', 'keep-alive', { batchSize: size }) })
+    plan.push({
+      key: `sweep-${size}`,
+      label: `batch size ${fmt(size)}`,
+      job: job('batch', 'keep-alive', { batchSize: size })
+    })
   }
 
   const results = new Map<string, Measurement[]>()
@@ -530,7 +542,9 @@ function report(options: Options, results: Map<string, Measurement[]>, profilePa
     [cpuRatio <= 1 / 3, `batch CPU per 1k events <= 1/3 of per-event: ${fmt(cpuRatio, 3)}`],
     [
       Math.max(rss, osRss) < 200,
-      `peak RSS of a ${fmt(options.workload.events)}-event batch run < 200 MB: ${fmt(rss)} MB sampled, ${fmt(osRss)} MB OS peak (own process)`
+      `peak RSS of a ${fmt(options.workload.events)}-event batch run < 200 MB: ${fmt(rss)} MB sampled, ` +
+        `${fmt(osRss)} MB OS peak (own process; ${fmt(median(batch.map((m) => m.worker.baselineRssMB)))} MB of it ` +
+        `before the run: node, modules, the whole workload)`
     ]
   ]
   console.log('\nTargets (medians)')
@@ -581,7 +595,9 @@ function report(options: Options, results: Map<string, Measurement[]>, profilePa
 
   const sweepKeys = options.sweep.map((size) => (size === options.batchSize ? 'batch' : `sweep-${size}`))
   if (sweepKeys.length > 0) {
-    console.log(`\nBatch size (medians; requests per onBatch call, and what one call would take at 50 ms per request round trip)`)
+    console.log(
+      `\nBatch size (medians; requests per onBatch call, and what one call would take at 50 ms per request round trip)`
+    )
     const rows = options.sweep.map((size, i) => {
       const list = runs(sweepKeys[i])
       const perCall = median(list.map((m) => m.sink.requests / Math.max(1, Math.ceil(m.worker.calls))))

@@ -108,7 +108,8 @@ export function summariseProfile(profile: CpuProfile, top = 12): ProfileSummary 
   const selfUs = new Map<number, number>()
   for (let i = 0; i < samples.length; i++) {
     // A sample stands for the time until the next one (the last one gets the average).
-    const us = i + 1 < deltas.length ? deltas[i + 1] : (profile.endTime - profile.startTime) / Math.max(1, samples.length)
+    const us =
+      i + 1 < deltas.length ? deltas[i + 1] : (profile.endTime - profile.startTime) / Math.max(1, samples.length)
     selfUs.set(samples[i], (selfUs.get(samples[i]) ?? 0) + Math.max(0, us))
   }
 

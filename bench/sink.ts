@@ -53,9 +53,7 @@ export type SinkCommand = { cmd: 'reset'; close: boolean; latencyMs: number } | 
 
 /** Messages the sink sends. */
 export type SinkMessage =
-  | { type: 'listening'; url: string }
-  | { type: 'reset-done' }
-  | { type: 'stats'; stats: SinkStats }
+  { type: 'listening'; url: string } | { type: 'reset-done' } | { type: 'stats'; stats: SinkStats }
 
 /** Arguments of the sink process, passed as one JSON argument. */
 export interface SinkArguments {

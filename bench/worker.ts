@@ -6,13 +6,7 @@ import { Session } from 'inspector/promises'
 import { BATCH_CONCURRENCY } from '../src/destinations/koala-cloud/config'
 import definition from '../src/destinations/koala-cloud'
 import type { Settings } from '../src/destinations/koala-cloud/generated-types'
-import {
-  generateWorkload,
-  minimumBodies,
-  segmentBatches,
-  type WorkloadEvent,
-  type WorkloadOptions
-} from './workload'
+import { generateWorkload, minimumBodies, segmentBatches, type WorkloadEvent, type WorkloadOptions } from './workload'
 
 /**
  * One measured run of one mode, in a process of its own (forked by bench.ts) so that each mode's CPU time and peak
@@ -69,6 +63,8 @@ export interface WorkerResult {
   peakRssMB: number
   /** The OS's peak RSS of the whole worker process (warm-up included), in MB. */
   maxRssMB: number
+  /** RSS just before the measured section (modules, workload and warm-up in memory), in MB. */
+  baselineRssMB: number
   /** Events (or, for the HTTP floor, requests) reported successful. */
   ok: number
   /** Failures by status. */
@@ -87,7 +83,14 @@ const MB = 1024 * 1024
 function settingsFor(def: DestinationDefinition<Settings>): JSONObject {
   const subscriptions = (def.presets ?? []).flatMap((preset) =>
     preset.type === 'automatic'
-      ? [{ name: preset.name, subscribe: preset.subscribe, partnerAction: preset.partnerAction, mapping: preset.mapping }]
+      ? [
+          {
+            name: preset.name,
+            subscribe: preset.subscribe,
+            partnerAction: preset.partnerAction,
+            mapping: preset.mapping
+          }
+        ]
       : []
   )
   return { public_key: 'pk_bench_local', subscriptions } as unknown as JSONObject
@@ -133,8 +136,8 @@ class Tally {
   slowestCallMs = 0
   firstError?: string
 
-  fail(status: unknown, message: unknown): void {
-    const key = String(status ?? 'thrown')
+  fail(status: number | string | undefined, message: unknown): void {
+    const key = status === undefined ? 'thrown' : String(status)
     this.failures[key] = (this.failures[key] ?? 0) + 1
     this.firstError ??= `${key}: ${String(message)}`.slice(0, 300)
   }
@@ -189,7 +192,9 @@ function runnerFor(job: Job): (events: WorkloadEvent[], tally: Tally) => Promise
         req.end(body)
       })
     return async (events, tally) => {
-      const bodies = minimumBodies(segmentBatches(events, job.batchSize)).map((body) => Buffer.from(JSON.stringify(body)))
+      const bodies = minimumBodies(segmentBatches(events, job.batchSize)).map((body) =>
+        Buffer.from(JSON.stringify(body))
+      )
       await pool(bodies.length, job.httpConcurrency, async (i) => {
         const start = performance.now()
         try {
@@ -274,7 +279,8 @@ async function main(job: Job): Promise<void> {
   }
 
   const tally = new Tally()
-  let peakRss = process.memoryUsage.rss()
+  const baselineRss = process.memoryUsage.rss()
+  let peakRss = baselineRss
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, process.memoryUsage.rss())
   }, 5)
@@ -299,6 +305,7 @@ async function main(job: Job): Promise<void> {
     cpuSystemMs: cpu.system / 1000,
     peakRssMB: peakRss / MB,
     maxRssMB: (process.resourceUsage().maxRSS * 1024) / MB,
+    baselineRssMB: baselineRss / MB,
     ok: tally.ok,
     failures: tally.failures,
     calls: tally.calls,

@@ -507,7 +507,10 @@ describe('the answer itself is redacted, whatever the destination puts in it', (
   const quoting: DestinationDefinition<Settings> = {
     name: 'Quoting',
     mode: 'cloud',
-    authentication: { scheme: 'custom', fields: { public_key: { label: 'Key', type: 'password', required: true } } },
+    authentication: {
+      scheme: 'custom',
+      fields: { public_key: { label: 'Key', description: 'The key', type: 'password', required: true } }
+    },
     actions: {
       echo: {
         title: 'Echo',

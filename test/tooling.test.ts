@@ -1,4 +1,4 @@
-import type { DestinationDefinition, InputField } from '@segment/actions-core'
+import type { DestinationDefinition } from '@segment/actions-core'
 import * as fs from 'fs'
 import * as os from 'os'
 import * as path from 'path'
@@ -21,7 +21,7 @@ import { generateTestData, seededRandom } from '../src/lib/test-data'
 
 // json-schema-to-typescript requires prettier's main entry, which runs a dynamic import() that Jest 29 rejects;
 // the generators format with prettier's standalone build themselves, so the main entry is never called here.
-jest.mock('prettier', () => jest.requireActual('prettier/standalone'))
+jest.mock('prettier', () => jest.requireActual<object>('prettier/standalone'))
 
 type Definition = DestinationDefinition<unknown>
 const real = destination as unknown as Definition
@@ -33,7 +33,7 @@ function brokenCopy(change: (copy: Definition) => void): Definition {
     authentication: {
       ...real.authentication!,
       fields: Object.fromEntries(Object.entries(real.authentication!.fields).map(([key, field]) => [key, { ...field }]))
-    } as Definition['authentication'],
+    },
     presets: (real.presets ?? []).map((preset) => ({ ...preset, mapping: { ...preset.mapping } })),
     actions: Object.fromEntries(
       Object.entries(real.actions).map(([key, action]) => [
@@ -51,7 +51,10 @@ function brokenCopy(change: (copy: Definition) => void): Definition {
 
 /** A preset of the copy, typed as an automatic one (the framework's Preset is a union). */
 const preset = (copy: Definition, name: string) =>
-  copy.presets!.find((candidate) => candidate.name === name) as { subscribe: string; mapping: Record<string, unknown> } & {
+  copy.presets!.find((candidate) => candidate.name === name) as {
+    subscribe: string
+    mapping: Record<string, unknown>
+  } & {
     partnerAction: string
   }
 const trackPreset = (copy: Definition) => preset(copy, 'Track Calls')
@@ -84,7 +87,7 @@ describe('generated files are up to date', () => {
     expect(await staleTypeFiles(real, DESTINATION_DIR)).toEqual([])
   })
 
-  it('metadata.json matches what generate:metadata produces now', async () => {
+  it('metadata.json matches what generate:metadata produces now', () => {
     // On failure: run `./bin/run generate:metadata` (or `npm run metadata`) and commit the result.
     expect(isMetadataStale(real, DESTINATION_DIR)).toBe(false)
     expect(fs.readFileSync(metadataPath(DESTINATION_DIR), 'utf8')).toBe(metadataText(real))
@@ -225,7 +228,7 @@ describe('validate', () => {
   it('fails when a required field has no default', () => {
     const broken = brokenCopy((copy) => {
       const { default: _default, ...withoutDefault } = copy.actions.track.fields.event
-      copy.actions.track.fields.event = withoutDefault as InputField
+      copy.actions.track.fields.event = withoutDefault
     })
     const trackEvents = events.filter(({ event }) => event.type === 'track')
     expect(errorsOf(broken, events)).toEqual([
@@ -283,7 +286,7 @@ describe('validate', () => {
   it('fails when a preset maps real events to payloads the action rejects', () => {
     const broken = brokenCopy((copy) => {
       trackPreset(copy).mapping = { ...trackPreset(copy).mapping, sent_at: { '@path': '$.properties.no_such_field' } }
-      trackPreset(copy).mapping!.colour = 'blue'
+      trackPreset(copy).mapping.colour = 'blue'
     })
     const trackEvents = events.filter(({ event }) => event.type === 'track').length
     expect(errorsOf(broken, events)).toEqual([
@@ -294,7 +297,7 @@ describe('validate', () => {
 
   it('fails when a preset leaves a required field unmapped', () => {
     const broken = brokenCopy((copy) => {
-      delete trackPreset(copy).mapping!.message_id
+      delete trackPreset(copy).mapping.message_id
     })
     expect(errorsOf(broken, events)[0]).toBe(
       'error   presets[0] "Track Calls": does not map the required field "message_id" of the "track" action.'
@@ -446,7 +449,7 @@ describe('seeded test data', () => {
     expect(settings.public_key).toMatch(/^[A-Za-z0-9]{24}$/)
     expect(all.email).toMatch(/^[a-z]+\.[a-z]{6}@example\.com$/)
     expect(all.device_ip).toMatch(/^(192\.0\.2|198\.51\.100|203\.0\.113)\.\d+$/)
-    expect(new Date(String(all.sent_at)).toISOString()).toBe(all.sent_at)
+    expect(new Date(all.sent_at as string).toISOString()).toBe(all.sent_at)
     expect(typeof all.enable_batching).toBe('boolean')
     expect(all.batch_size).toEqual(expect.any(Number))
     expect((all.batch_size as number) >= 1 && (all.batch_size as number) <= 1000).toBe(true)

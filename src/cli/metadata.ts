@@ -211,10 +211,10 @@ export function buildMetadata(definition: DestinationDefinition<unknown>, slug =
     const raw = preset as unknown as LooseRecord
     return {
       name: preset.name ?? '',
-      type: String(raw.type ?? 'automatic'),
+      type: typeof raw.type === 'string' ? raw.type : 'automatic',
       partnerAction: preset.partnerAction,
       subscribe: orNull(raw.subscribe as string | undefined),
-      mapping: (preset.mapping ?? {}) as Record<string, unknown>,
+      mapping: preset.mapping ?? {},
       eventSlug: orNull(raw.eventSlug as string | undefined)
     }
   })

@@ -252,7 +252,11 @@ function checkDestination(definition: DestinationDefinition<unknown>, out: Findi
   const { name, slug, mode } = definition
   if (blank(name)) {
     out.error('name', 'is missing or empty.')
-  } else if (name !== name.trim() || /\s{2,}/.test(name) || /[\u0000-\u001f\u007f]/.test(name)) {
+  } else if (
+    name !== name.trim() ||
+    /\s{2,}/.test(name) ||
+    [...name].some((char) => char.charCodeAt(0) < 32 || char.charCodeAt(0) === 127)
+  ) {
     out.error('name', `${JSON.stringify(name)} has leading/trailing or repeated spaces or control characters.`)
   } else if (name.length > 64) {
     out.error('name', `${JSON.stringify(name)} is ${name.length} characters long; keep it to 64 or fewer.`)
@@ -383,7 +387,7 @@ function checkOnRealEvents(source: MappingSource, events: RealEvent[], out: Find
     )
     return
   }
-  const schema = fieldsToJsonSchema(source.action.fields) as JSONSchema4
+  const schema: JSONSchema4 = fieldsToJsonSchema(source.action.fields)
   const failures = new Map<string, string[]>()
   const resolved = new Map<string, number>()
   for (const { source: origin, event } of matching) {

@@ -1,4 +1,4 @@
-import type { ActionDefinition, DestinationDefinition, InputField } from '@segment/actions-core'
+import type { ActionDefinition, DestinationDefinition, InputField, JSONObject } from '@segment/actions-core'
 
 /**
  * Seeded test data for snapshot tests, generated from an action's own field schema, in the monorepo's style
@@ -87,8 +87,9 @@ function words(text: string): string[] {
 
 /** One value for a field, ignoring `multiple`. */
 function valueFor(random: TestRandom, key: string, field: Partial<InputField>, requiredOnly: boolean): unknown {
-  if (Array.isArray(field.choices) && field.choices.length > 0) {
-    const choice = random.pick(field.choices as unknown[])
+  const choices: unknown[] = Array.isArray(field.choices) ? field.choices : []
+  if (choices.length > 0) {
+    const choice = random.pick(choices)
     return choice !== null && typeof choice === 'object' && 'value' in choice ? choice.value : choice
   }
   const name = words(key)
@@ -166,14 +167,15 @@ function inRequiredSet(key: string, field: Partial<InputField>): boolean {
  * @param destination its `authentication.fields` give the settings.
  * @param action its `fields` give the payload.
  * @param isRequiredOnly only required and identifier fields (see above) when true; every field when false.
- * @returns `[payloadData, settingsData]`: plain JSON values, usable as a literal mapping.
+ * @returns `[payloadData, settingsData]`: plain JSON values, the payload usable as a literal mapping, the settings
+ *   typed as the destination's (they have one value per authentication field).
  */
 export function generateTestData<Settings, Payload>(
   seedName: string,
   destination: DestinationDefinition<Settings>,
   action: ActionDefinition<Settings, Payload>,
   isRequiredOnly: boolean
-): [Record<string, unknown>, Record<string, unknown>] {
+): [JSONObject, Settings] {
   const settings: Record<string, unknown> = {}
   const settingFields = (destination.authentication?.fields ?? {}) as Record<string, Partial<InputField>>
   for (const [key, field] of Object.entries(settingFields)) {
@@ -184,5 +186,5 @@ export function generateTestData<Settings, Payload>(
     if (isRequiredOnly && !inRequiredSet(key, field)) continue
     payload[key] = valueOf(new TestRandom(`${seedName}:${key}`), key, field, isRequiredOnly)
   }
-  return [payload, settings]
+  return [payload as JSONObject, settings as Settings]
 }

@@ -1,4 +1,5 @@
 import express, { type NextFunction, type Request, type Response } from 'express'
+import * as http from 'http'
 import type { Server } from 'http'
 import type { AddressInfo } from 'net'
 import { MAX_ENTRIES_PER_REQUEST, redactProjectUrl } from '../destinations/koala-cloud/config'
@@ -269,9 +270,15 @@ export function createSandbox(options: SandboxOptions = {}) {
  */
 export async function startSandbox(port: number, options: SandboxOptions = {}): Promise<RunningSandbox> {
   const sandbox = createSandbox(options)
-  const server: Server = await new Promise((resolve, reject) => {
-    const listening = sandbox.app.listen(port, '127.0.0.1', () => resolve(listening))
-    listening.once('error', reject)
+  // A plain http server rather than app.listen: express 5 calls the listen callback on errors too, which would hide
+  // the real error (EADDRINUSE) behind a null address.
+  const server: Server = http.createServer(sandbox.app)
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject)
+      resolve()
+    })
   })
   const actualPort = (server.address() as AddressInfo).port
   return {

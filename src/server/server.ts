@@ -217,15 +217,23 @@ function publicKeyOf(body: unknown): string | undefined {
   return typeof settings.public_key === 'string' ? settings.public_key.trim() : undefined
 }
 
+/** Answers JSON, indented and ending with a newline so curl output reads well in a terminal. */
+function sendJson(res: Response, status: number, value: unknown): void {
+  res
+    .status(status)
+    .type('application/json')
+    .send(`${JSON.stringify(value, null, 2)}\n`)
+}
+
 /** Sends a refusal in the shape of the route: `{ ok: false, error }` for /authenticate, else `[ErrorOutput]`. */
 function refuse(req: Request, res: Response, status: number, message: string): void {
   const text = redactAnswer(message, publicKeyOf(req.body))
   if (req.path === '/authenticate') {
-    res.status(status).json({ ok: false, error: text })
+    sendJson(res, status, { ok: false, error: text })
     return
   }
   const output: ErrorOutput = { statusCode: status, message: text, requestError: true }
-  res.status(status).json([output])
+  sendJson(res, status, [output])
 }
 
 /**
@@ -245,7 +253,6 @@ export function createServer(options: ServerOptions = {}): express.Express {
 
   const app = express()
   app.disable('x-powered-by')
-  app.set('json spaces', 2)
 
   // One line per request, once it is answered. Paths here never hold the key (it travels in the body).
   if (log) {
@@ -292,7 +299,7 @@ export function createServer(options: ServerOptions = {}): express.Express {
   app.use(express.json({ limit, strict: false }))
 
   app.get('/manifest', (_req, res) => {
-    res.json({ ...manifestDestination.definition, directoryName })
+    sendJson(res, 200, { ...manifestDestination.definition, directoryName })
   })
 
   app.post('/authenticate', async (req, res) => {
@@ -301,10 +308,10 @@ export function createServer(options: ServerOptions = {}): express.Express {
     try {
       // The framework validates the settings against the schema, then runs testAuthentication.
       await new Destination<Settings>(definition).testAuthentication(settings)
-      res.json({ ok: true })
+      sendJson(res, 200, { ok: true })
     } catch (error) {
       const output = toErrorOutput(error)
-      res.json(redactAnswer({ ok: false, error: output.message, fields: output.fields ?? {} }, key))
+      sendJson(res, 200, redactAnswer({ ok: false, error: output.message, fields: output.fields ?? {} }, key))
     }
   })
 
@@ -313,7 +320,7 @@ export function createServer(options: ServerOptions = {}): express.Express {
     if (!actionSlugs.includes(slug)) return next()
     const input = readActionRequest(req.body)
     const answer = await runAction(definition, slug, input)
-    res.json(redactAnswer(answer, input.settings.public_key))
+    sendJson(res, 200, redactAnswer(answer, input.settings.public_key))
   })
 
   app.use((req, res) => {

@@ -185,9 +185,16 @@ export function trackEvent(
   }
 }
 
-/** Test-wide nock hygiene: no real network, no mock leaking into the next test, nothing left unmatched. */
+/**
+ * Test-wide nock hygiene: no real network, no mock leaking into the next test, and nock's patch of Node's `http`
+ * removed after the file. Jest shares core modules between the test files of one worker, so an unrestored nock
+ * stacks under the next file's nock; a mocked socket error then escapes as an unhandled 'error' event.
+ */
 export function useNock(): void {
-  beforeAll(() => nock.disableNetConnect())
+  beforeAll(() => {
+    if (!nock.isActive()) nock.activate()
+    nock.disableNetConnect()
+  })
   afterEach(() => {
     // Also clears the timers of delayed replies (the timeout tests), so Jest exits promptly.
     nock.abortPendingRequests()
@@ -195,5 +202,8 @@ export function useNock(): void {
     delete process.env.KOALA_API_URL
     delete process.env.KOALA_REQUEST_TIMEOUT_MS
   })
-  afterAll(() => nock.enableNetConnect())
+  afterAll(() => {
+    nock.enableNetConnect()
+    nock.restore()
+  })
 }

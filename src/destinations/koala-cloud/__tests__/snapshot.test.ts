@@ -19,10 +19,10 @@ const envelope = (messageId: string) => ({
 })
 
 /** Records the bodies Koala receives at one project's batch endpoint. */
-function mockKoala(publicKey: unknown, bodies: unknown[]) {
+function mockKoala(publicKey: string, bodies: unknown[]) {
   return nock(KOALA_PRODUCTION_URL)
     .persist()
-    .post(`/web/projects/${String(publicKey)}/batch`)
+    .post(`/web/projects/${publicKey}/batch`)
     .reply(200, (_uri, body) => {
       bodies.push(body)
       return {}
@@ -82,8 +82,8 @@ describe(`Testing snapshot for ${destinationSlug} destination:`, () => {
 
       await testDestination.testBatchAction(actionSlug, {
         events: [
-          { ...envelope('snapshot-batch-1'), properties: required },
-          { ...envelope('snapshot-batch-2'), properties: all }
+          createTestEvent({ ...envelope('snapshot-batch-1'), properties: required }),
+          createTestEvent({ ...envelope('snapshot-batch-2'), properties: all })
         ],
         mapping,
         settings: settingsData,

@@ -23,9 +23,7 @@ const envelope = {
 async function sendGenerated(isRequiredOnly: boolean) {
   const action = destination.actions[actionSlug]
   const [eventData, settingsData] = generateTestData(seedName, destination, action, isRequiredOnly)
-  const scope = nock(KOALA_PRODUCTION_URL)
-    .post(`/web/projects/${String(settingsData.public_key)}/batch`)
-    .reply(200, {})
+  const scope = nock(KOALA_PRODUCTION_URL).post(`/web/projects/${settingsData.public_key}/batch`).reply(200, {})
   const event = createTestEvent({ ...envelope, properties: eventData })
   const responses = await testDestination.testAction(actionSlug, {
     event,
