@@ -343,7 +343,20 @@ export function generateWorkload(options: WorkloadOptions): Workload {
   if (!Number.isInteger(options.people) || options.people < 1) throw new RangeError('people must be a positive integer')
   const random = seededRandom(options.seed)
   const people = makePeople(random, options.people)
-  const nextSessionPerson = personPicker(random, people)
+  const skewedPerson = personPicker(random, people)
+  // Every person visits at least once (when there are enough events); beyond that, visits follow the skew.
+  const unvisited = [...people]
+  const nextSessionPerson = (): Person => {
+    if (unvisited.length > 0 && random() < 0.6) {
+      const index = Math.floor(random() * unvisited.length)
+      const [person] = unvisited.splice(index, 1)
+      return person
+    }
+    const person = skewedPerson()
+    const index = unvisited.indexOf(person)
+    if (index >= 0) unvisited.splice(index, 1)
+    return person
+  }
   // Traffic arrives as interleaved visits: `activeSessions` people are active at once, each for a geometric number of
   // events with mean `sessionEvents`; when a visit ends, another (skewed) person starts one.
   const sessionLength = (): number => {

@@ -17,7 +17,7 @@ import {
   type RealEvent
 } from '../src/cli/validate'
 import destination from '../src/destinations/koala-cloud'
-import { generateTestData, seededRandom } from '../src/lib/test-data'
+import { generateTestData, seededRandom } from '../src/destinations/koala-cloud/__tests__/test-data'
 
 // json-schema-to-typescript requires prettier's main entry, which runs a dynamic import() that Jest 29 rejects;
 // the generators format with prettier's standalone build themselves, so the main entry is never called here.
@@ -372,8 +372,8 @@ describe('generate:types --watch', () => {
   })
 
   it('regenerates the types after a source change, and only then', async () => {
-    // The definition lives in a JSON file read fresh on every load: inside Jest, require() keeps its own module
-    // registry, so the CLI's cache-clearing loader cannot be exercised here (it is exercised by ./bin/run).
+    // The definition lives in a JSON file read fresh on every load (`load` is injected): inside Jest, require()
+    // keeps its own module registry, which loadDestination's cache clearing cannot reset.
     const dir = path.join(tmp, 'watched-destination')
     fs.mkdirSync(path.join(dir, 'send'), { recursive: true })
     const source = (fieldName: string) =>
@@ -403,7 +403,7 @@ describe('generate:types --watch', () => {
     const updates: string[][] = []
     const errors: Error[] = []
     const watcher = watchTypes(dir, {
-      debounceMs: 50,
+      debounceMs: 200,
       load,
       onUpdate: (changed) => updates.push(changed),
       onError: (error) => errors.push(error)
@@ -421,12 +421,12 @@ describe('generate:types --watch', () => {
       // Its own output, tests and metadata do not trigger it.
       fs.writeFileSync(path.join(dir, 'metadata.json'), '{}')
       fs.appendFileSync(generated, '\n')
-      await new Promise((resolve) => setTimeout(resolve, 300))
+      await new Promise((resolve) => setTimeout(resolve, 700))
       expect(loads).toBe(1)
     } finally {
       watcher.close()
     }
-  })
+  }, 15_000)
 })
 
 describe('seeded test data', () => {

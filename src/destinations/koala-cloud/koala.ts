@@ -192,7 +192,7 @@ export function preparePayload(kind: ActionKind, payload: KoalaPayload): Prepara
       ? { type: 'identify', message_id, sent_at, traits, context: entryContext }
       : {
           type: 'track',
-          event: String(payload.event ?? ''),
+          event: String(payload.event),
           message_id,
           sent_at,
           properties: asObject(payload.properties),

@@ -19,12 +19,12 @@ const FIX =
   ' Map the Email field (for example to $.traits.email or $.context.traits.email), or send the profile_id' +
   " from Koala's ko_id cookie in the Koala Profile ID field. Segment's anonymousId is not Koala's profile_id."
 const NO_IDENTIFIER = NEITHER + FIX
-const notAnEmail = (value: string) => `${NEITHER} The Email field ${JSON.stringify(value)} is not an email address.${FIX}`
+const notAnEmail = (value: string) =>
+  `${NEITHER} The Email field ${JSON.stringify(value)} is not an email address.${FIX}`
 const missing = (field: string) => `The root value is missing the required field '${field}'.`
 
 type Expected =
-  | { body: JSONObject }
-  | { error: 'AggregateAjvError' | 'PayloadValidationError' | 'TypeError'; message: string }
+  { body: JSONObject } | { error: 'AggregateAjvError' | 'PayloadValidationError' | 'TypeError'; message: string }
 
 interface BadCase {
   name: string
@@ -79,7 +79,13 @@ function identifyBody(parts: EntryParts): { body: JSONObject } {
       ...parts.top,
       traits: parts.traits,
       identifies: [
-        { type: 'identify', message_id: parts.message_id, sent_at: parts.sent_at ?? SENT_AT, traits: parts.traits, context }
+        {
+          type: 'identify',
+          message_id: parts.message_id,
+          sent_at: parts.sent_at ?? SENT_AT,
+          traits: parts.traits,
+          context
+        }
       ]
     }
   }
@@ -110,7 +116,12 @@ const refused = (message: string): Expected => ({ error: 'PayloadValidationError
 
 /** Standard identify body for person `id`, with `sent_at` or traits overridden. */
 const okIdentify = (id: string, extra: Partial<EntryParts> = {}) =>
-  identifyBody({ top: { email: `${id}@example.com` }, message_id: `msg-${id}`, traits: { email: `${id}@example.com` }, ...extra })
+  identifyBody({
+    top: { email: `${id}@example.com` },
+    message_id: `msg-${id}`,
+    traits: { email: `${id}@example.com` },
+    ...extra
+  })
 
 /** A value nested `depth` levels deep: { level: { level: ... { leaf: true } } }. */
 function nested(depth: number): JSONObject {
@@ -131,80 +142,535 @@ const engageContext = (event: SegmentEvent) => event.context as JSONObject
 
 const cases: BadCase[] = [
   // --- Wrong types, null and [] where objects belong ---------------------------------------------------------------
-  { name: 'traits is null (top-level $.email still identifies)', action: 'identify', event: identify('c01', { traits: null, email: 'c01@example.com' }), expected: identifyBody({ top: { email: 'c01@example.com' }, message_id: 'msg-c01', traits: {} }), inBatch: true },
-  { name: 'traits is null and nothing else identifies', action: 'identify', event: identify('c02', { traits: null }), expected: refused(NO_IDENTIFIER), inBatch: true },
-  { name: 'traits is []', action: 'identify', event: identify('c03', { traits: [] }), expected: ajv('Traits must be an object but it was an array.'), inBatch: true },
-  { name: 'traits is a string', action: 'identify', event: identify('c04', { traits: 'c04@example.com' }), expected: ajv('Traits must be an object but it was a string.'), inBatch: true },
-  { name: 'traits is a number', action: 'identify', event: identify('c05', { traits: 5 }), expected: ajv('Traits must be an object but it was a number.'), inBatch: true },
-  { name: 'traits is a boolean', action: 'identify', event: identify('c06', { traits: true }), expected: ajv('Traits must be an object but it was a boolean.'), inBatch: true },
-  { name: 'context is missing: no ip, context carries only the source', action: 'identify', event: identify('c07', { context: undefined }), expected: okIdentify('c07', { context: {} }), inBatch: true },
+  {
+    name: 'traits is null (top-level $.email still identifies)',
+    action: 'identify',
+    event: identify('c01', { traits: null, email: 'c01@example.com' }),
+    expected: identifyBody({ top: { email: 'c01@example.com' }, message_id: 'msg-c01', traits: {} }),
+    inBatch: true
+  },
+  {
+    name: 'traits is null and nothing else identifies',
+    action: 'identify',
+    event: identify('c02', { traits: null }),
+    expected: refused(NO_IDENTIFIER),
+    inBatch: true
+  },
+  {
+    name: 'traits is []',
+    action: 'identify',
+    event: identify('c03', { traits: [] }),
+    expected: ajv('Traits must be an object but it was an array.'),
+    inBatch: true
+  },
+  {
+    name: 'traits is a string',
+    action: 'identify',
+    event: identify('c04', { traits: 'c04@example.com' }),
+    expected: ajv('Traits must be an object but it was a string.'),
+    inBatch: true
+  },
+  {
+    name: 'traits is a number',
+    action: 'identify',
+    event: identify('c05', { traits: 5 }),
+    expected: ajv('Traits must be an object but it was a number.'),
+    inBatch: true
+  },
+  {
+    name: 'traits is a boolean',
+    action: 'identify',
+    event: identify('c06', { traits: true }),
+    expected: ajv('Traits must be an object but it was a boolean.'),
+    inBatch: true
+  },
+  {
+    name: 'context is missing: no ip, context carries only the source',
+    action: 'identify',
+    event: identify('c07', { context: undefined }),
+    expected: okIdentify('c07', { context: {} }),
+    inBatch: true
+  },
   // actions-core 3.170 itself crashes on `context: null` (audience-membership.js destructures it) before any mapping.
-  { name: 'context is null (the framework crashes first)', action: 'identify', event: identify('c07n', { context: null }), expected: { error: 'TypeError', message: "Cannot destructure property 'personas' of '{}' as it is null." }, inBatch: false },
-  { name: 'context is []', action: 'identify', event: identify('c08', { context: [] }), expected: ajv('Context properties must be an object but it was an array.'), inBatch: true },
-  { name: 'context is a string', action: 'identify', event: identify('c09', { context: 'server' }), expected: ajv('Context properties must be an object but it was a string.'), inBatch: true },
-  { name: 'properties is null: sent as {}', action: 'track', event: track('c10', { properties: null }), expected: trackBody({ top: { email: 'c10@example.com' }, message_id: 'msg-c10', event: 'Report Exported', properties: {}, traits: { email: 'c10@example.com' } }), inBatch: true },
-  { name: 'properties is []', action: 'track', event: track('c11', { properties: [] }), expected: ajv('Event properties must be an object but it was an array.'), inBatch: true },
-  { name: 'properties is a string', action: 'track', event: track('c12', { properties: 'csv' }), expected: ajv('Event properties must be an object but it was a string.'), inBatch: true },
-  { name: 'context.traits is [] (Track Traits)', action: 'track', event: track('c13', { context: { ...LIBRARY, traits: [] } }), expected: ajv('Traits must be an object but it was an array.'), inBatch: true },
-  { name: 'event is a number: coerced to text', action: 'track', event: track('c14', { event: 42 }), expected: trackBody({ top: { email: 'c14@example.com' }, message_id: 'msg-c14', event: '42', properties: { format: 'csv' }, traits: { email: 'c14@example.com' } }), inBatch: true },
-  { name: 'event is an object', action: 'track', event: track('c15', { event: { name: 'x' } }), expected: ajv('Event Name must be a string but it was an object.'), inBatch: true },
-  { name: 'event is null', action: 'track', event: track('c16', { event: null }), expected: ajv(missing('event')), inBatch: true },
-  { name: 'event is missing', action: 'track', event: track('c17', { event: undefined }), expected: ajv(missing('event')), inBatch: true },
-  { name: 'messageId is missing', action: 'identify', event: identify('c18', { messageId: undefined }), expected: ajv(missing('message_id')), inBatch: true },
-  { name: 'messageId is null', action: 'identify', event: identify('c19', { messageId: null }), expected: ajv(missing('message_id')), inBatch: true },
-  { name: 'messageId is a number: coerced to text', action: 'identify', event: identify('c20', { messageId: 20 }), expected: okIdentify('c20', { message_id: '20' }), inBatch: true },
-  { name: 'messageId is an object', action: 'identify', event: identify('c21', { messageId: { id: 1 } }), expected: ajv('MessageId must be a string but it was an object.'), inBatch: true },
-  { name: 'context.ip is an object', action: 'identify', event: identify('c22', { context: { ...LIBRARY, ip: { v4: '198.51.100.1' } } }), expected: ajv('Device IP must be a string but it was an object.'), inBatch: true },
-  { name: 'traits.profile_id is an object', action: 'identify', event: identify('c23', { traits: { profile_id: { id: 'ko' } } }), expected: ajv('Koala Profile ID must be a string but it was an object.'), inBatch: true },
-  { name: 'traits.profile_id is a number: coerced to text', action: 'identify', event: identify('c24', { traits: { profile_id: 24 } }), expected: identifyBody({ top: { profile_id: '24' }, message_id: 'msg-c24', traits: { profile_id: 24 } }), inBatch: true },
-  { name: 'traits.profile_id is only spaces: not an identifier', action: 'identify', event: identify('c25', { traits: { profile_id: '   ' } }), expected: refused(NO_IDENTIFIER), inBatch: true },
+  {
+    name: 'context is null (the framework crashes first)',
+    action: 'identify',
+    event: identify('c07n', { context: null }),
+    expected: { error: 'TypeError', message: "Cannot destructure property 'personas' of '{}' as it is null." },
+    inBatch: false
+  },
+  {
+    name: 'context is []',
+    action: 'identify',
+    event: identify('c08', { context: [] }),
+    expected: ajv('Context properties must be an object but it was an array.'),
+    inBatch: true
+  },
+  {
+    name: 'context is a string',
+    action: 'identify',
+    event: identify('c09', { context: 'server' }),
+    expected: ajv('Context properties must be an object but it was a string.'),
+    inBatch: true
+  },
+  {
+    name: 'properties is null: sent as {}',
+    action: 'track',
+    event: track('c10', { properties: null }),
+    expected: trackBody({
+      top: { email: 'c10@example.com' },
+      message_id: 'msg-c10',
+      event: 'Report Exported',
+      properties: {},
+      traits: { email: 'c10@example.com' }
+    }),
+    inBatch: true
+  },
+  {
+    name: 'properties is []',
+    action: 'track',
+    event: track('c11', { properties: [] }),
+    expected: ajv('Event properties must be an object but it was an array.'),
+    inBatch: true
+  },
+  {
+    name: 'properties is a string',
+    action: 'track',
+    event: track('c12', { properties: 'csv' }),
+    expected: ajv('Event properties must be an object but it was a string.'),
+    inBatch: true
+  },
+  {
+    name: 'context.traits is [] (Track Traits)',
+    action: 'track',
+    event: track('c13', { context: { ...LIBRARY, traits: [] } }),
+    expected: ajv('Traits must be an object but it was an array.'),
+    inBatch: true
+  },
+  {
+    name: 'event is a number: coerced to text',
+    action: 'track',
+    event: track('c14', { event: 42 }),
+    expected: trackBody({
+      top: { email: 'c14@example.com' },
+      message_id: 'msg-c14',
+      event: '42',
+      properties: { format: 'csv' },
+      traits: { email: 'c14@example.com' }
+    }),
+    inBatch: true
+  },
+  {
+    name: 'event is an object',
+    action: 'track',
+    event: track('c15', { event: { name: 'x' } }),
+    expected: ajv('Event Name must be a string but it was an object.'),
+    inBatch: true
+  },
+  {
+    name: 'event is null',
+    action: 'track',
+    event: track('c16', { event: null }),
+    expected: ajv(missing('event')),
+    inBatch: true
+  },
+  {
+    name: 'event is missing',
+    action: 'track',
+    event: track('c17', { event: undefined }),
+    expected: ajv(missing('event')),
+    inBatch: true
+  },
+  {
+    name: 'messageId is missing',
+    action: 'identify',
+    event: identify('c18', { messageId: undefined }),
+    expected: ajv(missing('message_id')),
+    inBatch: true
+  },
+  {
+    name: 'messageId is null',
+    action: 'identify',
+    event: identify('c19', { messageId: null }),
+    expected: ajv(missing('message_id')),
+    inBatch: true
+  },
+  {
+    name: 'messageId is a number: coerced to text',
+    action: 'identify',
+    event: identify('c20', { messageId: 20 }),
+    expected: okIdentify('c20', { message_id: '20' }),
+    inBatch: true
+  },
+  {
+    name: 'messageId is an object',
+    action: 'identify',
+    event: identify('c21', { messageId: { id: 1 } }),
+    expected: ajv('MessageId must be a string but it was an object.'),
+    inBatch: true
+  },
+  {
+    name: 'context.ip is an object',
+    action: 'identify',
+    event: identify('c22', { context: { ...LIBRARY, ip: { v4: '198.51.100.1' } } }),
+    expected: ajv('Device IP must be a string but it was an object.'),
+    inBatch: true
+  },
+  {
+    name: 'traits.profile_id is an object',
+    action: 'identify',
+    event: identify('c23', { traits: { profile_id: { id: 'ko' } } }),
+    expected: ajv('Koala Profile ID must be a string but it was an object.'),
+    inBatch: true
+  },
+  {
+    name: 'traits.profile_id is a number: coerced to text',
+    action: 'identify',
+    event: identify('c24', { traits: { profile_id: 24 } }),
+    expected: identifyBody({ top: { profile_id: '24' }, message_id: 'msg-c24', traits: { profile_id: 24 } }),
+    inBatch: true
+  },
+  {
+    name: 'traits.profile_id is only spaces: not an identifier',
+    action: 'identify',
+    event: identify('c25', { traits: { profile_id: '   ' } }),
+    expected: refused(NO_IDENTIFIER),
+    inBatch: true
+  },
 
   // --- Timestamps ----------------------------------------------------------------------------------------------------
-  { name: 'timestamp is missing', action: 'identify', event: identify('c26', { timestamp: undefined }), expected: ajv(missing('sent_at')), inBatch: true },
-  { name: 'timestamp is null', action: 'identify', event: identify('c27', { timestamp: null }), expected: ajv(missing('sent_at')), inBatch: true },
-  { name: 'timestamp is epoch milliseconds (a number)', action: 'identify', event: identify('c28', { timestamp: 1796032800000 }), expected: ajv('Sent At must be a valid date and time string but it was not.'), inBatch: true },
-  { name: 'timestamp is not a date', action: 'identify', event: identify('c29', { timestamp: 'last Tuesday' }), expected: ajv('Sent At must be a valid date and time string but it was not.'), inBatch: true },
-  { name: 'timestamp is an impossible date', action: 'identify', event: identify('c30', { timestamp: '2026-02-30T10:00:00Z' }), expected: ajv('Sent At must be a valid date and time string but it was not.'), inBatch: true },
-  { name: 'timestamp with +05:30', action: 'identify', event: identify('c31', { timestamp: '2026-11-30T10:00:00+05:30' }), expected: okIdentify('c31', { sent_at: '2026-11-30T04:30:00.000Z' }), inBatch: true },
-  { name: 'timestamp with -08:00 crossing midnight', action: 'identify', event: identify('c32', { timestamp: '2026-11-30T20:30:00.25-08:00' }), expected: okIdentify('c32', { sent_at: '2026-12-01T04:30:00.250Z' }), inBatch: true },
-  { name: 'timestamp without a zone is UTC', action: 'identify', event: identify('c33', { timestamp: '2026-11-30T10:00:00' }), expected: okIdentify('c33', { sent_at: '2026-11-30T10:00:00.000Z' }), inBatch: true },
-  { name: 'timestamp with a space and no zone', action: 'track', event: track('c34', { timestamp: '2026-11-30 10:00:00.5' }), expected: trackBody({ top: { email: 'c34@example.com' }, message_id: 'msg-c34', sent_at: '2026-11-30T10:00:00.500Z', event: 'Report Exported', properties: { format: 'csv' }, traits: { email: 'c34@example.com' } }), inBatch: true },
-  { name: 'timestamp with a tab separator (the framework accepts it)', action: 'identify', event: identify('c35', { timestamp: '2026-11-30\t10:00:00+0100' }), expected: okIdentify('c35', { sent_at: '2026-11-30T09:00:00.000Z' }), inBatch: true },
+  {
+    name: 'timestamp is missing',
+    action: 'identify',
+    event: identify('c26', { timestamp: undefined }),
+    expected: ajv(missing('sent_at')),
+    inBatch: true
+  },
+  {
+    name: 'timestamp is null',
+    action: 'identify',
+    event: identify('c27', { timestamp: null }),
+    expected: ajv(missing('sent_at')),
+    inBatch: true
+  },
+  {
+    name: 'timestamp is epoch milliseconds (a number)',
+    action: 'identify',
+    event: identify('c28', { timestamp: 1796032800000 }),
+    expected: ajv('Sent At must be a valid date and time string but it was not.'),
+    inBatch: true
+  },
+  {
+    name: 'timestamp is not a date',
+    action: 'identify',
+    event: identify('c29', { timestamp: 'last Tuesday' }),
+    expected: ajv('Sent At must be a valid date and time string but it was not.'),
+    inBatch: true
+  },
+  {
+    name: 'timestamp is an impossible date',
+    action: 'identify',
+    event: identify('c30', { timestamp: '2026-02-30T10:00:00Z' }),
+    expected: ajv('Sent At must be a valid date and time string but it was not.'),
+    inBatch: true
+  },
+  {
+    name: 'timestamp with +05:30',
+    action: 'identify',
+    event: identify('c31', { timestamp: '2026-11-30T10:00:00+05:30' }),
+    expected: okIdentify('c31', { sent_at: '2026-11-30T04:30:00.000Z' }),
+    inBatch: true
+  },
+  {
+    name: 'timestamp with -08:00 crossing midnight',
+    action: 'identify',
+    event: identify('c32', { timestamp: '2026-11-30T20:30:00.25-08:00' }),
+    expected: okIdentify('c32', { sent_at: '2026-12-01T04:30:00.250Z' }),
+    inBatch: true
+  },
+  {
+    name: 'timestamp without a zone is UTC',
+    action: 'identify',
+    event: identify('c33', { timestamp: '2026-11-30T10:00:00' }),
+    expected: okIdentify('c33', { sent_at: '2026-11-30T10:00:00.000Z' }),
+    inBatch: true
+  },
+  {
+    name: 'timestamp with a space and no zone',
+    action: 'track',
+    event: track('c34', { timestamp: '2026-11-30 10:00:00.5' }),
+    expected: trackBody({
+      top: { email: 'c34@example.com' },
+      message_id: 'msg-c34',
+      sent_at: '2026-11-30T10:00:00.500Z',
+      event: 'Report Exported',
+      properties: { format: 'csv' },
+      traits: { email: 'c34@example.com' }
+    }),
+    inBatch: true
+  },
+  {
+    name: 'timestamp with a tab separator (the framework accepts it)',
+    action: 'identify',
+    event: identify('c35', { timestamp: '2026-11-30\t10:00:00+0100' }),
+    expected: okIdentify('c35', { sent_at: '2026-11-30T09:00:00.000Z' }),
+    inBatch: true
+  },
 
   // --- Identity -------------------------------------------------------------------------------------------------------
-  { name: 'numeric userId is not an identifier: email decides', action: 'identify', event: identify('c36', { userId: 12345 }), expected: okIdentify('c36'), inBatch: true },
-  { name: 'numeric userId and no email', action: 'identify', event: identify('c37', { userId: 12345, traits: { plan: 'pro' } }), expected: refused(NO_IDENTIFIER), inBatch: true },
-  { name: 'anonymousId only', action: 'identify', event: identify('c38', { userId: undefined, anonymousId: 'anon-38', traits: {} }), expected: refused(NO_IDENTIFIER), inBatch: true },
-  { name: 'email with spaces around', action: 'identify', event: identify('c39', { traits: { email: '  c39@example.com \n' } }), expected: identifyBody({ top: { email: 'c39@example.com' }, message_id: 'msg-c39', traits: { email: '  c39@example.com \n' } }), inBatch: true },
-  { name: 'email in uppercase', action: 'identify', event: identify('c40', { traits: { email: 'C40@EXAMPLE.COM' } }), expected: identifyBody({ top: { email: 'c40@example.com' }, message_id: 'msg-c40', traits: { email: 'C40@EXAMPLE.COM' } }), inBatch: true },
-  { name: 'email with unicode', action: 'identify', event: identify('c41', { traits: { email: 'Zoë.ÜNAL@Exämple.DE' } }), expected: identifyBody({ top: { email: 'zoë.ünal@exämple.de' }, message_id: 'msg-c41', traits: { email: 'Zoë.ÜNAL@Exämple.DE' } }), inBatch: true },
-  { name: 'email without @', action: 'identify', event: identify('c42', { traits: { email: 'c42.example.com' } }), expected: refused(notAnEmail('c42.example.com')), inBatch: true },
-  { name: 'email without @ but a profile_id', action: 'identify', event: identify('c43', { traits: { email: 'c43.example.com', profile_id: 'ko_43' } }), expected: identifyBody({ top: { profile_id: 'ko_43' }, message_id: 'msg-c43', traits: { email: 'c43.example.com', profile_id: 'ko_43' } }), inBatch: true },
-  { name: 'email is a number', action: 'identify', event: identify('c44', { traits: { email: 4444 } }), expected: refused(notAnEmail('4444')), inBatch: true },
-  { name: 'email is an empty string', action: 'identify', event: identify('c45', { traits: { email: '' } }), expected: refused(NO_IDENTIFIER), inBatch: true },
-  { name: 'email only in properties (not mapped by default)', action: 'track', event: track('c46', { properties: { email: 'c46@example.com' }, context: { ...LIBRARY } }), expected: refused(NO_IDENTIFIER), inBatch: true },
+  {
+    name: 'numeric userId is not an identifier: email decides',
+    action: 'identify',
+    event: identify('c36', { userId: 12345 }),
+    expected: okIdentify('c36'),
+    inBatch: true
+  },
+  {
+    name: 'numeric userId and no email',
+    action: 'identify',
+    event: identify('c37', { userId: 12345, traits: { plan: 'pro' } }),
+    expected: refused(NO_IDENTIFIER),
+    inBatch: true
+  },
+  {
+    name: 'anonymousId only',
+    action: 'identify',
+    event: identify('c38', { userId: undefined, anonymousId: 'anon-38', traits: {} }),
+    expected: refused(NO_IDENTIFIER),
+    inBatch: true
+  },
+  {
+    name: 'email with spaces around',
+    action: 'identify',
+    event: identify('c39', { traits: { email: '  c39@example.com \n' } }),
+    expected: identifyBody({
+      top: { email: 'c39@example.com' },
+      message_id: 'msg-c39',
+      traits: { email: '  c39@example.com \n' }
+    }),
+    inBatch: true
+  },
+  {
+    name: 'email in uppercase',
+    action: 'identify',
+    event: identify('c40', { traits: { email: 'C40@EXAMPLE.COM' } }),
+    expected: identifyBody({
+      top: { email: 'c40@example.com' },
+      message_id: 'msg-c40',
+      traits: { email: 'C40@EXAMPLE.COM' }
+    }),
+    inBatch: true
+  },
+  {
+    name: 'email with unicode',
+    action: 'identify',
+    event: identify('c41', { traits: { email: 'Zoë.ÜNAL@Exämple.DE' } }),
+    expected: identifyBody({
+      top: { email: 'zoë.ünal@exämple.de' },
+      message_id: 'msg-c41',
+      traits: { email: 'Zoë.ÜNAL@Exämple.DE' }
+    }),
+    inBatch: true
+  },
+  {
+    name: 'email without @',
+    action: 'identify',
+    event: identify('c42', { traits: { email: 'c42.example.com' } }),
+    expected: refused(notAnEmail('c42.example.com')),
+    inBatch: true
+  },
+  {
+    name: 'email without @ but a profile_id',
+    action: 'identify',
+    event: identify('c43', { traits: { email: 'c43.example.com', profile_id: 'ko_43' } }),
+    expected: identifyBody({
+      top: { profile_id: 'ko_43' },
+      message_id: 'msg-c43',
+      traits: { email: 'c43.example.com', profile_id: 'ko_43' }
+    }),
+    inBatch: true
+  },
+  {
+    name: 'email is a number',
+    action: 'identify',
+    event: identify('c44', { traits: { email: 4444 } }),
+    expected: refused(notAnEmail('4444')),
+    inBatch: true
+  },
+  {
+    name: 'email is an empty string',
+    action: 'identify',
+    event: identify('c45', { traits: { email: '' } }),
+    expected: refused(NO_IDENTIFIER),
+    inBatch: true
+  },
+  {
+    name: 'email only in properties (not mapped by default)',
+    action: 'track',
+    event: track('c46', { properties: { email: 'c46@example.com' }, context: { ...LIBRARY } }),
+    expected: refused(NO_IDENTIFIER),
+    inBatch: true
+  },
 
   // --- Characters and sizes ---------------------------------------------------------------------------------------------
-  { name: 'emoji and non-BMP characters in the event name and properties', action: 'track', event: track('c47', { event: EMOJI_NAME, properties: EMOJI_PROPERTIES }), expected: trackBody({ top: { email: 'c47@example.com' }, message_id: 'msg-c47', event: EMOJI_NAME, properties: EMOJI_PROPERTIES, traits: { email: 'c47@example.com' } }), inBatch: true },
-  { name: 'emoji in trait names and values', action: 'identify', event: identify('c48', { traits: { email: 'c48@example.com', '名前 🙂': 'Zoë 🎉', '𝒳': '𠜎' } }), expected: identifyBody({ top: { email: 'c48@example.com' }, message_id: 'msg-c48', traits: { email: 'c48@example.com', '名前 🙂': 'Zoë 🎉', '𝒳': '𠜎' } }), inBatch: true },
-  { name: 'properties nested 50 deep', action: 'track', event: track('c49', { properties: nested(50) }), expected: trackBody({ top: { email: 'c49@example.com' }, message_id: 'msg-c49', event: 'Report Exported', properties: nested(50), traits: { email: 'c49@example.com' } }), inBatch: true },
-  { name: 'a 1 MB property string', action: 'track', event: track('c50', { properties: { blob: MEGABYTE } }), expected: trackBody({ top: { email: 'c50@example.com' }, message_id: 'msg-c50', event: 'Report Exported', properties: { blob: MEGABYTE }, traits: { email: 'c50@example.com' } }), inBatch: true },
-  { name: '10,000 keys in traits', action: 'identify', event: identify('many', { traits: MANY_TRAITS }), expected: identifyBody({ top: { email: 'many@example.com' }, message_id: 'msg-many', traits: MANY_TRAITS }), inBatch: true },
-  { name: 'an identify from analytics.js is not skipped', action: 'identify', event: identify('c52', { context: { library: { name: 'analytics.js', version: 'next-1.84.3' } } }), expected: okIdentify('c52', { context: { library: { name: 'analytics.js', version: 'next-1.84.3' } } }), inBatch: true },
+  {
+    name: 'emoji and non-BMP characters in the event name and properties',
+    action: 'track',
+    event: track('c47', { event: EMOJI_NAME, properties: EMOJI_PROPERTIES }),
+    expected: trackBody({
+      top: { email: 'c47@example.com' },
+      message_id: 'msg-c47',
+      event: EMOJI_NAME,
+      properties: EMOJI_PROPERTIES,
+      traits: { email: 'c47@example.com' }
+    }),
+    inBatch: true
+  },
+  {
+    name: 'emoji in trait names and values',
+    action: 'identify',
+    event: identify('c48', { traits: { email: 'c48@example.com', '名前 🙂': 'Zoë 🎉', '𝒳': '𠜎' } }),
+    expected: identifyBody({
+      top: { email: 'c48@example.com' },
+      message_id: 'msg-c48',
+      traits: { email: 'c48@example.com', '名前 🙂': 'Zoë 🎉', '𝒳': '𠜎' }
+    }),
+    inBatch: true
+  },
+  {
+    name: 'properties nested 50 deep',
+    action: 'track',
+    event: track('c49', { properties: nested(50) }),
+    expected: trackBody({
+      top: { email: 'c49@example.com' },
+      message_id: 'msg-c49',
+      event: 'Report Exported',
+      properties: nested(50),
+      traits: { email: 'c49@example.com' }
+    }),
+    inBatch: true
+  },
+  {
+    name: 'a 1 MB property string',
+    action: 'track',
+    event: track('c50', { properties: { blob: MEGABYTE } }),
+    expected: trackBody({
+      top: { email: 'c50@example.com' },
+      message_id: 'msg-c50',
+      event: 'Report Exported',
+      properties: { blob: MEGABYTE },
+      traits: { email: 'c50@example.com' }
+    }),
+    inBatch: true
+  },
+  {
+    name: '10,000 keys in traits',
+    action: 'identify',
+    event: identify('many', { traits: MANY_TRAITS }),
+    expected: identifyBody({ top: { email: 'many@example.com' }, message_id: 'msg-many', traits: MANY_TRAITS }),
+    inBatch: true
+  },
+  {
+    name: 'an identify from analytics.js is not skipped',
+    action: 'identify',
+    event: identify('c52', { context: { library: { name: 'analytics.js', version: 'next-1.84.3' } } }),
+    expected: okIdentify('c52', { context: { library: { name: 'analytics.js', version: 'next-1.84.3' } } }),
+    inBatch: true
+  },
 
   // --- Engage audiences: booleans reach Koala unchanged -----------------------------------------------------------------
-  { name: 'Engage audience entered (order_completed_last_30days: true)', action: 'identify', event: engageTrue, expected: identifyBody({ top: { email: 'jordan.rivera@acme.example.com' }, message_id: 'personas_2PAMfhDwd0HpTHTku8E9ngTcsNP', sent_at: '2026-11-01T06:00:12.345Z', traits: { email: 'jordan.rivera@acme.example.com', order_completed_last_30days: true }, context: engageContext(engageTrue) }), inBatch: false },
-  { name: 'Engage audience exited (order_completed_last_30days: false)', action: 'identify', event: engageFalse, expected: identifyBody({ top: { email: 'jordan.rivera@acme.example.com' }, message_id: 'personas_2JtSkSgNtoG6Ovo38xHMdkn5clE', sent_at: '2026-12-01T06:00:09.000Z', traits: { email: 'jordan.rivera@acme.example.com', order_completed_last_30days: false }, context: engageContext(engageFalse) }), inBatch: false },
+  {
+    name: 'Engage audience entered (order_completed_last_30days: true)',
+    action: 'identify',
+    event: engageTrue,
+    expected: identifyBody({
+      top: { email: 'jordan.rivera@acme.example.com' },
+      message_id: 'personas_2PAMfhDwd0HpTHTku8E9ngTcsNP',
+      sent_at: '2026-11-01T06:00:12.345Z',
+      traits: { email: 'jordan.rivera@acme.example.com', order_completed_last_30days: true },
+      context: engageContext(engageTrue)
+    }),
+    inBatch: false
+  },
+  {
+    name: 'Engage audience exited (order_completed_last_30days: false)',
+    action: 'identify',
+    event: engageFalse,
+    expected: identifyBody({
+      top: { email: 'jordan.rivera@acme.example.com' },
+      message_id: 'personas_2JtSkSgNtoG6Ovo38xHMdkn5clE',
+      sent_at: '2026-12-01T06:00:09.000Z',
+      traits: { email: 'jordan.rivera@acme.example.com', order_completed_last_30days: false },
+      context: engageContext(engageFalse)
+    }),
+    inBatch: false
+  },
 
   // --- Settings ------------------------------------------------------------------------------------------------------------
-  { name: 'empty public_key', action: 'identify', event: identify('s01'), settings: { public_key: '' }, expected: refused(EMPTY_KEY), inBatch: false },
-  { name: 'missing public_key', action: 'track', event: track('s02'), settings: {}, expected: refused(EMPTY_KEY), inBatch: false },
-  { name: 'public_key with a slash and ..', action: 'identify', event: identify('s03'), settings: { public_key: 'pk_1/../../admin' }, expected: refused(UNSAFE_KEY), inBatch: false },
-  { name: 'public_key with ?', action: 'track', event: track('s04'), settings: { public_key: 'pk_1?x=1' }, expected: refused(UNSAFE_KEY), inBatch: false },
-  { name: 'public_key with #', action: 'identify', event: identify('s05'), settings: { public_key: 'pk_1#x' }, expected: refused(UNSAFE_KEY), inBatch: false },
-  { name: 'public_key with %2F', action: 'identify', event: identify('s06'), settings: { public_key: 'pk_1%2F..' }, expected: refused(UNSAFE_KEY), inBatch: false },
-  { name: 'public_key with inner whitespace', action: 'identify', event: identify('s07'), settings: { public_key: 'pk 1' }, expected: refused(UNSAFE_KEY), inBatch: false },
-  { name: 'public_key is ..', action: 'identify', event: identify('s08'), settings: { public_key: '..' }, expected: refused(UNSAFE_KEY), inBatch: false }
+  {
+    name: 'empty public_key',
+    action: 'identify',
+    event: identify('s01'),
+    settings: { public_key: '' },
+    expected: refused(EMPTY_KEY),
+    inBatch: false
+  },
+  {
+    name: 'missing public_key',
+    action: 'track',
+    event: track('s02'),
+    settings: {},
+    expected: refused(EMPTY_KEY),
+    inBatch: false
+  },
+  {
+    name: 'public_key with a slash and ..',
+    action: 'identify',
+    event: identify('s03'),
+    settings: { public_key: 'pk_1/../../admin' },
+    expected: refused(UNSAFE_KEY),
+    inBatch: false
+  },
+  {
+    name: 'public_key with ?',
+    action: 'track',
+    event: track('s04'),
+    settings: { public_key: 'pk_1?x=1' },
+    expected: refused(UNSAFE_KEY),
+    inBatch: false
+  },
+  {
+    name: 'public_key with #',
+    action: 'identify',
+    event: identify('s05'),
+    settings: { public_key: 'pk_1#x' },
+    expected: refused(UNSAFE_KEY),
+    inBatch: false
+  },
+  {
+    name: 'public_key with %2F',
+    action: 'identify',
+    event: identify('s06'),
+    settings: { public_key: 'pk_1%2F..' },
+    expected: refused(UNSAFE_KEY),
+    inBatch: false
+  },
+  {
+    name: 'public_key with inner whitespace',
+    action: 'identify',
+    event: identify('s07'),
+    settings: { public_key: 'pk 1' },
+    expected: refused(UNSAFE_KEY),
+    inBatch: false
+  },
+  {
+    name: 'public_key is ..',
+    action: 'identify',
+    event: identify('s08'),
+    settings: { public_key: '..' },
+    expected: refused(UNSAFE_KEY),
+    inBatch: false
+  }
 ]
 
 describe('bad input, one event at a time (perform)', () => {
@@ -247,7 +713,12 @@ describe('bad input inside one batch: nothing valid is lost', () => {
     const expected = batchCases.map((c) =>
       'body' in c.expected
         ? { status: 200, sent: c.expected.body, body: { ok: true } }
-        : { status: 400, errortype: 'PAYLOAD_VALIDATION_FAILED', errormessage: c.expected.message, errorreporter: 'INTEGRATIONS' }
+        : {
+            status: 400,
+            errortype: 'PAYLOAD_VALIDATION_FAILED',
+            errormessage: c.expected.message,
+            errorreporter: 'INTEGRATIONS'
+          }
     )
     expect(multistatus).toStrictEqual(expected)
     // Exactly one request per valid event (each is its own person), each carrying exactly its body.

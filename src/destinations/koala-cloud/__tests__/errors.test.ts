@@ -1,3 +1,6 @@
+import dns from 'dns'
+import http from 'http'
+import type { AddressInfo } from 'net'
 import nock from 'nock'
 import {
   IntegrationError,
@@ -26,7 +29,6 @@ useNock()
 const SENT_AT = '2026-11-30T10:00:00.000Z'
 const LIBRARY = { library: { name: '@segment/analytics-node', version: '3.1.0' } }
 const HELP = 'Check the Public Key setting: copy it from Koala under Settings > Install.'
-const REDACTED_URL = `${KOALA}/web/projects/${KEY.slice(0, 4)}…/batch`
 
 const event = identifyEvent('m1', { email: 'ann@example.com' })
 const body = {
@@ -43,7 +45,7 @@ const body = {
   ]
 }
 
-/** `Error` with a Node system-error code: nock 14 hangs on a plain object given to replyWithError (nock#2829). */
+/** `Error` with a Node system-error code, as Node's sockets and resolver raise them. */
 function systemError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code })
 }
@@ -218,39 +220,6 @@ const cases: Case[] = [
     batchBody: '{"error": "trunc'
   },
   {
-    name: 'connection reset',
-    mock: (i) => i.replyWithError(systemError('ECONNRESET', 'socket hang up')),
-    errorClass: RetryableError,
-    status: 503,
-    code: 'RETRYABLE_ERROR',
-    message: `Could not reach Koala (ECONNRESET request to ${REDACTED_URL} failed, reason: socket hang up).`,
-    batchStatus: 503,
-    errortype: 'SERVICE_UNAVAILABLE',
-    batchBody: ''
-  },
-  {
-    name: 'DNS failure',
-    mock: (i) => i.replyWithError(systemError('ENOTFOUND', 'getaddrinfo ENOTFOUND api2.getkoala.com')),
-    errorClass: RetryableError,
-    status: 503,
-    code: 'RETRYABLE_ERROR',
-    message: `Could not reach Koala (ENOTFOUND request to ${REDACTED_URL} failed, reason: getaddrinfo ENOTFOUND api2.getkoala.com).`,
-    batchStatus: 503,
-    errortype: 'SERVICE_UNAVAILABLE',
-    batchBody: ''
-  },
-  {
-    name: 'connection refused',
-    mock: (i) => i.replyWithError(systemError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:443')),
-    errorClass: RetryableError,
-    status: 503,
-    code: 'RETRYABLE_ERROR',
-    message: `Could not reach Koala (ECONNREFUSED request to ${REDACTED_URL} failed, reason: connect ECONNREFUSED 127.0.0.1:443).`,
-    batchStatus: 503,
-    errortype: 'SERVICE_UNAVAILABLE',
-    batchBody: ''
-  },
-  {
     name: 'timeout',
     mock: (i) => i.delay(2_000).reply(200, { ok: true }),
     timeoutMs: '200',
@@ -309,7 +278,10 @@ describe('Koala’s answers in perform: thrown with the framework’s error clas
 })
 
 describe('Koala’s answers in performBatch: only the payloads of the failed request change', () => {
-  const annEvents = [identifyEvent('a1', { email: 'ann@example.com' }), identifyEvent('a2', { email: 'ann@example.com' })]
+  const annEvents = [
+    identifyEvent('a1', { email: 'ann@example.com' }),
+    identifyEvent('a2', { email: 'ann@example.com' })
+  ]
   const bobEvent = identifyEvent('b1', { email: 'bob@example.com' })
   const entry = (messageId: string, email: string) => ({
     type: 'identify',
@@ -323,7 +295,11 @@ describe('Koala’s answers in performBatch: only the payloads of the failed req
     traits: { email: 'ann@example.com' },
     identifies: [entry('a1', 'ann@example.com'), entry('a2', 'ann@example.com')]
   }
-  const bobBody = { email: 'bob@example.com', traits: { email: 'bob@example.com' }, identifies: [entry('b1', 'bob@example.com')] }
+  const bobBody = {
+    email: 'bob@example.com',
+    traits: { email: 'bob@example.com' },
+    identifies: [entry('b1', 'bob@example.com')]
+  }
 
   it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     if (c.timeoutMs) process.env.KOALA_REQUEST_TIMEOUT_MS = c.timeoutMs
@@ -454,7 +430,9 @@ describe('the request timeout', () => {
     process.env.KOALA_REQUEST_TIMEOUT_MS = '150'
     nock(KOALA).get(`/web/projects/${KEY}/auth`).delay(2_000).reply(200, { ok: true })
     await expect(newDestination().testAuthentication({ public_key: KEY })).rejects.toThrow(
-      new Error('Credentials are invalid:  Koala did not answer within 150 ms (ETIMEDOUT Request timed out after 150ms).')
+      new Error(
+        'Credentials are invalid:  Koala did not answer within 150 ms (ETIMEDOUT Request timed out after 150ms).'
+      )
     )
   })
 
@@ -469,5 +447,121 @@ describe('the request timeout', () => {
     expect(error.message).toBe(
       `Could not reach Koala (ECONNRESET request to ${KOALA}/web/projects/${KEY.slice(0, 4)}…/auth failed, reason: socket hang up).`
     )
+  })
+})
+
+/**
+ * Resets, refused connections and DNS failures come from real sockets on 127.0.0.1, not from nock's replyWithError:
+ * with nock 14 a plain object given to replyWithError hangs the request (nock#2829), and when another test file of
+ * the same Jest worker left its nock active, a mocked socket error escapes as an unhandled 'error' event.
+ */
+describe('network failures (real loopback sockets): retryable, key redacted', () => {
+  const redacted = (base: string) => `${base}/web/projects/${KEY.slice(0, 4)}…/batch`
+  let server: http.Server
+  let base = ''
+  let closedBase = ''
+
+  beforeAll(async () => {
+    // Answers Bob's requests, resets the connection of anyone else's.
+    server = http.createServer((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (chunk: Buffer) => chunks.push(chunk))
+      req.on('end', () => {
+        const sent = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { email?: string }
+        if (sent.email === 'bob@example.com') {
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true }))
+        } else {
+          req.socket.destroy()
+        }
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    // A port that was just free and is closed again: connecting to it is refused.
+    const closed = http.createServer()
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
+    closedBase = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`
+    await new Promise<void>((resolve) => closed.close(() => resolve()))
+  })
+  afterAll(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  })
+  beforeEach(() => nock.enableNetConnect(/^(127\.0\.0\.1|koala\.test)(:\d+)?$/))
+  afterEach(() => {
+    nock.disableNetConnect()
+    jest.restoreAllMocks()
+  })
+
+  /** Makes every lookup of koala.test fail as an unknown host would, without asking any DNS server. */
+  function failDns() {
+    process.env.KOALA_API_URL = 'http://koala.test'
+    return jest.spyOn(dns, 'lookup').mockImplementation(((hostname: string, ...rest: unknown[]) => {
+      const callback = rest[rest.length - 1] as (error: Error) => void
+      const error = Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), {
+        code: 'ENOTFOUND',
+        syscall: 'getaddrinfo',
+        hostname
+      })
+      process.nextTick(() => callback(error))
+    }) as typeof dns.lookup)
+  }
+
+  const bob = identifyEvent('b1', { email: 'bob@example.com' })
+  const bobBody = {
+    email: 'bob@example.com',
+    traits: { email: 'bob@example.com' },
+    identifies: [{ ...body.identifies[0], message_id: 'b1', traits: { email: 'bob@example.com' } }]
+  }
+  const failedEntry = (message: string, sent: JSONObject) => ({
+    status: 503,
+    errortype: 'SERVICE_UNAVAILABLE',
+    errormessage: message,
+    sent,
+    body: '',
+    errorreporter: 'DESTINATION'
+  })
+
+  it('connection reset: perform throws a retryable 503', async () => {
+    process.env.KOALA_API_URL = base
+    const error = await performError()
+    expect(error).toBeInstanceOf(RetryableError)
+    expect(error.status).toBe(503)
+    expect(error.message).toBe(`Could not reach Koala (ECONNRESET request to ${redacted(base)} failed, reason: socket hang up).`)
+  })
+
+  it('connection reset: in a batch, only the reset request’s payload fails', async () => {
+    process.env.KOALA_API_URL = base
+    const message = `Could not reach Koala (ECONNRESET request to ${redacted(base)} failed, reason: socket hang up).`
+    expect(await runBatch('identify', [event, bob])).toStrictEqual([
+      failedEntry(message, body),
+      { status: 200, sent: bobBody, body: { ok: true } }
+    ])
+  })
+
+  it('connection refused: perform throws a retryable 503; a batch fails each payload with its own body', async () => {
+    process.env.KOALA_API_URL = closedBase
+    const port = closedBase.split(':')[2]
+    const message = `Could not reach Koala (ECONNREFUSED request to ${redacted(closedBase)} failed, reason: connect ECONNREFUSED 127.0.0.1:${port}).`
+    const error = await performError()
+    expect(error).toBeInstanceOf(RetryableError)
+    expect({ status: error.status, message: error.message }).toEqual({ status: 503, message })
+    expect(await runBatch('identify', [event, bob])).toStrictEqual([
+      failedEntry(message, body),
+      failedEntry(message, bobBody)
+    ])
+  })
+
+  it('DNS failure: perform throws a retryable 503; a batch fails each payload with its own body', async () => {
+    const lookup = failDns()
+    const message =
+      'Could not reach Koala (ENOTFOUND request to http://koala.test/web/projects/pk_t…/batch failed, reason: getaddrinfo ENOTFOUND koala.test).'
+    const error = await performError()
+    expect(error).toBeInstanceOf(RetryableError)
+    expect({ status: error.status, message: error.message }).toEqual({ status: 503, message })
+    expect(await runBatch('identify', [event, bob])).toStrictEqual([
+      failedEntry(message, body),
+      failedEntry(message, bobBody)
+    ])
+    expect(lookup).toHaveBeenCalled()
   })
 })

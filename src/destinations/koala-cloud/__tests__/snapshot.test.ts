@@ -1,6 +1,6 @@
 import { createTestEvent, createTestIntegration } from '@segment/actions-core'
 import nock from 'nock'
-import { generateTestData } from '../../../lib/test-data'
+import { generateTestData } from './test-data'
 import { KOALA_PRODUCTION_URL } from '../config'
 import destination from '../index'
 

@@ -1,6 +1,6 @@
 import { createTestEvent, createTestIntegration } from '@segment/actions-core'
 import nock from 'nock'
-import { generateTestData } from '../../../../lib/test-data'
+import { generateTestData } from '../../__tests__/test-data'
 import { KOALA_PRODUCTION_URL, USER_AGENT } from '../../config'
 import destination from '../../index'
 

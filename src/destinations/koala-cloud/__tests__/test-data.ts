@@ -10,7 +10,10 @@ import type { ActionDefinition, DestinationDefinition, InputField, JSONObject } 
  * values of the others, and existing snapshots stay put.
  *
  * Values follow the field's type and `format`, its `choices`, `minimum`/`maximum` and `multiple`, plus names that
- * imply a shape (`email`, `ip`, `url`). Emails use `example.com`, IPs the RFC 5737 documentation ranges.
+ * imply a shape (`email`, `ip`, `url`). Emails use `example.com`, IPs the RFC 5737 documentation ranges. *
+ * It lives in the destination's folder (not in the monorepo's `src/lib/test-data.ts`) so the snapshot tests and their
+ * snapshots move into the monorepo unchanged: the monorepo's generator fills `password` settings with Chance's
+ * default string pool, symbols included, which the Public Key check rejects before any request is made.
  */
 
 /**

@@ -1,0 +1,158 @@
+import { IntegrationError, InvalidAuthenticationError, PayloadValidationError, RetryableError } from '@segment/actions-core'
+import { checkPublicKey, koalaBaseUrl, projectUrl, redactKey, redactProjectUrl } from '../config'
+import { koalaError, networkError, normaliseEmail, preparePayload, toUtcIso } from '../koala'
+
+/**
+ * The shared functions of config.ts and koala.ts, called directly for the inputs the framework never lets reach them
+ * (its schema validation runs first) and for what the local server and sandbox reuse (redaction).
+ */
+
+afterEach(() => {
+  delete process.env.KOALA_API_URL
+})
+
+describe('toUtcIso', () => {
+  it.each([
+    [undefined, undefined],
+    [1796032800000, undefined],
+    ['', undefined],
+    ['not a date', undefined],
+    ['2026-11-30', undefined],
+    // Forms outside the pattern: only ones that start like an ISO date-time are even tried.
+    ['2026-11-30T10:00:00.000+02:00[Europe/Paris]', undefined],
+    ['30/11/2026 10:00', undefined],
+    // A leap second passes the framework's date-time format but is not a JavaScript date: refused, not guessed.
+    ['2026-12-31T23:59:60Z', undefined],
+    ['  2026-11-30T10:00:00Z  ', '2026-11-30T10:00:00.000Z'],
+    ['2026-11-30T10:00Z', '2026-11-30T10:00:00.000Z'],
+    ['2026-11-30T10:00:00+14:00', '2026-11-29T20:00:00.000Z']
+  ])('%p gives %p', (value, expected) => {
+    expect(toUtcIso(value)).toBe(expected)
+  })
+})
+
+describe('normaliseEmail', () => {
+  it.each([
+    [' A@B.example ', 'a@b.example'],
+    ['no-at-sign', undefined],
+    ['   ', undefined],
+    [42, undefined],
+    [null, undefined]
+  ])('%p gives %p', (value, expected) => {
+    expect(normaliseEmail(value)).toBe(expected)
+  })
+})
+
+describe('preparePayload', () => {
+  it('refuses a Sent At that is not a date, naming the field and the fix', () => {
+    const preparation = preparePayload('identify', {
+      message_id: 'm1',
+      sent_at: '2026-12-31T23:59:60Z',
+      traits: { email: 'a@example.com' }
+    })
+    expect(preparation.outcome).toBe('invalid')
+    const error = (preparation as { error: PayloadValidationError }).error
+    expect(error).toBeInstanceOf(PayloadValidationError)
+    expect(error.message).toBe(
+      'The Sent At field is not a date: "2026-12-31T23:59:60Z". Map it to an ISO-8601 timestamp such as $.timestamp.'
+    )
+  })
+
+  it('refuses a whitespace-only MessageId', () => {
+    const preparation = preparePayload('track', {
+      message_id: '   ',
+      event: 'x',
+      sent_at: '2026-11-30T10:00:00Z',
+      traits: { email: 'a@example.com' }
+    })
+    expect(preparation).toMatchObject({
+      outcome: 'invalid',
+      error: {
+        message:
+          'The MessageId field is empty. Map it to the Segment messageId ($.messageId): Koala uses it to de-duplicate events.'
+      }
+    })
+  })
+})
+
+describe('koalaError', () => {
+  it.each([
+    [400, { status: 'rejected' }, undefined, IntegrationError, 400, 'Koala rejected the request (400).'],
+    [409, 'conflict', undefined, IntegrationError, 409, 'Koala rejected the request (409): conflict.'],
+    [501, '', undefined, IntegrationError, 501, 'Koala rejected the request (501).'],
+    [504, { error: { detail: 'upstream' } }, undefined, RetryableError, 504, 'Koala is temporarily unavailable (504): {"detail":"upstream"}.'],
+    [429, '', ' 12 ', RetryableError, 429, 'Koala rate-limited the request (429). Koala asked to retry after 12 seconds.'],
+    [
+      403,
+      'nope',
+      undefined,
+      InvalidAuthenticationError,
+      401,
+      'Koala answered 403 for this Public Key: nope. Check the Public Key setting: copy it from Koala under Settings > Install.'
+    ]
+  ])('%i %p (Retry-After %p) gives %p', (status, body, retryAfter, errorClass, errorStatus, message) => {
+    const error = koalaError(status, body, retryAfter) as Error & { status: number }
+    expect(error).toBeInstanceOf(errorClass)
+    expect({ status: error.status, message: error.message }).toEqual({ status: errorStatus, message })
+  })
+})
+
+describe('networkError', () => {
+  it.each([
+    [{}, 503, 'Could not reach Koala (network error).'],
+    [null, 503, 'Could not reach Koala (network error).'],
+    [{ code: 'EPIPE' }, 503, 'Could not reach Koala (EPIPE).'],
+    [{ name: 'TimeoutError', message: 'slow' }, 504, 'Koala did not answer within 10000 ms (slow).'],
+    [{ code: 'REQUESTTIMEOUTERROR', message: 'late' }, 504, 'Koala did not answer within 10000 ms (REQUESTTIMEOUTERROR late).']
+  ])('%p gives a retryable %i', (error, status, message) => {
+    const mapped = networkError(error)
+    expect(mapped).toBeInstanceOf(RetryableError)
+    expect({ status: mapped.status, message: mapped.message }).toEqual({ status, message })
+  })
+
+  it('redacts the key in the URL the client quotes', () => {
+    const error = Object.assign(
+      new Error('request to https://api2.getkoala.com/web/projects/pk_live_secret/auth failed, reason: socket hang up'),
+      { code: 'ECONNRESET' }
+    )
+    expect(networkError(error).message).toBe(
+      'Could not reach Koala (ECONNRESET request to https://api2.getkoala.com/web/projects/pk_l…/auth failed, reason: socket hang up).'
+    )
+  })
+})
+
+describe('config', () => {
+  it('koalaBaseUrl: production unless KOALA_API_URL (trimmed, without trailing slashes) says otherwise', () => {
+    expect(koalaBaseUrl()).toBe('https://api2.getkoala.com')
+    process.env.KOALA_API_URL = '  http://127.0.0.1:3001//  '
+    expect(koalaBaseUrl()).toBe('http://127.0.0.1:3001')
+    process.env.KOALA_API_URL = '   '
+    expect(koalaBaseUrl()).toBe('https://api2.getkoala.com')
+  })
+
+  it('projectUrl encodes nothing it has not validated', () => {
+    expect(projectUrl('pk_AZ-09', 'auth')).toBe('https://api2.getkoala.com/web/projects/pk_AZ-09/auth')
+    expect(() => projectUrl('pk/x', 'batch')).toThrow(PayloadValidationError)
+  })
+
+  it.each([undefined, null, 42, {}])('checkPublicKey(%p) says the key is empty', (value) => {
+    expect(() => checkPublicKey(value)).toThrow(
+      new PayloadValidationError(
+        'The Public Key setting is empty. Check the Public Key setting: copy it from Koala under Settings > Install.'
+      )
+    )
+  })
+
+  it('redactKey hides every occurrence of the key but its first four characters', () => {
+    expect(redactKey('key pk_live_abc in /web/projects/pk_live_abc/batch', 'pk_live_abc')).toBe(
+      'key pk_l… in /web/projects/pk_l…/batch'
+    )
+    expect(redactKey('nothing to hide', undefined)).toBe('nothing to hide')
+    expect(redactKey('nothing to hide', '')).toBe('nothing to hide')
+  })
+
+  it('redactProjectUrl hides the key in a project path without knowing it', () => {
+    expect(redactProjectUrl('/web/projects/pk_live_abc/batch?x=1')).toBe('/web/projects/pk_l…/batch?x=1')
+    expect(redactProjectUrl('https://h/web/projects/ab/auth')).toBe('https://h/web/projects/ab…/auth')
+  })
+})
