@@ -46,7 +46,7 @@ function identify(id: string, change: Partial<SegmentEvent> | Record<string, unk
     traits: { email: `${id}@example.com` },
     context: { ...LIBRARY },
     ...change
-  } as SegmentEvent
+  }
 }
 
 /** A track from analytics-node whose person is `${id}@example.com` (in context.traits) unless changed. */
@@ -60,7 +60,7 @@ function track(id: string, change: Partial<SegmentEvent> | Record<string, unknow
     properties: { format: 'csv' },
     context: { ...LIBRARY, traits: { email: `${id}@example.com` } },
     ...change
-  } as SegmentEvent
+  }
 }
 
 interface EntryParts {
@@ -372,6 +372,15 @@ const cases: BadCase[] = [
     action: 'identify',
     event: identify('c30', { timestamp: '2026-02-30T10:00:00Z' }),
     expected: ajv('Sent At must be a valid date and time string but it was not.'),
+    inBatch: true
+  },
+  {
+    name: 'timestamp is a leap second (valid for the framework, not a JavaScript date)',
+    action: 'identify',
+    event: identify('c30l', { timestamp: '2026-12-31T23:59:60Z' }),
+    expected: refused(
+      'The Sent At field is not a date: "2026-12-31T23:59:60Z". Map it to an ISO-8601 timestamp such as $.timestamp.'
+    ),
     inBatch: true
   },
   {

@@ -1,15 +1,6 @@
 import nock from 'nock'
 import type { JSONObject, SegmentEvent } from '@segment/actions-core'
-import {
-  expectBody,
-  fixture,
-  identifyEvent,
-  recordKoala,
-  runBatch,
-  runEvent,
-  trackEvent,
-  useNock
-} from './helpers'
+import { expectBody, fixture, identifyEvent, recordKoala, runBatch, runEvent, trackEvent, useNock } from './helpers'
 
 useNock()
 
@@ -134,7 +125,12 @@ describe('performBatch: one request per person', () => {
       ]
     }
     expectBody(body)
-    expect(await runBatch('identify', events)).toStrictEqual([success(body), success(body), success(body), success(body)])
+    expect(await runBatch('identify', events)).toStrictEqual([
+      success(body),
+      success(body),
+      success(body),
+      success(body)
+    ])
   })
 
   it('treats emails differing only by case or whitespace as one person', async () => {
@@ -297,7 +293,10 @@ describe('performBatch: at most 30 entries per request', () => {
 
 describe('performBatch: a failed request fails exactly its payloads', () => {
   const people = ['ann', 'bob', 'cat'].map((name) => ({
-    events: [identify(`${name}-1`, { email: `${name}@example.com` }), identify(`${name}-2`, { email: `${name}@example.com` })],
+    events: [
+      identify(`${name}-1`, { email: `${name}@example.com` }),
+      identify(`${name}-2`, { email: `${name}@example.com` })
+    ],
     body: {
       email: `${name}@example.com`,
       traits: { email: `${name}@example.com` },

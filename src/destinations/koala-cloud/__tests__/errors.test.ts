@@ -495,7 +495,7 @@ describe('network failures (real loopback sockets): retryable, key redacted', ()
   /** Makes every lookup of koala.test fail as an unknown host would, without asking any DNS server. */
   function failDns() {
     process.env.KOALA_API_URL = 'http://koala.test'
-    return jest.spyOn(dns, 'lookup').mockImplementation(((hostname: string, ...rest: unknown[]) => {
+    return jest.spyOn(dns, 'lookup').mockImplementation((hostname: string, ...rest: unknown[]) => {
       const callback = rest[rest.length - 1] as (error: Error) => void
       const error = Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), {
         code: 'ENOTFOUND',
@@ -503,7 +503,7 @@ describe('network failures (real loopback sockets): retryable, key redacted', ()
         hostname
       })
       process.nextTick(() => callback(error))
-    }) as typeof dns.lookup)
+    })
   }
 
   const bob = identifyEvent('b1', { email: 'bob@example.com' })
@@ -526,7 +526,9 @@ describe('network failures (real loopback sockets): retryable, key redacted', ()
     const error = await performError()
     expect(error).toBeInstanceOf(RetryableError)
     expect(error.status).toBe(503)
-    expect(error.message).toBe(`Could not reach Koala (ECONNRESET request to ${redacted(base)} failed, reason: socket hang up).`)
+    expect(error.message).toBe(
+      `Could not reach Koala (ECONNRESET request to ${redacted(base)} failed, reason: socket hang up).`
+    )
   })
 
   it('connection reset: in a batch, only the reset request’s payload fails', async () => {

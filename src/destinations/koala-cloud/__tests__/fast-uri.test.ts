@@ -43,7 +43,9 @@ describe('fast-uri drift', () => {
     await expect(runEvent('identify', identifyEvent('m1', { email: 'ann@example.com' }))).resolves.toMatchObject({
       output: { ok: true }
     })
-    await expect(runEvent('track', trackEvent('t1', 'Clicked', {}, { email: 'ann@example.com' }))).resolves.toMatchObject({
+    await expect(
+      runEvent('track', trackEvent('t1', 'Clicked', {}, { email: 'ann@example.com' }))
+    ).resolves.toMatchObject({
       output: { ok: true }
     })
     expect(received).toHaveLength(2)

@@ -1,4 +1,9 @@
-import { IntegrationError, InvalidAuthenticationError, PayloadValidationError, RetryableError } from '@segment/actions-core'
+import {
+  IntegrationError,
+  InvalidAuthenticationError,
+  PayloadValidationError,
+  RetryableError
+} from '@segment/actions-core'
 import { checkPublicKey, koalaBaseUrl, projectUrl, redactKey, redactProjectUrl } from '../config'
 import { koalaError, networkError, normaliseEmail, preparePayload, toUtcIso } from '../koala'
 
@@ -80,8 +85,22 @@ describe('koalaError', () => {
     [400, { status: 'rejected' }, undefined, IntegrationError, 400, 'Koala rejected the request (400).'],
     [409, 'conflict', undefined, IntegrationError, 409, 'Koala rejected the request (409): conflict.'],
     [501, '', undefined, IntegrationError, 501, 'Koala rejected the request (501).'],
-    [504, { error: { detail: 'upstream' } }, undefined, RetryableError, 504, 'Koala is temporarily unavailable (504): {"detail":"upstream"}.'],
-    [429, '', ' 12 ', RetryableError, 429, 'Koala rate-limited the request (429). Koala asked to retry after 12 seconds.'],
+    [
+      504,
+      { error: { detail: 'upstream' } },
+      undefined,
+      RetryableError,
+      504,
+      'Koala is temporarily unavailable (504): {"detail":"upstream"}.'
+    ],
+    [
+      429,
+      '',
+      ' 12 ',
+      RetryableError,
+      429,
+      'Koala rate-limited the request (429). Koala asked to retry after 12 seconds.'
+    ],
     [
       403,
       'nope',
@@ -103,7 +122,11 @@ describe('networkError', () => {
     [null, 503, 'Could not reach Koala (network error).'],
     [{ code: 'EPIPE' }, 503, 'Could not reach Koala (EPIPE).'],
     [{ name: 'TimeoutError', message: 'slow' }, 504, 'Koala did not answer within 10000 ms (slow).'],
-    [{ code: 'REQUESTTIMEOUTERROR', message: 'late' }, 504, 'Koala did not answer within 10000 ms (REQUESTTIMEOUTERROR late).']
+    [
+      { code: 'REQUESTTIMEOUTERROR', message: 'late' },
+      504,
+      'Koala did not answer within 10000 ms (REQUESTTIMEOUTERROR late).'
+    ]
   ])('%p gives a retryable %i', (error, status, message) => {
     const mapped = networkError(error)
     expect(mapped).toBeInstanceOf(RetryableError)

@@ -64,7 +64,7 @@ class EventRunner extends Destination<Settings> {
 
 /** The action's default mapping, as the presets and `useDefaultMappings` apply it. */
 export function defaultMapping(action: ActionName): JSONObject {
-  return defaultValues(definition.actions[action].fields) as JSONObject
+  return defaultValues(definition.actions[action].fields)
 }
 
 /** One request Koala received. */
@@ -122,7 +122,7 @@ export async function runEvent(
     logger: { info: () => undefined, error: () => undefined } as never,
     transactionContext: {} as never,
     stateContext: {} as never,
-    subscriptionMetadata: {} as never
+    subscriptionMetadata: {}
   })
   const output = results.find((result) => result.output === 'Action Executed')?.data
   return { output, responses: destination.responses }
@@ -148,7 +148,7 @@ export async function runBatch(
     logger: { info: () => undefined, error: () => undefined } as never,
     transactionContext: {} as never,
     stateContext: {} as never,
-    subscriptionMetadata: {} as never
+    subscriptionMetadata: {}
   })
 }
 

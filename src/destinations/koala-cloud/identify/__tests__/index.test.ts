@@ -218,21 +218,13 @@ describe('Identify: required fields and identity', () => {
 
   it('falls back to traits.email when the mapped Email field is not an email', async () => {
     const event = { ...identifyEvent('m1', { email: 'trait@example.com' }), properties: { contact: 'n/a' } }
-    const body = await sentBody(event as SegmentEvent, { email: { '@path': '$.properties.contact' } })
+    const body = await sentBody(event, { email: { '@path': '$.properties.contact' } })
     expect(body.email).toBe('trait@example.com')
   })
 
   it.each([
-    [
-      'properties',
-      { properties: { profile_id: 'ko_props' }, traits: { profile_id: 'ko_traits' } },
-      'ko_props'
-    ],
-    [
-      'traits',
-      { traits: { profile_id: 'ko_traits' }, context: { traits: { profile_id: 'ko_ctx' } } },
-      'ko_traits'
-    ],
+    ['properties', { properties: { profile_id: 'ko_props' }, traits: { profile_id: 'ko_traits' } }, 'ko_props'],
+    ['traits', { traits: { profile_id: 'ko_traits' }, context: { traits: { profile_id: 'ko_ctx' } } }, 'ko_traits'],
     ['context.traits', { traits: {}, context: { traits: { profile_id: 'ko_ctx' } } }, 'ko_ctx']
   ])('defaults profile_id from %s (in that order of preference)', async (_from, change, expected) => {
     const event = { ...identifyEvent('m1', {}), ...change } as SegmentEvent
@@ -255,9 +247,7 @@ describe('Identify: required fields and identity', () => {
   })
 
   it('sends ip only when the event has one', async () => {
-    const withIp = await sentBody(
-      identifyEvent('m1', { email: 'a@example.com' }, { context: { ip: '198.51.100.7' } } as Partial<SegmentEvent>)
-    )
+    const withIp = await sentBody(identifyEvent('m1', { email: 'a@example.com' }, { context: { ip: '198.51.100.7' } }))
     expect(withIp.ip).toBe('198.51.100.7')
     nock.cleanAll()
     // analytics-node line 14: no context.ip.
@@ -293,7 +283,10 @@ describe('Identify: sent_at reaches Koala in UTC', () => {
   })
 
   it('a timestamp that is not a date is refused by the framework naming Sent At', async () => {
-    const error = await runEvent('identify', identifyEvent('m1', { email: 'a@example.com' }, { timestamp: 'yesterday' }))
+    const error = await runEvent(
+      'identify',
+      identifyEvent('m1', { email: 'a@example.com' }, { timestamp: 'yesterday' })
+    )
       .then(() => undefined)
       .catch((e: Error) => e)
     expect(error?.message).toBe('Sent At must be a valid date and time string but it was not.')
@@ -365,27 +358,38 @@ describe('testAuthentication', () => {
     nock(KOALA).get(AUTH_PATH).reply(401, { error: 'Unknown public key' })
     // The framework's own prefix is `Credentials are invalid: ` followed by the (absent) status and a space.
     await expect(newDestination().testAuthentication(SETTINGS)).rejects.toThrow(
-      new Error(
-        `Credentials are invalid:  Koala answered 401 for this Public Key: Unknown public key. ${HELP}`
-      )
+      new Error(`Credentials are invalid:  Koala answered 401 for this Public Key: Unknown public key. ${HELP}`)
+    )
+  })
+
+  it('quotes a plain-text refusal (403) too', async () => {
+    nock(KOALA).get(AUTH_PATH).reply(403, 'Project disabled', { 'content-type': 'text/plain' })
+    await expect(newDestination().testAuthentication(SETTINGS)).rejects.toThrow(
+      new Error(`Credentials are invalid:  Koala answered 403 for this Public Key: Project disabled. ${HELP}`)
     )
   })
 
   it('does not call a rate limit or an outage a bad key', async () => {
     nock(KOALA).get(AUTH_PATH).reply(503, 'upstream unavailable')
     await expect(newDestination().testAuthentication(SETTINGS)).rejects.toThrow(
-      new Error('Credentials are invalid:  Koala could not check the Public Key right now (503). Try again in a few minutes.')
+      new Error(
+        'Credentials are invalid:  Koala could not check the Public Key right now (503). Try again in a few minutes.'
+      )
     )
     nock(KOALA).get(AUTH_PATH).reply(429, '')
     await expect(newDestination().testAuthentication(SETTINGS)).rejects.toThrow(
-      new Error('Credentials are invalid:  Koala could not check the Public Key right now (429). Try again in a few minutes.')
+      new Error(
+        'Credentials are invalid:  Koala could not check the Public Key right now (429). Try again in a few minutes.'
+      )
     )
   })
 
   it('rejects an unsafe key without asking Koala', async () => {
     const anyHost = nock(/.*/).persist().get(/.*/).reply(200, { ok: true })
     await expect(newDestination().testAuthentication({ public_key: 'pk/../x' })).rejects.toThrow(
-      new Error(`Credentials are invalid:  The Public Key setting may contain only letters, digits, "_" and "-". ${HELP}`)
+      new Error(
+        `Credentials are invalid:  The Public Key setting may contain only letters, digits, "_" and "-". ${HELP}`
+      )
     )
     expect(anyHost.isDone()).toBe(false)
   })

@@ -115,7 +115,11 @@ describe('Track: real Segment events', () => {
       context: { library: { name: 'analytics-python', version: '2.3.0' }, ip: '198.51.100.5' }
     })
 
-    const responses = await newDestination().testAction('track', { event, settings: SETTINGS, useDefaultMappings: true })
+    const responses = await newDestination().testAction('track', {
+      event,
+      settings: SETTINGS,
+      useDefaultMappings: true
+    })
 
     expect(responses).toHaveLength(1)
     expect(responses[0].status).toBe(200)
@@ -141,9 +145,15 @@ describe('Track: real Segment events', () => {
   })
 
   it('takes Traits from context.traits, not from top-level traits', async () => {
-    const event = trackEvent('m1', 'Clicked', {}, { email: 'ctx@example.com', plan: 'pro' }, {
-      traits: { plan: 'ignored', role: 'admin' }
-    } as Partial<SegmentEvent>)
+    const event = trackEvent(
+      'm1',
+      'Clicked',
+      {},
+      { email: 'ctx@example.com', plan: 'pro' },
+      {
+        traits: { plan: 'ignored', role: 'admin' }
+      }
+    )
     const body = await sentBody(event)
     expect(body.traits).toStrictEqual({ email: 'ctx@example.com', plan: 'pro' })
     expect(body.email).toBe('ctx@example.com')
@@ -185,7 +195,7 @@ describe('Track: required fields and identity', () => {
     ['event (empty)', { event: '' }, "The root value is missing the required field 'event'."]
   ])('a missing %s fails the framework validation naming the field', async (_name, change, message) => {
     const received = recordKoala()
-    const event = { ...trackEvent('m1', 'Clicked', {}, { email: 'a@example.com' }), ...change } as SegmentEvent
+    const event = { ...trackEvent('m1', 'Clicked', {}, { email: 'a@example.com' }), ...change }
     const error = await runEvent('track', event).catch((e: Error) => e)
     expect((error as Error).name).toBe('AggregateAjvError')
     expect((error as Error).message).toBe(message)
@@ -201,7 +211,15 @@ describe('Track: required fields and identity', () => {
   })
 
   it('trims and lowercases the email from the Email field', async () => {
-    const event = trackEvent('m1', 'Clicked', {}, {}, { traits: { email: ' MiXeD@Example.COM ' } } as Partial<SegmentEvent>)
+    const event = trackEvent(
+      'm1',
+      'Clicked',
+      {},
+      {},
+      {
+        traits: { email: ' MiXeD@Example.COM ' }
+      }
+    )
     const body = await sentBody(event)
     expect(body.email).toBe('mixed@example.com')
   })
@@ -222,7 +240,10 @@ describe('Track: required fields and identity', () => {
   })
 
   it('sends ip only when present', async () => {
-    const body = await sentBody({ ...fixture('analytics-node.ndjson', 15), context: { traits: { email: 'a@example.com' } } })
+    const body = await sentBody({
+      ...fixture('analytics-node.ndjson', 15),
+      context: { traits: { email: 'a@example.com' } }
+    })
     expect('ip' in body).toBe(false)
   })
 
@@ -268,7 +289,11 @@ describe('Destination definition and presets', () => {
 
   const identityDefaults = {
     email: {
-      '@if': { exists: { '@path': '$.traits.email' }, then: { '@path': '$.traits.email' }, else: { '@path': '$.email' } }
+      '@if': {
+        exists: { '@path': '$.traits.email' },
+        then: { '@path': '$.traits.email' },
+        else: { '@path': '$.email' }
+      }
     },
     profile_id: {
       '@if': {
