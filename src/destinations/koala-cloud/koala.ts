@@ -255,7 +255,11 @@ function reasonOf(body: unknown): string {
   const object = asObject(body)
   const reason = object.error ?? object.message ?? object.errors ?? (typeof body === 'string' ? body : '')
   const text = typeof reason === 'string' ? reason : JSON.stringify(reason)
-  return text.trim().slice(0, 500)
+  // Trailing full stops are dropped because the messages built around the reason end their own sentences.
+  return text
+    .trim()
+    .slice(0, 500)
+    .replace(/[.\s]+$/, '')
 }
 
 /**

@@ -39,6 +39,7 @@ describe(`Testing snapshot for ${destinationSlug} destination:`, () => {
   })
   afterAll(() => {
     nock.enableNetConnect()
+    nock.restore()
   })
 
   for (const actionSlug of Object.keys(destination.actions)) {

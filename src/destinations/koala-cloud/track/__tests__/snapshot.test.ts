@@ -46,6 +46,7 @@ describe(`Testing snapshot for ${destinationSlug}'s ${actionSlug} destination ac
   })
   afterAll(() => {
     nock.enableNetConnect()
+    nock.restore()
   })
 
   it('required fields', async () => {
