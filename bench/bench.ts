@@ -22,13 +22,15 @@ import { generateWorkload, minimumRequests, segmentBatches, type WorkloadOptions
  * (the action's batch_size default), --sweep 100,500,1000,2000 (or none), --connection-events 2000 (events for the
  * per-event new-connection run), --identify-share 0.25, --browser-track-share 0, --session-events 10 (mean events
  * per visit; 1 = no locality), --active-sessions 50 (visits interleaved at once), --warmup 500, --latency-ms 0,
- * --sink bare|sandbox, --no-profile, --no-connections, --variants (what-if runs), --profile-interval-us 250.
+ * --sink bare|sandbox, --no-profile, --no-connections, --variants (what-if runs), --profile-interval-us 250,
+ * --request-concurrency (what-if: overrides BATCH_CONCURRENCY, 8, inside the worker processes only).
  */
 
 const USAGE = `Usage: npm run bench -- [--events N] [--people N] [--seed N] [--rounds N] [--concurrency N]
   [--batch-concurrency N] [--batch-size N] [--sweep 100,500,1000,2000|none] [--connection-events N]
   [--identify-share 0..1] [--browser-track-share 0..1] [--session-events N] [--active-sessions N] [--warmup N]
   [--latency-ms N] [--sink bare|sandbox] [--no-profile] [--no-connections] [--variants] [--profile-interval-us N]
+  [--request-concurrency N (what-if: overrides the destination's BATCH_CONCURRENCY in the workers)]
 Environment: BENCH_EVENTS, BENCH_PEOPLE, BENCH_SEED, BENCH_ROUNDS.`
 
 /** Parsed options. */
@@ -47,6 +49,8 @@ interface Options {
   connections: boolean
   variants: boolean
   profileIntervalUs: number
+  /** Requests one performBatch keeps in flight: the destination's BATCH_CONCURRENCY unless overridden (what-if). */
+  requestConcurrency: number
 }
 
 /** Thrown for a bad flag; the message is printed with the usage. */
@@ -76,6 +80,7 @@ function parseOptions(argv: string[]): Options {
       'no-profile': { type: 'boolean' },
       'no-connections': { type: 'boolean' },
       'profile-interval-us': { type: 'string' },
+      'request-concurrency': { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     }
   })
@@ -94,6 +99,7 @@ function parseOptions(argv: string[]): Options {
   const defaultBatchSize = Number(track.fields.batch_size.default)
   const events = num('events', values.events ?? env.BENCH_EVENTS, 10_000, 1, 10_000_000)
   const concurrency = num('concurrency', values.concurrency, 50, 1, 10_000)
+  const requestConcurrency = num('request-concurrency', values['request-concurrency'], BATCH_CONCURRENCY, 1, 1000)
   const sweepText = values.sweep ?? '100,500,1000,2000'
   const sweep =
     sweepText === 'none'
@@ -113,11 +119,12 @@ function parseOptions(argv: string[]): Options {
     },
     rounds: num('rounds', values.rounds ?? env.BENCH_ROUNDS, 3, 1, 100),
     concurrency,
+    requestConcurrency,
     // By default both modes get the same budget of requests in flight: 50 onEvent calls vs 6 onBatch x 8.
     batchConcurrency: num(
       'batch-concurrency',
       values['batch-concurrency'],
-      Math.max(1, Math.floor(concurrency / BATCH_CONCURRENCY)),
+      Math.max(1, Math.floor(concurrency / requestConcurrency)),
       1,
       1000
     ),
@@ -302,7 +309,8 @@ function summaryRow(name: string, runs: Measurement[]): string[] {
     `${fmt(m((x) => x.sink.delivered))}/${fmt(last.deliverable)}`,
     fmt(m((x) => failuresOf(x) + problemsOf(x) + x.sink.duplicates)),
     fmt(m((x) => x.sink.connections)),
-    fmt(m((x) => x.sink.cpuMs) / 1000, 2)
+    fmt(m((x) => x.sink.cpuMs) / 1000, 2),
+    fmt(m((x) => x.worker.slowestCallMs))
   ]
 }
 
@@ -317,7 +325,8 @@ const SUMMARY_HEADERS = [
   'delivered/sent',
   'problems',
   'TCP conns',
-  'sink CPU s'
+  'sink CPU s',
+  'slowest call ms'
 ]
 
 function describe(m: Measurement): string {
@@ -328,7 +337,8 @@ function describe(m: Measurement): string {
     `CPU ${fmt(cpuMs(m) / 1000, 2)} s`,
     `RSS ${fmt(m.worker.peakRssMB)} MB`,
     `delivered ${fmt(m.sink.delivered)}/${fmt(m.deliverable)}`,
-    `${fmt(m.sink.connections)} conns`
+    `${fmt(m.sink.connections)} conns`,
+    `slowest call ${fmt(m.worker.slowestCallMs)} ms`
   ]
   if (failures) parts.push(`FAILED ${fmt(failures)} ${JSON.stringify(m.worker.failures)} e.g. ${m.worker.firstError}`)
   if (problemsOf(m) || m.sink.duplicates) {
@@ -377,7 +387,8 @@ async function main(): Promise<number> {
   )
   console.log(
     `Per-event: onEvent x${options.concurrency} in flight. Batch: onBatch x${options.batchConcurrency} in flight, ` +
-      `each performBatch keeps ${BATCH_CONCURRENCY} requests in flight. Sink: ${options.sink}, own process` +
+      `each performBatch keeps ${options.requestConcurrency} requests in flight` +
+      `${options.requestConcurrency !== BATCH_CONCURRENCY ? ` (what-if: BATCH_CONCURRENCY is ${BATCH_CONCURRENCY})` : ''}. Sink: ${options.sink}, own process` +
       `${options.latencyMs ? `, ${options.latencyMs} ms added latency` : ''}. Rounds: ${options.rounds}.\n`
   )
 
@@ -387,7 +398,8 @@ async function main(): Promise<number> {
     batchSize: options.batchSize,
     concurrency: options.concurrency,
     batchConcurrency: options.batchConcurrency,
-    httpConcurrency: options.batchConcurrency * BATCH_CONCURRENCY,
+    httpConcurrency: options.batchConcurrency * options.requestConcurrency,
+    requestConcurrency: options.requestConcurrency,
     warmup: options.warmup
   }
   const job = (mode: Mode, connection: Connection = 'keep-alive', extra: Partial<Job> = {}): Job => ({
@@ -609,7 +621,7 @@ function report(options: Options, results: Map<string, Measurement[]>, profilePa
         fmt(median(list.map((m) => m.worker.peakRssMB))),
         fmt(median(list.map((m) => m.worker.slowestCallMs))),
         fmt(perCall, 1),
-        fmt(Math.ceil(perCall / BATCH_CONCURRENCY) * 0.05, 1),
+        fmt(Math.ceil(perCall / options.requestConcurrency) * 0.05, 1),
         list.every((m) => m.sink.requests === m.minimum && problemsOf(m) === 0) ? 'yes' : 'NO'
       ]
     })

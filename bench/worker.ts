@@ -3,7 +3,7 @@ import { writeFileSync } from 'fs'
 import http from 'http'
 import type https from 'https'
 import { Session } from 'inspector/promises'
-import { BATCH_CONCURRENCY } from '../src/destinations/koala-cloud/config'
+import * as config from '../src/destinations/koala-cloud/config'
 import definition from '../src/destinations/koala-cloud'
 import type { Settings } from '../src/destinations/koala-cloud/generated-types'
 import { generateWorkload, minimumBodies, segmentBatches, type WorkloadEvent, type WorkloadOptions } from './workload'
@@ -47,6 +47,8 @@ export interface Job {
   batchConcurrency: number
   /** Requests in flight for the HTTP floor. */
   httpConcurrency: number
+  /** Requests one performBatch keeps in flight; differs from the destination's BATCH_CONCURRENCY only in a what-if. */
+  requestConcurrency: number
   /** Events of a separate workload run first, unmeasured. */
   warmup: number
   /** Write a CPU profile of the measured section here (sampling interval in microseconds). */
@@ -163,8 +165,13 @@ function countMultistatus(results: Result[], tally: Tally): void {
   }
 }
 
-/** Builds the function that runs the mode over a list of events; it is called for the warm-up, then measured. */
-function runnerFor(job: Job): (events: WorkloadEvent[], tally: Tally) => Promise<void> {
+/**
+ * Builds the mode's runner. `runner(events)` does the unmeasured preparation (Segment batches, the floor's
+ * serialised bodies) and returns the function that is timed; it is used for the warm-up, then for the measurement.
+ */
+type Runner = (events: WorkloadEvent[]) => (tally: Tally) => Promise<void>
+
+function runnerFor(job: Job): Runner {
   if (job.mode === 'http-floor') {
     const target = new URL(process.env.KOALA_API_URL ?? 'http://127.0.0.1:9')
     const agent = job.connection === 'close' ? new http.Agent({ keepAlive: false }) : http.globalAgent
@@ -191,22 +198,24 @@ function runnerFor(job: Job): (events: WorkloadEvent[], tally: Tally) => Promise
         req.on('error', reject)
         req.end(body)
       })
-    return async (events, tally) => {
+    return (events) => {
+      // Serialised before the clock starts: the floor is the sending alone.
       const bodies = minimumBodies(segmentBatches(events, job.batchSize)).map((body) =>
         Buffer.from(JSON.stringify(body))
       )
-      await pool(bodies.length, job.httpConcurrency, async (i) => {
-        const start = performance.now()
-        try {
-          const status = await post(bodies[i])
-          if (status === 200) tally.ok++
-          else tally.fail(status, 'HTTP floor request rejected')
-        } catch (error) {
-          tally.fail('network', (error as Error).message)
-        }
-        tally.calls++
-        tally.slowestCallMs = Math.max(tally.slowestCallMs, performance.now() - start)
-      })
+      return (tally) =>
+        pool(bodies.length, job.httpConcurrency, async (i) => {
+          const start = performance.now()
+          try {
+            const status = await post(bodies[i])
+            if (status === 200) tally.ok++
+            else tally.fail(status, 'HTTP floor request rejected')
+          } catch (error) {
+            tally.fail('network', (error as Error).message)
+          }
+          tally.calls++
+          tally.slowestCallMs = Math.max(tally.slowestCallMs, performance.now() - start)
+        })
     }
   }
 
@@ -217,7 +226,7 @@ function runnerFor(job: Job): (events: WorkloadEvent[], tally: Tally) => Promise
   const clearResponses = () => void destination.responses.splice(0)
 
   if (job.mode === 'per-event') {
-    return async (events, tally) => {
+    return (events) => async (tally) => {
       await pool(events.length, job.concurrency, async (i) => {
         try {
           await tally.time(() => destination.onEvent(events[i].event, settings))
@@ -232,34 +241,39 @@ function runnerFor(job: Job): (events: WorkloadEvent[], tally: Tally) => Promise
     }
   }
 
-  return async (events, tally) => {
+  return (events) => {
     const batches = segmentBatches(events, job.batchSize)
-    await pool(batches.length, job.batchConcurrency, async (i) => {
-      try {
-        const results = await tally.time(() =>
-          destination.onBatch(
-            batches[i].map((item) => item.event),
-            settings
+    return (tally) =>
+      pool(batches.length, job.batchConcurrency, async (i) => {
+        try {
+          const results = await tally.time(() =>
+            destination.onBatch(
+              batches[i].map((item) => item.event),
+              settings
+            )
           )
-        )
-        countMultistatus(results, tally)
-      } catch (error) {
-        // A throw rejects the whole batch: every event in it failed.
-        const err = error as { status?: number; message?: string }
-        for (let n = 0; n < batches[i].length; n++) tally.fail(err.status ?? 'batch-threw', err.message)
-      } finally {
-        clearResponses()
-      }
-    })
+          countMultistatus(results, tally)
+        } catch (error) {
+          // A throw rejects the whole batch: every event in it failed.
+          const err = error as { status?: number; message?: string }
+          for (let n = 0; n < batches[i].length; n++) tally.fail(err.status ?? 'batch-threw', err.message)
+        } finally {
+          clearResponses()
+        }
+      })
   }
 }
 
 async function main(job: Job): Promise<void> {
+  if (job.requestConcurrency !== config.BATCH_CONCURRENCY) {
+    // What-if only, in this process only: koala.js reads the constant from the config module at call time.
+    ;(config as { BATCH_CONCURRENCY: number }).BATCH_CONCURRENCY = job.requestConcurrency
+  }
   const run = runnerFor(job)
   const workload = generateWorkload(job.workload)
   if (job.warmup > 0) {
     const warm = generateWorkload({ ...job.workload, events: job.warmup, seed: job.workload.seed + 7919 })
-    await run(warm.events, new Tally())
+    await run(warm.events)(new Tally())
   }
 
   process.send?.({ type: 'ready' })
@@ -278,6 +292,7 @@ async function main(job: Job): Promise<void> {
     await profiler.post('Profiler.start')
   }
 
+  const measured = run(workload.events)
   const tally = new Tally()
   const baselineRss = process.memoryUsage.rss()
   let peakRss = baselineRss
@@ -286,7 +301,7 @@ async function main(job: Job): Promise<void> {
   }, 5)
   const cpuStart = process.cpuUsage()
   const started = performance.now()
-  await run(workload.events, tally)
+  await measured(tally)
   const wallMs = performance.now() - started
   const cpu = process.cpuUsage(cpuStart)
   clearInterval(sampler)
@@ -314,9 +329,6 @@ async function main(job: Job): Promise<void> {
   }
   process.send?.({ type: 'result', result }, () => process.exit(0))
 }
-
-/** How many requests one performBatch keeps in flight (the destination's own setting), for the HTTP floor. */
-export const DESTINATION_BATCH_CONCURRENCY = BATCH_CONCURRENCY
 
 if (require.main === module) {
   process.on('disconnect', () => process.exit(1))
