@@ -23,7 +23,7 @@ import { generateWorkload, minimumRequests, segmentBatches, type WorkloadOptions
  * per-event new-connection run), --identify-share 0.25, --browser-track-share 0, --session-events 10 (mean events
  * per visit; 1 = no locality), --active-sessions 50 (visits interleaved at once), --warmup 500, --latency-ms 0,
  * --sink bare|sandbox, --no-profile, --no-connections, --variants (what-if runs), --profile-interval-us 250,
- * --request-concurrency (what-if: overrides BATCH_CONCURRENCY, 8, inside the worker processes only).
+ * --request-concurrency (what-if: overrides BATCH_CONCURRENCY inside the worker processes only).
  */
 
 const USAGE = `Usage: npm run bench -- [--events N] [--people N] [--seed N] [--rounds N] [--concurrency N]

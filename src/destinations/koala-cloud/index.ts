@@ -48,6 +48,8 @@ const destination: DestinationDefinition<Settings> = {
     }
   },
 
+  // No custom `agent` here: actions-core destroys a request's agent after each response, which would cut the other
+  // requests of a batch still in flight on it; Node's global agent already keeps connections to Koala alive.
   extendRequest: () => ({
     headers: { 'User-Agent': USER_AGENT, 'Content-Type': 'application/json' }
   }),
