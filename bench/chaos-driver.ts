@@ -10,6 +10,7 @@ import { requestTimeoutMs } from '../src/destinations/koala-cloud/config'
 import type { Settings } from '../src/destinations/koala-cloud/generated-types'
 import koalaCloud from '../src/destinations/koala-cloud'
 import { parseFaults, startSandbox, type SandboxFaults, type SandboxStats } from '../src/sandbox/sandbox'
+import { seededRandom } from './workload'
 
 /**
  * The fault-injection run of issue 4 ("nothing lost"): a sandbox that fails requests at random, the framework's own
@@ -112,18 +113,6 @@ export interface ChaosReport {
 interface ChaosEvent {
   event: SegmentEvent
   expect: Expectation
-}
-
-/** mulberry32: a small seeded generator, so a seed reproduces the events and the sandbox's fault sequence. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 const NODE_LIBRARY = { name: '@segment/analytics-node', version: '3.1.0' }

@@ -1,8 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express'
-import * as http from 'http'
-import type { Server } from 'http'
-import type { AddressInfo } from 'net'
 import { MAX_ENTRIES_PER_REQUEST, redactProjectUrl } from '../destinations/koala-cloud/config'
+import { listenOnLoopback } from '../lib/loopback'
 
 /**
  * A local stand-in for Koala's ingestion API, enforcing the contract Koala documents for
@@ -270,25 +268,6 @@ export function createSandbox(options: SandboxOptions = {}) {
  */
 export async function startSandbox(port: number, options: SandboxOptions = {}): Promise<RunningSandbox> {
   const sandbox = createSandbox(options)
-  // A plain http server rather than app.listen: express 5 calls the listen callback on errors too, which would hide
-  // the real error (EADDRINUSE) behind a null address.
-  const server: Server = http.createServer(sandbox.app)
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  const actualPort = (server.address() as AddressInfo).port
-  return {
-    ...sandbox,
-    url: `http://127.0.0.1:${actualPort}`,
-    port: actualPort,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      })
-  }
+  const { url, port: actualPort, close } = await listenOnLoopback(sandbox.app, port)
+  return { ...sandbox, url, port: actualPort, close }
 }

@@ -1,8 +1,7 @@
 import { defaultValues, Destination, type DestinationDefinition, type JSONObject } from '@segment/actions-core'
 import express, { type NextFunction, type Request, type Response } from 'express'
-import http, { type Server } from 'http'
-import type { AddressInfo } from 'net'
 import koalaCloud from '../destinations/koala-cloud'
+import { listenOnLoopback, type LoopbackServer } from '../lib/loopback'
 import { checkPublicKey } from '../destinations/koala-cloud/config'
 import { MAX_BATCH_SIZE } from '../destinations/koala-cloud/fields'
 import type { Settings } from '../destinations/koala-cloud/generated-types'
@@ -35,15 +34,8 @@ export interface ServerOptions {
   log?: (line: string) => void
 }
 
-/** A running server. */
-export interface RunningServer {
-  /** e.g. `http://127.0.0.1:3000`. */
-  url: string
-  port: number
-  server: Server
-  /** Stops listening and closes open connections. */
-  close: () => Promise<void>
-}
+/** A running server: its URL, port, the `http.Server` and `close()`. */
+export type RunningServer = LoopbackServer
 
 /** Default body limit: 5 MB. */
 export const DEFAULT_BODY_LIMIT_BYTES = 5 * 1024 * 1024
@@ -363,23 +355,5 @@ function formatBytes(bytes: number): string {
  * @throws the listen error (e.g. `EADDRINUSE`) when the port is taken.
  */
 export async function startServer(port: number, options: ServerOptions = {}): Promise<RunningServer> {
-  const server = http.createServer(createServer(options))
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  const actualPort = (server.address() as AddressInfo).port
-  return {
-    url: `http://127.0.0.1:${actualPort}`,
-    port: actualPort,
-    server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      })
-  }
+  return listenOnLoopback(createServer(options), port)
 }
