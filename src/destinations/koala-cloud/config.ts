@@ -64,12 +64,16 @@ const SAFE_KEY = /^[A-Za-z0-9_-]+$/
  *
  * @param publicKey the `public_key` setting as the user typed it (surrounding whitespace is ignored).
  * @returns the trimmed key.
- * @throws PayloadValidationError (status 400) when the key is empty or contains anything but letters, digits, `_`
+ * @throws PayloadValidationError (status 400) when the key is not text, is empty or contains anything but letters, digits, `_`
  *   and `-` (for example `/`, `?`, `#`, `%`, whitespace or `..`), so a key can never reach another path on Koala's
  *   host or another host.
  */
 export function checkPublicKey(publicKey: unknown): string {
-  const key = typeof publicKey === 'string' ? publicKey.trim() : ''
+  if (publicKey !== undefined && publicKey !== null && typeof publicKey !== 'string') {
+    const kind = typeof publicKey === 'object' ? 'an object' : `a ${typeof publicKey}`
+    throw new PayloadValidationError(`The Public Key setting must be text, but it is ${kind}. ${PUBLIC_KEY_HELP}`)
+  }
+  const key = (publicKey ?? '').trim()
   if (!key) {
     throw new PayloadValidationError(`The Public Key setting is empty. ${PUBLIC_KEY_HELP}`)
   }
@@ -95,20 +99,31 @@ export function projectUrl(publicKey: unknown, endpoint: 'batch' | 'auth'): stri
 }
 
 /**
- * Hides a Public Key in text that is printed or logged: keeps its first four characters.
+ * The visible part of a redacted key: at most its first four characters and never more than half of it, so even a
+ * short key is not shown whole.
+ */
+function shownPart(key: string): string {
+  return `${key.slice(0, Math.min(4, Math.floor(key.length / 2)))}…`
+}
+
+/**
+ * Hides a Public Key in text that is printed or logged: `pk_live_abc` becomes `pk_l…` (see {@link shownPart}).
  *
  * @param text any text, e.g. a request URL.
  * @param publicKey the key to hide; nothing is replaced when it is empty.
  */
 export function redactKey(text: string, publicKey: string | undefined): string {
   if (!publicKey) return text
-  return text.split(publicKey).join(`${publicKey.slice(0, 4)}…`)
+  return text.split(publicKey).join(shownPart(publicKey))
 }
 
 /**
  * Hides the Public Key in a Koala project URL or path without knowing the key: `/web/projects/pk_live_abc/batch`
- * becomes `/web/projects/pk_l…/batch`.
+ * becomes `/web/projects/pk_l…/batch`. A segment already redacted (ending in `…`) is left alone, so applying it twice
+ * changes nothing.
  */
 export function redactProjectUrl(url: string): string {
-  return url.replace(/(\/web\/projects\/)([^/?#]{0,4})[^/?#]*/g, '$1$2…')
+  return url.replace(/(\/web\/projects\/)([^/?#]+)/g, (match, prefix: string, key: string) =>
+    key.endsWith('…') ? match : `${prefix}${shownPart(key)}`
+  )
 }

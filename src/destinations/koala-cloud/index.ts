@@ -1,10 +1,18 @@
 import type { DestinationDefinition } from '@segment/actions-core'
 import { defaultValues, InvalidAuthenticationError } from '@segment/actions-core'
-import { USER_AGENT, projectUrl, requestTimeoutMs } from './config'
+import { PUBLIC_KEY_HELP, USER_AGENT, projectUrl, requestTimeoutMs } from './config'
 import type { Settings } from './generated-types'
 import identify from './identify'
-import { koalaError, networkError } from './koala'
+import { koalaReason, networkError } from './koala'
 import track from './track'
+
+/**
+ * Gives an error the HTTP status the framework quotes when `testAuthentication` fails: actions-core words it as
+ * `Credentials are invalid: ${error.response?.status} ${error.message}`, which reads badly without a status.
+ */
+function withStatus<E extends Error>(error: E, status: number): E {
+  return Object.assign(error, { response: { status } })
+}
 
 /**
  * Koala (Cloud): delivers Segment track and identify events to Koala's server-side ingestion API
@@ -27,24 +35,35 @@ const destination: DestinationDefinition<Settings> = {
       }
     },
     testAuthentication: async (request, { settings }) => {
-      // The framework prefixes the message with `Credentials are invalid: <status> `.
-      const url = projectUrl(settings.public_key, 'auth')
+      let url: string
+      try {
+        url = projectUrl(settings.public_key, 'auth')
+      } catch (error) {
+        throw withStatus(error as Error, 400)
+      }
       let response
       try {
         response = await request(url, { method: 'GET', throwHttpErrors: false, timeout: requestTimeoutMs() })
       } catch (error) {
         // A timeout or network failure says nothing about the key; networkError also redacts the key in the URL.
-        throw networkError(error)
+        const failure = networkError(error)
+        throw withStatus(failure, failure.status)
       }
       if (response.ok) return response
       // Only an answer about the key is a verdict on it; a rate limit or an outage means "try again later".
       if (response.status >= 500 || response.status === 408 || response.status === 429) {
-        throw new InvalidAuthenticationError(
-          `Koala could not check the Public Key right now (${response.status}). Try again in a few minutes.`
+        throw withStatus(
+          new InvalidAuthenticationError('Koala could not check the Public Key right now. Try again in a few minutes.'),
+          response.status
         )
       }
-      // 401/403/404: InvalidAuthenticationError saying what Koala answered and where to find the key.
-      throw koalaError(response.status, response.data ?? response.content)
+      const reason = koalaReason(response.data ?? response.content)
+      throw withStatus(
+        new InvalidAuthenticationError(
+          `Koala did not accept this Public Key${reason ? `: ${reason}` : ''}. ${PUBLIC_KEY_HELP}`
+        ),
+        response.status
+      )
     }
   },
 

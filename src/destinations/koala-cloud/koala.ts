@@ -66,15 +66,20 @@ const SOURCE = 'segment-cloud'
 // Preparing one payload
 // ---------------------------------------------------------------------------------------------------------------
 
+// local@domain.tld, Unicode allowed; no whitespace, second `@` or the punctuation of display names and lists.
+const EMAIL = /^[^\s@<>()[\],;:"]+@[^\s@<>()[\],;:".]+(?:\.[^\s@<>()[\],;:".]+)+$/u
+
 /**
  * Normalises an email for Koala: trimmed and lowercased, so one person stays one person whatever the spelling.
  *
- * @returns the address, or `undefined` when the value is empty or has no `@` (it is then not an email).
+ * @returns the address, or `undefined` when the value is not a bare address: one `@` with text on both sides, a
+ *   domain with a dot, and no whitespace or display-name punctuation (`Jordan <jordan@example.com>` is refused
+ *   rather than sent as a person that cannot exist).
  */
 export function normaliseEmail(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined
   const email = value.trim().toLowerCase()
-  return email.includes('@') ? email : undefined
+  return EMAIL.test(email) ? email : undefined
 }
 
 // A date-time with an optional zone: `2026-11-30T10:00:00`, `...10:00:00.123Z`, `...10:00:00+0200`, `... 10:00`.
@@ -100,12 +105,17 @@ export function toUtcIso(value: unknown): string | undefined {
       const digits = zone.slice(1).replace(':', '')
       offset = `${zone[0]}${digits.slice(0, 2)}:${digits.slice(2, 4) || '00'}`
     }
-    date = new Date(`${day}T${time}${offset}`)
+    // A leap second (`23:59:60`, allowed by ISO-8601 and the framework's format) is not representable in JavaScript:
+    // it becomes the last millisecond of that minute rather than a refusal.
+    date = new Date(`${day}T${time.replace(/:60(?:\.\d+)?$/, ':59.999')}${offset}`)
   } else {
     // Other ISO-8601 forms the schema's `date-time` format lets through all carry their own zone.
     date = /^\d{4}-\d{2}-\d{2}T/.test(text) ? new Date(text) : new Date(NaN)
   }
-  return Number.isNaN(date.getTime()) ? undefined : date.toISOString()
+  if (Number.isNaN(date.getTime())) return undefined
+  const iso = date.toISOString()
+  // Outside years 0000-9999 JavaScript writes an expanded year (`+010000-...`), which is not the form Koala takes.
+  return /^\d{4}-/.test(iso) ? iso : undefined
 }
 
 function asObject(value: unknown): JSONObject {
@@ -251,7 +261,7 @@ export type SendResult =
 const RETRYABLE_STATUSES = new Set([408, 423, 429, 500, 502, 503, 504, 505, 506, 507, 508, 509, 510, 511, 598, 599])
 
 /** Koala's reason from an error answer: its `error`/`message` field, else the text, cut to 500 characters. */
-function reasonOf(body: unknown): string {
+export function koalaReason(body: unknown): string {
   const object = asObject(body)
   const reason = object.error ?? object.message ?? object.errors ?? (typeof body === 'string' ? body : '')
   const text = typeof reason === 'string' ? reason : JSON.stringify(reason)
@@ -273,7 +283,7 @@ function reasonOf(body: unknown): string {
  *   does not read it and Segment's own retry schedule applies.
  */
 export function koalaError(status: number, body: unknown, retryAfter?: string | null): Error {
-  const reason = reasonOf(body)
+  const reason = koalaReason(body)
   const said = reason ? `: ${reason}` : ''
   if (status === 401 || status === 403 || status === 404) {
     return new InvalidAuthenticationError(
@@ -286,7 +296,7 @@ export function koalaError(status: number, body: unknown, retryAfter?: string | 
     const wait = !retryAfter
       ? ''
       : /^\d+$/.test(retryAfter.trim())
-        ? ` Koala asked to retry after ${retryAfter.trim()} seconds.`
+        ? ` Koala asked to retry after ${retryAfter.trim()} ${retryAfter.trim() === '1' ? 'second' : 'seconds'}.`
         : ` Koala asked to retry after ${retryAfter.trim()}.`
     return new RetryableError(`Koala rate-limited the request (429)${said}.${wait}`, 429)
   }
@@ -421,7 +431,8 @@ export async function sendOne(
  * and reports every payload at its own index.
  *
  * Payloads of one person (same normalised email and profile_id) keep their order; the same `message_id` twice for
- * one person is sent once and both payloads share its result. A payload that cannot be sent fails alone; a failed
+ * one person is sent once and both payloads share its result, while a `message_id` another person's event already
+ * uses fails with 400 (see {@link duplicateMessageIdError}). A payload that cannot be sent fails alone; a failed
  * request fails exactly the payloads it carried, with Koala's status.
  *
  * @param payloads the batch as the framework hands it over (already filtered by the field schema).
@@ -452,34 +463,42 @@ export async function sendBatch(
     return response
   }
 
-  // Person key -> payloads (deduplicated by message_id) and, for each, the input indexes it answers for.
-  const people = new Map<string, { items: PreparedPayload[]; indexes: number[][]; byMessageId: Map<string, number> }>()
+  // Person key -> payloads in order and, for each, the input indexes it answers for (several when a message_id
+  // repeats for that person). Every message_id belongs to the first person that used it in this batch.
+  const people = new Map<string, { items: PreparedPayload[]; indexes: number[][] }>()
+  const owners = new Map<string, { personKey: string; position: number }>()
+  const fail = (index: number, errormessage: string) =>
+    response.setErrorResponseAtIndex(index, {
+      status: 400,
+      errortype: ErrorCodes.PAYLOAD_VALIDATION_FAILED,
+      errormessage
+    })
+
   payloads.forEach((payload, index) => {
     const preparation = preparePayload(kind, payload)
-    if (preparation.outcome === 'invalid') {
-      response.setErrorResponseAtIndex(index, {
-        status: 400,
-        errortype: ErrorCodes.PAYLOAD_VALIDATION_FAILED,
-        errormessage: preparation.error.message
-      })
-      return
-    }
+    if (preparation.outcome === 'invalid') return fail(index, preparation.error.message)
     if (preparation.outcome === 'skipped') {
       response.setSuccessResponseAtIndex(index, { status: 200, sent: {}, body: preparation.message })
       return
     }
     const { prepared } = preparation
-    let person = people.get(prepared.personKey)
-    if (!person) {
-      person = { items: [], indexes: [], byMessageId: new Map() }
-      people.set(prepared.personKey, person)
-    }
-    const seen = person.byMessageId.get(prepared.entry.message_id)
-    if (seen !== undefined) {
-      person.indexes[seen].push(index)
+    const messageId = prepared.entry.message_id
+    const owner = owners.get(messageId)
+    if (owner && owner.personKey === prepared.personKey) {
+      // The same event twice (a Segment retry, for instance): sent once, both report its result.
+      people.get(owner.personKey)?.indexes[owner.position].push(index)
       return
     }
-    person.byMessageId.set(prepared.entry.message_id, person.items.length)
+    if (owner) {
+      // Koala de-duplicates on message_id, so a second person's event with the same id would be dropped silently.
+      return fail(index, duplicateMessageIdError(messageId))
+    }
+    let person = people.get(prepared.personKey)
+    if (!person) {
+      person = { items: [], indexes: [] }
+      people.set(prepared.personKey, person)
+    }
+    owners.set(messageId, { personKey: prepared.personKey, position: person.items.length })
     person.items.push(prepared)
     person.indexes.push([index])
   })
@@ -503,6 +522,18 @@ export async function sendBatch(
   }
   await pool(tasks, BATCH_CONCURRENCY)
   return response
+}
+
+/**
+ * Why an event is refused when another person's event in the same batch has its `message_id`: Koala keeps only one
+ * entry per `message_id` (its idempotency key), so sending both would lose one without a word.
+ */
+export function duplicateMessageIdError(messageId: string): string {
+  return (
+    `The MessageId ${JSON.stringify(messageId)} is already used by another person's event in this batch, and Koala ` +
+    'keeps only one event per message_id. Map the MessageId field to the Segment messageId ($.messageId), which is ' +
+    'unique per event.'
+  )
 }
 
 /** Writes one request's result at one payload's index. */

@@ -375,11 +375,18 @@ const cases: BadCase[] = [
     inBatch: true
   },
   {
-    name: 'timestamp is a leap second (valid for the framework, not a JavaScript date)',
+    name: "timestamp is a leap second (valid for the framework, not a JavaScript date): the minute's last ms",
     action: 'identify',
     event: identify('c30l', { timestamp: '2026-12-31T23:59:60Z' }),
+    expected: okIdentify('c30l', { sent_at: '2026-12-31T23:59:59.999Z' }),
+    inBatch: true
+  },
+  {
+    name: 'timestamp whose UTC year would be 10000 (JavaScript would write an expanded year)',
+    action: 'identify',
+    event: identify('c30y', { timestamp: '9999-12-31T23:59:59.999-01:00' }),
     expected: refused(
-      'The Sent At field is not a date: "2026-12-31T23:59:60Z". Map it to an ISO-8601 timestamp such as $.timestamp.'
+      'The Sent At field is not a date: "9999-12-31T23:59:59.999-01:00". Map it to an ISO-8601 timestamp such as $.timestamp.'
     ),
     inBatch: true
   },

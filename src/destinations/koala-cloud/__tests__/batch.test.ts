@@ -170,12 +170,12 @@ describe('performBatch: one request per person', () => {
     expect(await runBatch('identify', events)).toStrictEqual(bodies.map((body) => success(body)))
   })
 
-  it('sends a duplicate message_id of one person once, and both payloads succeed', async () => {
+  it('sends a duplicate message_id of one person once, both payloads succeed, and refuses it for another person', async () => {
     const events = [
       identify('dup', { email: 'ann@example.com', v: 1 }),
       identify('other', { email: 'ann@example.com', v: 2 }),
       identify('dup', { email: 'ANN@example.com', v: 3 }),
-      // The same message_id for another person is a different event: it is sent.
+      // The same message_id for another person: Koala would keep only one of them, so this one is refused.
       identify('dup', { email: 'bob@example.com', v: 4 })
     ]
     const ann = {
@@ -186,14 +186,21 @@ describe('performBatch: one request per person', () => {
         identifyEntry('other', { email: 'ann@example.com', v: 2 })
       ]
     }
-    const bob = {
-      email: 'bob@example.com',
-      traits: { email: 'bob@example.com', v: 4 },
-      identifies: [identifyEntry('dup', { email: 'bob@example.com', v: 4 })]
-    }
     expectBody(ann)
-    expectBody(bob)
-    expect(await runBatch('identify', events)).toStrictEqual([success(ann), success(ann), success(ann), success(bob)])
+    expect(await runBatch('identify', events)).toStrictEqual([
+      success(ann),
+      success(ann),
+      success(ann),
+      {
+        status: 400,
+        errortype: 'PAYLOAD_VALIDATION_FAILED',
+        errormessage:
+          'The MessageId "dup" is already used by another person\'s event in this batch, and Koala keeps only one event ' +
+          'per message_id. Map the MessageId field to the Segment messageId ($.messageId), which is unique per event.',
+        errorreporter: 'INTEGRATIONS'
+      }
+    ])
+    expect(nock.pendingMocks()).toEqual([])
   })
 
   it('fails unidentified payloads alone and sends the identified ones (mixed batch)', async () => {

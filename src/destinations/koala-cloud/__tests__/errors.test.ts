@@ -330,14 +330,16 @@ describe('Koala’s answers in performBatch: only the payloads of the failed req
 })
 
 describe('413: split in halves until it fits', () => {
+  // Message ids are per person (`ann-m0`, `bob-m0`), as Segment's are unique per event.
+  const idOf = (email: string, i: number) => `${email.split('@')[0]}-m${i}`
   const people = (count: number, email = 'ann@example.com'): SegmentEvent[] =>
-    Array.from({ length: count }, (_, i) => identifyEvent(`m${i}`, { email, i }))
+    Array.from({ length: count }, (_, i) => identifyEvent(idOf(email, i), { email, i }))
   const bodyOf = (indexes: number[], email = 'ann@example.com') => ({
     email,
     traits: { email, i: indexes[indexes.length - 1] },
     identifies: indexes.map((i) => ({
       type: 'identify',
-      message_id: `m${i}`,
+      message_id: idOf(email, i),
       sent_at: SENT_AT,
       traits: { email, i },
       context: { ...LIBRARY, source: 'segment-cloud' }
@@ -431,7 +433,7 @@ describe('the request timeout', () => {
     nock(KOALA).get(`/web/projects/${KEY}/auth`).delay(2_000).reply(200, { ok: true })
     await expect(newDestination().testAuthentication({ public_key: KEY })).rejects.toThrow(
       new Error(
-        'Credentials are invalid:  Koala did not answer within 150 ms (ETIMEDOUT Request timed out after 150ms).'
+        'Credentials are invalid: 504 Koala did not answer within 150 ms (ETIMEDOUT Request timed out after 150ms).'
       )
     )
   })

@@ -26,8 +26,12 @@ describe('toUtcIso', () => {
     // Forms outside the pattern: only ones that start like an ISO date-time are even tried.
     ['2026-11-30T10:00:00.000+02:00[Europe/Paris]', undefined],
     ['30/11/2026 10:00', undefined],
-    // A leap second passes the framework's date-time format but is not a JavaScript date: refused, not guessed.
-    ['2026-12-31T23:59:60Z', undefined],
+    // A leap second passes the framework's date-time format but is not a JavaScript date: the minute's last ms.
+    ['2026-12-31T23:59:60Z', '2026-12-31T23:59:59.999Z'],
+    ['2026-12-31T23:59:60.5+01:00', '2026-12-31T22:59:59.999Z'],
+    // Past year 9999 in UTC, JavaScript writes `+010000-...`: refused rather than sent in a form Koala cannot read.
+    ['9999-12-31T23:59:59.999-01:00', undefined],
+    ['0000-01-01T00:00:00Z', '0000-01-01T00:00:00.000Z'],
     ['  2026-11-30T10:00:00Z  ', '2026-11-30T10:00:00.000Z'],
     ['2026-11-30T10:00Z', '2026-11-30T10:00:00.000Z'],
     ['2026-11-30T10:00:00+14:00', '2026-11-29T20:00:00.000Z']
@@ -41,6 +45,18 @@ describe('normaliseEmail', () => {
     [' A@B.example ', 'a@b.example'],
     ['no-at-sign', undefined],
     ['   ', undefined],
+    ['jörg@exämple.de', 'jörg@exämple.de'],
+    ['x.y+tag@sub.example.org', 'x.y+tag@sub.example.org'],
+    // Not a bare address: sent as is, it would be a person that cannot exist in Koala.
+    ['Jordan <jordan@example.com>', undefined],
+    ['@', undefined],
+    ['jordan@', undefined],
+    ['@example.com', undefined],
+    ['a b@example.com', undefined],
+    ['a@@example.com', undefined],
+    ['a@example', undefined],
+    ['a@example..com', undefined],
+    ['a@example.com, b@example.com', undefined],
     [42, undefined],
     [null, undefined]
   ])('%p gives %p', (value, expected) => {
@@ -52,14 +68,14 @@ describe('preparePayload', () => {
   it('refuses a Sent At that is not a date, naming the field and the fix', () => {
     const preparation = preparePayload('identify', {
       message_id: 'm1',
-      sent_at: '2026-12-31T23:59:60Z',
+      sent_at: '9999-12-31T23:59:59.999-01:00',
       traits: { email: 'a@example.com' }
     })
     expect(preparation.outcome).toBe('invalid')
     const error = (preparation as { error: PayloadValidationError }).error
     expect(error).toBeInstanceOf(PayloadValidationError)
     expect(error.message).toBe(
-      'The Sent At field is not a date: "2026-12-31T23:59:60Z". Map it to an ISO-8601 timestamp such as $.timestamp.'
+      'The Sent At field is not a date: "9999-12-31T23:59:59.999-01:00". Map it to an ISO-8601 timestamp such as $.timestamp.'
     )
   })
 
@@ -93,6 +109,7 @@ describe('koalaError', () => {
       504,
       'Koala is temporarily unavailable (504): {"detail":"upstream"}.'
     ],
+    [429, '', '1', RetryableError, 429, 'Koala rate-limited the request (429). Koala asked to retry after 1 second.'],
     [
       429,
       '',
@@ -158,10 +175,22 @@ describe('config', () => {
     expect(() => projectUrl('pk/x', 'batch')).toThrow(PayloadValidationError)
   })
 
-  it.each([undefined, null, 42, {}])('checkPublicKey(%p) says the key is empty', (value) => {
+  it.each([undefined, null, '', '   '])('checkPublicKey(%p) says the key is empty', (value) => {
     expect(() => checkPublicKey(value)).toThrow(
       new PayloadValidationError(
         'The Public Key setting is empty. Check the Public Key setting: copy it from Koala under Settings > Install.'
+      )
+    )
+  })
+
+  it.each([
+    [42, 'a number'],
+    [{}, 'an object'],
+    [true, 'a boolean']
+  ])('checkPublicKey(%p) says the key must be text', (value, kind) => {
+    expect(() => checkPublicKey(value)).toThrow(
+      new PayloadValidationError(
+        `The Public Key setting must be text, but it is ${kind}. Check the Public Key setting: copy it from Koala under Settings > Install.`
       )
     )
   })
@@ -176,6 +205,10 @@ describe('config', () => {
 
   it('redactProjectUrl hides the key in a project path without knowing it', () => {
     expect(redactProjectUrl('/web/projects/pk_live_abc/batch?x=1')).toBe('/web/projects/pk_l…/batch?x=1')
-    expect(redactProjectUrl('https://h/web/projects/ab/auth')).toBe('https://h/web/projects/ab…/auth')
+    // Never more than half of a short key, and a second pass changes nothing.
+    expect(redactProjectUrl('https://h/web/projects/ab/auth')).toBe('https://h/web/projects/a…/auth')
+    expect(redactProjectUrl('/web/projects/abcd/batch')).toBe('/web/projects/ab…/batch')
+    expect(redactProjectUrl(redactProjectUrl('/web/projects/pk_live_abc/batch'))).toBe('/web/projects/pk_l…/batch')
+    expect(redactKey('key abc here', 'abc')).toBe('key a… here')
   })
 })

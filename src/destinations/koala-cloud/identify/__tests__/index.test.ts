@@ -356,16 +356,16 @@ describe('testAuthentication', () => {
 
   it('rejects a key Koala refuses (401) saying what Koala answered and where the key is', async () => {
     nock(KOALA).get(AUTH_PATH).reply(401, { error: 'Unknown public key' })
-    // The framework's own prefix is `Credentials are invalid: ` followed by the (absent) status and a space.
+    // The framework's own prefix is `Credentials are invalid: <status> `; every error carries a status for it.
     await expect(newDestination().testAuthentication(SETTINGS)).rejects.toThrow(
-      new Error(`Credentials are invalid:  Koala answered 401 for this Public Key: Unknown public key. ${HELP}`)
+      new Error(`Credentials are invalid: 401 Koala did not accept this Public Key: Unknown public key. ${HELP}`)
     )
   })
 
   it('quotes a plain-text refusal (403) too', async () => {
     nock(KOALA).get(AUTH_PATH).reply(403, 'Project disabled', { 'content-type': 'text/plain' })
     await expect(newDestination().testAuthentication(SETTINGS)).rejects.toThrow(
-      new Error(`Credentials are invalid:  Koala answered 403 for this Public Key: Project disabled. ${HELP}`)
+      new Error(`Credentials are invalid: 403 Koala did not accept this Public Key: Project disabled. ${HELP}`)
     )
   })
 
@@ -373,13 +373,13 @@ describe('testAuthentication', () => {
     nock(KOALA).get(AUTH_PATH).reply(503, 'upstream unavailable')
     await expect(newDestination().testAuthentication(SETTINGS)).rejects.toThrow(
       new Error(
-        'Credentials are invalid:  Koala could not check the Public Key right now (503). Try again in a few minutes.'
+        'Credentials are invalid: 503 Koala could not check the Public Key right now. Try again in a few minutes.'
       )
     )
     nock(KOALA).get(AUTH_PATH).reply(429, '')
     await expect(newDestination().testAuthentication(SETTINGS)).rejects.toThrow(
       new Error(
-        'Credentials are invalid:  Koala could not check the Public Key right now (429). Try again in a few minutes.'
+        'Credentials are invalid: 429 Koala could not check the Public Key right now. Try again in a few minutes.'
       )
     )
   })
@@ -388,7 +388,7 @@ describe('testAuthentication', () => {
     const anyHost = nock(/.*/).persist().get(/.*/).reply(200, { ok: true })
     await expect(newDestination().testAuthentication({ public_key: 'pk/../x' })).rejects.toThrow(
       new Error(
-        `Credentials are invalid:  The Public Key setting may contain only letters, digits, "_" and "-". ${HELP}`
+        `Credentials are invalid: 400 The Public Key setting may contain only letters, digits, "_" and "-". ${HELP}`
       )
     )
     expect(anyHost.isDone()).toBe(false)
