@@ -12,6 +12,7 @@ function firstExisting(paths: string[]): InputField['default'] {
   return { '@if': { exists: { '@path': first }, then: { '@path': first }, else: firstExisting(rest) } }
 }
 
+/** Email: with Koala Profile ID, one of the two identifiers Koala needs; normalised by `normaliseEmail`. */
 export const email: InputField = {
   label: 'Email',
   description: 'The email to associate with the user',
@@ -20,6 +21,7 @@ export const email: InputField = {
   default: firstExisting(['$.traits.email', '$.email'])
 }
 
+/** Koala's own visitor id. Defaults look in properties, traits and `context.traits`, where sites pass it on. */
 export const profile_id: InputField = {
   label: 'Koala Profile ID',
   description:
@@ -29,6 +31,7 @@ export const profile_id: InputField = {
   default: firstExisting(['$.properties.profile_id', '$.traits.profile_id', '$.context.traits.profile_id'])
 }
 
+/** Track only: the Segment event name. */
 export const event: InputField = {
   label: 'Event Name',
   description: 'The event name',
@@ -37,6 +40,7 @@ export const event: InputField = {
   default: { '@path': '$.event' }
 }
 
+/** Track only: the event's properties, sent as the entry's `properties`. */
 export const properties: InputField = {
   label: 'Event properties',
   description: 'Properties to send with the event',
@@ -45,6 +49,7 @@ export const properties: InputField = {
   default: { '@path': '$.properties' }
 }
 
+/** Identify's traits (`$.traits`); Track overrides the default with `$.context.traits`. */
 export const traits: InputField = {
   label: 'Traits',
   description: 'Traits to associate with the user',
@@ -53,6 +58,7 @@ export const traits: InputField = {
   default: { '@path': '$.traits' }
 }
 
+/** The event time; converted to ISO-8601 UTC by `toUtcIso` because Koala reads `sent_at` as UTC. */
 export const sent_at: InputField = {
   label: 'Sent At',
   description: 'The timestamp of the event',
@@ -62,6 +68,7 @@ export const sent_at: InputField = {
   default: { '@path': '$.timestamp' }
 }
 
+/** The Segment context, sent as each entry's `context` with `source: "segment-cloud"` added. */
 export const context: InputField = {
   label: 'Context properties',
   description: 'Context properties to send with the event',
@@ -70,6 +77,7 @@ export const context: InputField = {
   default: { '@path': '$.context' }
 }
 
+/** Sent as the request's top-level `ip`. */
 export const device_ip: InputField = {
   label: 'Device IP',
   description: 'The device IP collected from the context',
@@ -78,6 +86,7 @@ export const device_ip: InputField = {
   default: { '@path': '$.context.ip' }
 }
 
+/** Koala's idempotency key, so a retried delivery is harmless. */
 export const message_id: InputField = {
   label: 'MessageId',
   description: 'The Segment messageId',
@@ -86,6 +95,7 @@ export const message_id: InputField = {
   default: { '@path': '$.messageId' }
 }
 
+/** The framework's batching switch: on, so Segment calls `performBatch`. */
 export const enable_batching: InputField = {
   label: 'Batch Data to Koala',
   description:
@@ -98,6 +108,7 @@ export const enable_batching: InputField = {
 /** The largest batch Segment may hand to one `performBatch` call; see the README's batching section. */
 export const MAX_BATCH_SIZE = 1000
 
+/** The framework's batch size; the README's Performance section explains 1000. */
 export const batch_size: InputField = {
   label: 'Batch Size',
   description: `Maximum number of events Segment includes in one batch (1 to ${MAX_BATCH_SIZE}).`,

@@ -6,6 +6,7 @@
 
 /** Values that survive a JSON round trip; the mapped Segment objects are of this kind. */
 export type JSONValue = string | number | boolean | null | JSONValue[] | { [key: string]: JSONValue }
+/** A JSON object, as the mapped traits, properties and context are. */
 export type JSONObject = { [key: string]: JSONValue }
 
 /** Fields every entry carries. `sent_at` is ISO-8601 in UTC (`...Z`). */
@@ -29,6 +30,7 @@ export interface KoalaEvent extends KoalaEntryBase {
   properties: JSONObject
 }
 
+/** One entry of either array. */
 export type KoalaEntry = KoalaIdentify | KoalaEvent
 
 /** The request body. Exactly one of `identifies` and `events` is present: each action sends its own kind. */
