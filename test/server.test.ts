@@ -3,11 +3,12 @@ import * as http from 'http'
 import type { AddressInfo } from 'net'
 import * as path from 'path'
 import { IntegrationError, type DestinationDefinition } from '@segment/actions-core'
-import { USER_AGENT } from '../src/destinations/koala-cloud/config'
+import { checkPublicKey, USER_AGENT } from '../src/destinations/koala-cloud/config'
 import type { Settings } from '../src/destinations/koala-cloud/generated-types'
 import { ANALYTICS_JS_SKIP_MESSAGE } from '../src/destinations/koala-cloud/koala'
 import { startSandbox, type RunningSandbox } from '../src/sandbox/sandbox'
 import { startServer, type RunningServer } from '../src/server/server'
+import { findTooDeep, MAX_NESTING_DEPTH } from '../src/server/event-checks'
 
 // The local server over real loopback HTTP, in front of a real sandbox.
 
@@ -265,13 +266,24 @@ describe('POST /<action>', () => {
   })
 })
 
+/** What config.ts's checkPublicKey says about a key. */
+function publicKeyMessage(key: unknown): string {
+  try {
+    checkPublicKey(key)
+  } catch (error) {
+    return (error as Error).message
+  }
+  throw new TypeError(`checkPublicKey accepted ${JSON.stringify(key)}`)
+}
+
 describe('settings are checked before anything is sent', () => {
   it.each([
     ['missing settings', undefined, 'The Public Key setting is empty.'],
     ['an empty key', { public_key: '  ' }, 'The Public Key setting is empty.'],
     ['a key with a slash', { public_key: 'pk/../admin' }, 'The Public Key setting may contain only letters'],
     ['a key with a query', { public_key: 'pk?x=1' }, 'The Public Key setting may contain only letters'],
-    ['a key that is not a string', { public_key: 12 }, 'The Public Key setting is empty.']
+    // config.ts words this case; the server passes its message on (see the /authenticate test below).
+    ['a key that is not a string', { public_key: 12 }, publicKeyMessage(12)]
   ])('%s -> 400 naming the Public Key', async (_name, settings, start) => {
     const answer = await call('/identify', { body: { settings, payload: identifyEvent() } })
     expect(answer.status).toBe(400)
@@ -525,6 +537,26 @@ describe('the answer itself is redacted, whatever the destination puts in it', (
         perform: (_request, { settings }) => {
           throw new IntegrationError(`POST /web/projects/${settings.public_key}/batch failed`, 'TEST', 502)
         }
+      },
+      overflow: {
+        title: 'Overflow',
+        description: 'Overflows the stack, as the framework did on deeply nested events',
+        fields: {},
+        perform: () => {
+          const recurse = (n: number): number => recurse(n + 1) + 1
+          return recurse(0)
+        }
+      },
+      crash: {
+        title: 'Crash',
+        description: 'Throws an unexpected error that quotes file paths, with its stack in the message',
+        fields: {},
+        perform: () => {
+          throw new Error(
+            `could not read ${path.join(repoRoot, 'data', 'table.txt')} (from /opt/lib/node_modules/pkg/index.js:10:5)\n` +
+              `    at read (${path.join(repoRoot, 'src', 'read.js')}:1:2)\n    at process (node:internal/x:3:4)`
+          )
+        }
       }
     }
   }
@@ -546,6 +578,26 @@ describe('the answer itself is redacted, whatever the destination puts in it', (
   it('in what the action returned', async () => {
     const text = await post('/echo')
     expect(JSON.parse(text)).toEqual([{ output: { note: 'key pk_l… used' } }])
+  })
+
+  it('an unexpected error: 500 without stack frames or absolute paths', async () => {
+    const text = await post('/crash')
+    expect(JSON.parse(text)).toEqual([
+      { statusCode: 500, requestError: true, message: 'could not read data/table.txt (from index.js)' }
+    ])
+  })
+
+  it('a stack overflow the checks did not foresee: 400, so Segment does not retry it', async () => {
+    const text = await post('/overflow')
+    expect(JSON.parse(text)).toEqual([
+      {
+        statusCode: 400,
+        requestError: true,
+        message:
+          "Segment's framework ran out of stack space on this request (Maximum call stack size exceeded), usually " +
+          'because a value in it is nested too deeply (up to 1000 levels work). Sending it again will not help.'
+      }
+    ])
   })
 
   it('in the error message', async () => {
@@ -589,4 +641,267 @@ describe('CORS', () => {
       expect(sandbox.stats().requests).toBe(0)
     }
   )
+})
+
+describe('events the framework cannot process fail alone with a 400, never a 500', () => {
+  const NULL_CONTEXT =
+    'The event\'s "context" is null: it must be an object (or left out). ' +
+    "Segment's framework cannot process a null context."
+  const NULL_PERSONAS =
+    'The event\'s "context.personas" is null: it must be an object (or left out). ' +
+    "Segment's framework cannot process a null context.personas."
+  const TOO_DEEP = (under: string) =>
+    `The event is nested too deeply for Segment's framework to process (under "${under}"): it holds objects or ` +
+    `arrays more than ${MAX_NESTING_DEPTH} levels deep, and the framework runs out of stack space on such values. ` +
+    `Up to ${MAX_NESTING_DEPTH} levels work: flatten the deepest values or send them as a JSON string.`
+
+  const trackEvent = (messageId: string, overrides: Record<string, unknown> = {}) => ({
+    type: 'track',
+    event: 'X',
+    messageId,
+    timestamp: '2026-11-30T03:57:07Z',
+    context: { traits: { email: 'a@example.com' } },
+    ...overrides
+  })
+  /** `{ a: { a: … 'leaf' } }`, `levels` objects deep. */
+  const nested = (levels: number) => {
+    let value: unknown = 'leaf'
+    for (let i = 0; i < levels; i++) value = { a: value }
+    return value
+  }
+  const refusedNode = (errormessage: string) => ({
+    status: 400,
+    errortype: 'PAYLOAD_VALIDATION_FAILED',
+    errormessage,
+    errorreporter: 'INTEGRATIONS'
+  })
+  const sentIds = () =>
+    (sandbox.received as { events: { message_id: string }[] }[]).flatMap((body) => body.events.map((e) => e.message_id))
+
+  it('a batch with a null context: the valid event is delivered, the other fails alone (the repro)', async () => {
+    const answer = await call('/track', {
+      body: { settings: { public_key: KEY }, payload: [trackEvent('m2'), trackEvent('m3', { context: null })] }
+    })
+    expect(answer.status).toBe(200)
+    expect(answer.body).toHaveLength(2)
+    expect(answer.body[0].response.statusCode).toBe(200)
+    const { multistatus } = answer.body[1]
+    expect(multistatus).toHaveLength(2)
+    expect(multistatus[0]).toMatchObject({ status: 200 })
+    expect(multistatus[0].sent.events.map((entry: { message_id: string }) => entry.message_id)).toEqual(['m2'])
+    expect(multistatus[1]).toEqual(refusedNode(NULL_CONTEXT))
+    expect(sentIds()).toEqual(['m2'])
+  })
+
+  it('keeps every status at its event index when refused and valid events interleave', async () => {
+    const payload = [
+      trackEvent('i0', { context: { personas: null, traits: { email: 'a@example.com' } } }),
+      trackEvent('i1'),
+      trackEvent('i2', { properties: { deep: nested(3000) } }),
+      trackEvent('i3', { context: undefined }),
+      trackEvent('i4', { context: null })
+    ]
+    const answer = await call('/track', { body: { settings: { public_key: KEY }, payload } })
+    const { multistatus } = answer.body[answer.body.length - 1]
+    expect(multistatus.map((node: { status: number }) => node.status)).toEqual([400, 200, 400, 400, 400])
+    expect(multistatus[0]).toEqual(refusedNode(NULL_PERSONAS))
+    expect(multistatus[2]).toEqual(refusedNode(TOO_DEEP('properties')))
+    // i3 has no context and no traits: the destination's own refusal, at its own index.
+    expect(multistatus[3]).toMatchObject({ errortype: 'PAYLOAD_VALIDATION_FAILED' })
+    expect(multistatus[3].errormessage).toMatch(/^Koala needs an email or a Koala profile_id/)
+    expect(multistatus[4]).toEqual(refusedNode(NULL_CONTEXT))
+    expect(sentIds()).toEqual(['i1'])
+  })
+
+  it('a batch in which no event can be processed answers the statuses and sends nothing', async () => {
+    const answer = await call('/track', {
+      body: { settings: { public_key: KEY }, payload: [trackEvent('n0', { context: null })] }
+    })
+    expect(answer.body).toEqual([{ multistatus: [refusedNode(NULL_CONTEXT)] }])
+    expect(sandbox.stats().requests).toBe(0)
+  })
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['a null context', { context: null }, NULL_CONTEXT],
+    ['a null context.personas', { context: { personas: null, traits: { email: 'a@example.com' } } }, NULL_PERSONAS],
+    [
+      'an array context',
+      { context: [] },
+      'The event\'s "context" is an array: it must be an object (or left out). ' +
+        "Segment's spec defines context as an object."
+    ],
+    [
+      'a string context.personas',
+      { context: { personas: 'x', traits: { email: 'a@example.com' } } },
+      'The event\'s "context.personas" is a string: it must be an object (or left out). ' +
+        "Segment's spec defines context.personas as an object."
+    ],
+    // 3000 levels is an 18 KB event, well within Segment's 32 KB: actions-core's removeUndefined overflowed on it.
+    ['a property nested 3000 levels deep', { properties: { p: nested(3000) } }, TOO_DEEP('properties')],
+    [
+      'a context nested 3000 levels deep',
+      { context: { traits: { email: 'a@x.com' }, p: nested(3000) } },
+      TOO_DEEP('context')
+    ]
+  ])('a single event with %s -> [{statusCode: 400}], nothing sent', async (_name, overrides, message) => {
+    const answer = await call('/track', {
+      body: { settings: { public_key: KEY }, payload: trackEvent('s1', overrides) }
+    })
+    expect(answer.status).toBe(200)
+    expect(answer.body).toEqual([{ statusCode: 400, message, requestError: true }])
+    expect(sandbox.stats().requests).toBe(0)
+  })
+
+  it(`delivers an event ${MAX_NESTING_DEPTH} levels deep, the depth that works, in a batch and alone`, async () => {
+    // The event is level 1, properties level 2, so the property holds MAX - 2 more objects.
+    const deepest = trackEvent('d1', { properties: { p: nested(MAX_NESTING_DEPTH - 2) } })
+    expect(findTooDeep(deepest)).toBeUndefined()
+    expect(findTooDeep({ ...deepest, properties: { p: nested(MAX_NESTING_DEPTH - 1) } })).toEqual({
+      under: 'properties'
+    })
+    const single = await call('/track', { body: { settings: { public_key: KEY }, payload: deepest } })
+    expect(single.body[0].response.statusCode).toBe(200)
+    const batch = await call('/track', {
+      body: { settings: { public_key: KEY }, payload: [{ ...deepest, messageId: 'd2' }] }
+    })
+    expect(batch.body[batch.body.length - 1].multistatus[0].status).toBe(200)
+    expect(sentIds()).toEqual(['d1', 'd2'])
+  })
+
+  it('measures depth without recursion, so no nesting overflows the check itself', () => {
+    let value: unknown = 1
+    for (let i = 0; i < 200_000; i++) value = [value]
+    expect(findTooDeep({ list: value })).toEqual({ under: 'list' })
+  })
+
+  it('refuses a mapping nested too deeply for the whole request (400)', async () => {
+    const answer = await call('/track', {
+      body: { settings: { public_key: KEY }, mapping: { properties: nested(3000) }, payload: trackEvent('mp1') }
+    })
+    expect(answer.status).toBe(400)
+    expect(answer.body).toEqual([
+      {
+        statusCode: 400,
+        requestError: true,
+        message: TOO_DEEP('properties').replace('The event is', '"mapping" is')
+      }
+    ])
+  })
+})
+
+describe('an invalid mapping is a 400 naming the field, never a stack trace', () => {
+  const HELP =
+    'Each field takes a JSON value or one directive, for example {"@path": "$.properties.plan"} or ' +
+    '{"@template": "{{event}}"}.'
+
+  it('the example track with "event": {"@nope": "x"} (the repro)', async () => {
+    const body = { ...(example('track.json') as object), mapping: { event: { '@nope': 'x' } } }
+    const answer = await call('/track', { body })
+    expect(answer.status).toBe(400)
+    expect(answer.body).toEqual([
+      {
+        statusCode: 400,
+        requestError: true,
+        message: `The mapping is not valid. Field "event" has an invalid directive: @nope. ${HELP}`
+      }
+    ])
+    expect(answer.text).not.toContain(repoRoot)
+    expect(answer.text).not.toMatch(/\bat \S+ \(/)
+    expect(sandbox.stats().requests).toBe(0)
+  })
+
+  it('names every invalid field, in a batch too', async () => {
+    const answer = await call('/identify', {
+      body: {
+        settings: { public_key: KEY },
+        mapping: { email: { '@path': 5 }, traits: { '@path': '$.traits', '@template': '{{traits}}' } },
+        payload: [identifyEvent()]
+      }
+    })
+    expect(answer.status).toBe(400)
+    expect(answer.body[0].message).toBe(
+      'The mapping is not valid. Field "email.@path" should be a string or a mapping directive but it is a number. ' +
+        `Field "traits" should only have one @-prefixed key but it has 2 keys. ${HELP}`
+    )
+    expect(sandbox.stats().requests).toBe(0)
+  })
+})
+
+describe('the Public Key is redacted however it is padded', () => {
+  it('an event quoting the key is answered with the key shortened, though the settings pad it', async () => {
+    const answer = await call('/track', {
+      body: {
+        settings: { public_key: ` ${SECRET_KEY} ` },
+        payload: {
+          type: 'track',
+          event: 'Key Pasted',
+          messageId: 'srv-padded-1',
+          timestamp: '2026-11-30T10:00:00Z',
+          properties: { note: `my key is ${SECRET_KEY}` },
+          context: { traits: { email: 'pad@example.com' } }
+        }
+      }
+    })
+    expect(answer.body[0].response.statusCode).toBe(200)
+    expect(JSON.parse(answer.body[0].request.body).events[0].properties.note).toBe('my key is pk_l…')
+    expect(answer.text).not.toContain(SECRET_KEY)
+  })
+})
+
+describe('/authenticate and the actions refuse the same keys with the same message', () => {
+  it.each([12345, true, ['pk_example_sandbox_key'], { key: KEY }, null])('public_key %j', async (key) => {
+    const message = publicKeyMessage(key)
+    const auth = await call('/authenticate', { body: { public_key: key } })
+    expect(auth.status).toBe(200)
+    expect(auth.body).toEqual({ ok: false, error: message, fields: { public_key: message } })
+    const track = await call('/track', { body: { settings: { public_key: key }, payload: identifyEvent() } })
+    expect(track.body).toEqual([{ statusCode: 400, requestError: true, message }])
+    expect(sandbox.stats().requests).toBe(0)
+  })
+})
+
+describe('composed messages end their sentences', () => {
+  const HELP =
+    'Send a JSON object: {"payload": <a Segment event, or an array of events for a batch>, ' +
+    '"settings": {"public_key": "<your Koala Public Key>"}, "mapping": <optional, merged over the defaults>}, ' +
+    'with Content-Type: application/json.'
+  it.each<[string, Record<string, string>, string, number, string | RegExp]>([
+    [
+      'an unsupported charset',
+      { 'content-type': 'application/json; charset=latin1' },
+      '{}',
+      415,
+      `Unsupported charset "LATIN1". Send the body as UTF-8. ${HELP}`
+    ],
+    [
+      'an unknown content encoding',
+      { 'content-type': 'application/json', 'content-encoding': 'br2' },
+      '{}',
+      415,
+      `Unsupported content encoding "br2". ${HELP}`
+    ],
+    // zlib's own reason ("Decompression failed.", "Incorrect header check.") reaches the answer when the server runs
+    // under Node; under Jest, body-parser sees zlib's error as foreign (another realm) and says "Bad Request.".
+    [
+      'a brotli body that is not brotli',
+      { 'content-type': 'application/json', 'content-encoding': 'br' },
+      'not brotli at all',
+      400,
+      /^The body could not be decompressed as Content-Encoding br: [A-Z][^.]*\. Send a JSON object: /
+    ],
+    [
+      'a gzip body that is not gzip',
+      { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      'not gzip',
+      400,
+      /^The body could not be decompressed as Content-Encoding gzip: [A-Z][^.]*\. Send a JSON object: /
+    ]
+  ])('%s', async (_name, headers, raw, status, message) => {
+    const answer = await call('/track', { raw, headers })
+    expect(answer.status).toBe(status)
+    expect(answer.body).toEqual([{ statusCode: status, requestError: true, message: expect.any(String) }])
+    if (typeof message === 'string') expect(answer.body[0].message).toBe(message)
+    else expect(answer.body[0].message).toMatch(message)
+    expect(answer.body[0].message.endsWith(HELP)).toBe(true)
+  })
 })

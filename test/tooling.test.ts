@@ -10,6 +10,7 @@ import { buildMetadata, isMetadataStale, metadataPath, metadataText } from '../s
 import { DESTINATION_DIR } from '../src/cli/paths'
 import {
   defaultEvents,
+  FIXTURES_DIR,
   formatFinding,
   readFixtureEvents,
   syntheticEvents,
@@ -306,9 +307,10 @@ describe('validate', () => {
 
   it('the command exits 0 on the real definition and 1 with the messages on a broken one', () => {
     const lines: string[] = []
-    expect(runValidate(DESTINATION_DIR, path.join(tmp, 'no-events'), (line) => lines.push(line))).toBe(0)
+    expect(runValidate(DESTINATION_DIR, undefined, (line) => lines.push(line))).toBe(0)
     expect(lines[0]).toBe(
-      'Validating Koala (Cloud) (actions-koala-cloud) on 6 Segment events from createTestEvent (no fixtures found)'
+      `Validating Koala (Cloud) (actions-koala-cloud) on ${events.length} real Segment events from ` +
+        path.relative(process.cwd(), FIXTURES_DIR)
     )
     expect(lines[lines.length - 1]).toMatch(/^0 errors, \d+ warning\(s\): the definition is valid\.$/)
 
@@ -324,7 +326,7 @@ describe('validate', () => {
       }`
     )
     const broken: string[] = []
-    expect(runValidate(dir, path.join(tmp, 'no-events'), (line) => broken.push(line))).toBe(1)
+    expect(runValidate(dir, undefined, (line) => broken.push(line))).toBe(1)
     expect(broken.slice(1)).toEqual([
       'error   slug: "broken" is not "actions-" followed by lowercase kebab-case words (for example "actions-broken").',
       'error   authentication.fields.api_token: looks like a secret ("token") but its type is "string": make it type "password" so Segment encrypts and masks it.',
@@ -332,6 +334,87 @@ describe('validate', () => {
       'error   presets[0] "Track Calls": names the action "send", which does not exist (actions: none).',
       '4 error(s), 0 warning(s): the definition is not valid.'
     ])
+  })
+
+  describe('--events', () => {
+    const folder = (name: string, files: Record<string, string> = {}) => {
+      const dir = path.join(tmp, name)
+      fs.mkdirSync(dir)
+      for (const [file, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, file), text)
+      return dir
+    }
+
+    it.each<[string, () => string, (dir: string) => string]>([
+      [
+        'a folder that does not exist',
+        () => path.join(tmp, 'nonexistent'),
+        (dir) => `--events ${dir}: the folder does not exist.`
+      ],
+      [
+        'a file instead of a folder',
+        () => {
+          const file = path.join(tmp, 'events.ndjson')
+          fs.writeFileSync(file, '')
+          return file
+        },
+        (dir) => `--events ${dir}: this is not a folder.`
+      ],
+      [
+        'a folder without .ndjson files',
+        () => folder('no-ndjson', { 'events.json': '{}' }),
+        (dir) => `--events ${dir}: the folder holds no .ndjson files (one Segment event per line).`
+      ],
+      [
+        'a folder whose .ndjson files are empty',
+        () => folder('empty-ndjson', { 'a.ndjson': '\n\n' }),
+        (dir) => `--events ${dir}: its .ndjson files hold no Segment events.`
+      ]
+    ])('given explicitly, %s is an error naming the path, not a fallback', (_name, makeDir, message) => {
+      const dir = makeDir()
+      const lines: string[] = []
+      expect(() => runValidate(DESTINATION_DIR, dir, (line) => lines.push(line))).toThrow(message(dir))
+      expect(lines).toEqual([])
+    })
+
+    it('on the command line, /nonexistent fails with that message (bin/run then exits 1)', async () => {
+      const program = buildProgram().exitOverride()
+      const log = jest.spyOn(console, 'log').mockImplementation(() => undefined)
+      try {
+        await expect(program.parseAsync(['node', 'run', 'validate', '--events', '/nonexistent'])).rejects.toThrow(
+          '--events /nonexistent: the folder does not exist.'
+        )
+        expect(log).not.toHaveBeenCalled()
+      } finally {
+        log.mockRestore()
+      }
+    })
+
+    it('given explicitly with events, uses them and calls them real', () => {
+      const dir = folder('own-events', { 'a.ndjson': `${JSON.stringify(events[0].event)}\n` })
+      expect(defaultEvents(dir)).toEqual({
+        events: [{ source: 'a.ndjson:1', event: events[0].event }],
+        from: `1 real Segment events from ${path.relative(process.cwd(), dir)}`
+      })
+    })
+
+    it('only the default folder falls back, and then says the events are generated test events', () => {
+      const missingDefault = path.join(tmp, 'no-default-fixtures')
+      const { events: generated, from } = defaultEvents(undefined, missingDefault)
+      expect(generated.map(({ source, generated: flag, event }) => [source, flag, event.messageId])).toEqual(
+        syntheticEvents().map(({ source, event }) => [source, true, event.messageId])
+      )
+      expect(from).toBe(
+        '6 generated test events (createTestEvent, one per event type), not real ones: no Segment events found in ' +
+          path.relative(process.cwd(), missingDefault)
+      )
+      // Findings about these events do not call them real.
+      const broken = brokenCopy((copy) => {
+        trackPreset(copy).subscribe = 'type = "track" and event = "No Such Event"'
+      })
+      expect(errorsOf(broken, generated)).toEqual([
+        'error   presets[0] "Track Calls": its subscription "type = \\"track\\" and event = \\"No Such Event\\"" matches none of the 6 generated test events.'
+      ])
+    })
   })
 })
 

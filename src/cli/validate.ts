@@ -35,6 +35,8 @@ export interface Finding {
 export interface RealEvent {
   source: string
   event: SegmentEvent
+  /** Made by `createTestEvent` ({@link syntheticEvents}) rather than read from a file; findings then say so. */
+  generated?: true
 }
 
 /** The fixture events CI reads: `../shared/fixtures/segment-events` beside the repository. */
@@ -71,6 +73,7 @@ export function readFixtureEvents(dir: string): RealEvent[] {
 export function syntheticEvents(): RealEvent[] {
   return ['track', 'identify', 'page', 'screen', 'group', 'alias'].map((type) => ({
     source: `createTestEvent(${type})`,
+    generated: true as const,
     event: createTestEvent({
       type: type as SegmentEvent['type'],
       messageId: `validate-${type}`,
@@ -82,15 +85,41 @@ export function syntheticEvents(): RealEvent[] {
 }
 
 /**
- * The events `validate` runs the mappings on: the fixtures when present, else {@link syntheticEvents}.
+ * The events `validate` runs the mappings on.
  *
- * @returns the events and a description of where they came from.
+ * @param dir a folder the user named (`--events`): it must hold `*.ndjson` Segment events. Undefined means the
+ *   default folder, which alone may fall back to {@link syntheticEvents} when it has no events.
+ * @param defaultDir the default folder: {@link FIXTURES_DIR} (another one in tests).
+ * @returns the events and a description of them for the first line of output, e.g. `12 real Segment events from
+ *   ../shared/fixtures/segment-events` or `6 generated test events (createTestEvent, …), not real ones: …`.
+ * @throws Error naming the folder when a folder the user named does not exist or holds no events; SyntaxError naming
+ *   the file and line when a line is not JSON.
  */
-export function defaultEvents(dir: string = FIXTURES_DIR): { events: RealEvent[]; from: string } {
-  const events = readFixtureEvents(dir)
-  return events.length
-    ? { events, from: path.relative(process.cwd(), dir) || dir }
-    : { events: syntheticEvents(), from: 'createTestEvent (no fixtures found)' }
+export function defaultEvents(dir?: string, defaultDir: string = FIXTURES_DIR): { events: RealEvent[]; from: string } {
+  const folder = dir ?? defaultDir
+  const shown = path.relative(process.cwd(), folder) || folder
+  if (dir !== undefined) {
+    if (!fs.existsSync(dir)) throw new Error(`--events ${dir}: the folder does not exist.`)
+    if (!fs.statSync(dir).isDirectory()) throw new Error(`--events ${dir}: this is not a folder.`)
+    if (!fs.readdirSync(dir).some((name) => name.endsWith('.ndjson'))) {
+      throw new Error(`--events ${dir}: the folder holds no .ndjson files (one Segment event per line).`)
+    }
+  }
+  const events = readFixtureEvents(folder)
+  if (events.length) return { events, from: `${events.length} real Segment events from ${shown}` }
+  if (dir !== undefined) throw new Error(`--events ${dir}: its .ndjson files hold no Segment events.`)
+  const generated = syntheticEvents()
+  return {
+    events: generated,
+    from:
+      `${generated.length} generated test events (createTestEvent, one per event type), not real ones: ` +
+      `no Segment events found in ${shown}`
+  }
+}
+
+/** How findings name the events: `real Segment events`, or `generated test events` when they are not real. */
+function eventsNoun(events: RealEvent[], real: string): string {
+  return events.length > 0 && events.every((event) => event.generated) ? 'generated test events' : real
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -383,7 +412,7 @@ function checkOnRealEvents(source: MappingSource, events: RealEvent[], out: Find
   if (!matching.length) {
     out.error(
       source.where,
-      `its subscription ${JSON.stringify(source.subscribe)} matches none of the ${events.length} real Segment events.`
+      `its subscription ${JSON.stringify(source.subscribe)} matches none of the ${events.length} ${eventsNoun(events, 'real Segment events')}.`
     )
     return
   }
@@ -406,7 +435,7 @@ function checkOnRealEvents(source: MappingSource, events: RealEvent[], out: Find
   for (const [message, origins] of failures) {
     out.error(
       source.where,
-      `maps ${origins.length} of the ${matching.length} real events its subscription matches to an invalid payload (first: ${origins[0]}): ${message}`
+      `maps ${origins.length} of the ${matching.length} ${eventsNoun(events, 'real events')} its subscription matches to an invalid payload (first: ${origins[0]}): ${message}`
     )
   }
   for (const key of Object.keys(source.mapping)) {
@@ -414,7 +443,7 @@ function checkOnRealEvents(source: MappingSource, events: RealEvent[], out: Find
     if (!field || field.required === true || resolved.has(key)) continue
     out.warning(
       source.where,
-      `field "${key}" resolves to no value on any of the ${matching.length} real events its subscription matches (${JSON.stringify(source.mapping[key])}).`
+      `field "${key}" resolves to no value on any of the ${matching.length} ${eventsNoun(events, 'real events')} its subscription matches (${JSON.stringify(source.mapping[key])}).`
     )
   }
 }

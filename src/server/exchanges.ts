@@ -1,5 +1,9 @@
 import { HTTPError, type DecoratedResponse } from '@segment/actions-core'
+import * as os from 'os'
+import * as path from 'path'
+import { PROJECT_ROOT } from '../cli/paths'
 import { redactKey, redactProjectUrl } from '../destinations/koala-cloud/config'
+import { STACK_OVERFLOW_MESSAGE } from './event-checks'
 
 /**
  * What the local server answers, in the shapes actions-cli's local server uses so the Actions Tester and partners'
@@ -114,16 +118,72 @@ function validationFields(error: unknown): Record<string, string> | undefined {
   return fields
 }
 
+// Folders whose absolute paths must not reach an answer: a path inside them is shown relative to them.
+const PRIVATE_FOLDERS = [PROJECT_ROOT, process.cwd(), os.homedir(), os.tmpdir()]
+  .filter((folder) => folder.length > 1)
+  .sort((a, b) => b.length - a.length)
+// Any other absolute path to a code file (with an optional :line:column, as Node quotes them) is cut to its file
+// name. Not inside a URL: the lookbehind skips paths that follow a host or a scheme.
+const CODE_FILE_PATH =
+  /(?<![\w:/.-])(?:file:\/\/)?(?:[A-Za-z]:)?(?:[\\/][^\s'"()\\/]+)*[\\/]([^\s'"()\\/]+\.(?:[cm]?[jt]s|json|node))(?::\d+){0,2}/g
+
+/**
+ * An error's message fit for an answer: without stack frames or absolute file paths (an answer may be shown to
+ * anyone who can reach the server, and says nothing useful to them), on one line.
+ *
+ * @param message an error message, e.g. an AggregateError's, which holds every inner error's stack trace.
+ */
+export function cleanMessage(message: string): string {
+  let text = message
+    .split('\n')
+    .filter((line) => !/^\s*at\s/.test(line))
+    .join(' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+  for (const folder of PRIVATE_FOLDERS) text = text.split(`${folder}${path.sep}`).join('')
+  return text.replace(CODE_FILE_PATH, '$1')
+}
+
+/** Ends `text` with a full stop unless it already ends a sentence; capitalises its first letter. */
+export function sentence(text: string): string {
+  const trimmed = text.trim()
+  const capital = trimmed.charAt(0).toUpperCase() + trimmed.slice(1)
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`
+}
+
+/** The message of an error for an answer: an AggregateError's inner messages, else its own; see {@link cleanMessage}. */
+function errorMessage(error: unknown): string {
+  const err = error as { message?: unknown; name?: unknown }
+  if (err?.name === 'AggregateError' && typeof (error as Iterable<unknown>)[Symbol.iterator] === 'function') {
+    const inner = [...(error as Iterable<unknown>)].map((item) =>
+      typeof (item as Error)?.message === 'string' ? (item as Error).message : String(item)
+    )
+    return cleanMessage(inner.join(' '))
+  }
+  return cleanMessage(typeof err?.message === 'string' ? err.message : String(error))
+}
+
+/**
+ * Whether the error is V8's stack overflow, which the framework hits on deeply nested values. By name, not
+ * `instanceof`: the error may come from another realm (a `vm` context, Jest's sandbox).
+ */
+export function isStackOverflow(error: unknown): boolean {
+  const err = error as { name?: unknown; message?: unknown }
+  return err?.name === 'RangeError' && typeof err.message === 'string' && /maximum call stack size/i.test(err.message)
+}
+
 /**
  * Turns whatever an action threw into an {@link ErrorOutput}: the status the framework's error classes carry
  * (400 for `PayloadValidationError` and for the framework's schema validation, 401 for
- * `InvalidAuthenticationError`, 429/5xx for `RetryableError`), else 500.
+ * `InvalidAuthenticationError`, 429/5xx for `RetryableError`), 400 for a stack overflow (a value nested too deeply:
+ * retrying cannot help), else 500. The message never holds a stack trace or an absolute file path.
  */
 export function toErrorOutput(error: unknown): ErrorOutput {
-  const err = error as { status?: unknown; message?: unknown; name?: string }
+  if (isStackOverflow(error)) return { statusCode: 400, message: STACK_OVERFLOW_MESSAGE, requestError: true }
+  const err = error as { status?: unknown; name?: string }
   const fields = validationFields(error)
   let statusCode = typeof err?.status === 'number' ? err.status : fields || err?.name === 'ValidationError' ? 400 : 500
-  let message = typeof err?.message === 'string' ? err.message : String(error)
+  let message = errorMessage(error)
   if (error instanceof HTTPError) {
     statusCode = error.response?.status ?? statusCode
     const response = error.response as { data?: unknown; content?: string } | undefined
@@ -142,13 +202,17 @@ const MIN_KEY_LENGTH_FOR_TEXT = 6
  * (`/web/projects/pk_l…/batch`), and the key itself in any string (error messages quote URLs, for instance).
  *
  * @param value a JSON-like answer; not modified.
- * @param publicKey the key of this request, if known.
+ * @param publicKeys the key of this request, if known, as given and as used (trimmed): the destination trims the
+ *   key, so an event can quote the trimmed key while the settings hold it padded.
  * @returns a redacted copy.
  */
-export function redactAnswer<T>(value: T, publicKey?: string): T {
-  const key = publicKey && publicKey.length >= MIN_KEY_LENGTH_FOR_TEXT ? publicKey : undefined
+export function redactAnswer<T>(value: T, publicKeys?: string | readonly (string | undefined)[]): T {
+  // Longest first, so a padded key is replaced whole before the trimmed key inside it.
+  const keys = (typeof publicKeys === 'string' ? [publicKeys] : (publicKeys ?? []))
+    .filter((key): key is string => typeof key === 'string' && key.trim().length >= MIN_KEY_LENGTH_FOR_TEXT)
+    .sort((a, b) => b.length - a.length)
   const walk = (item: unknown): unknown => {
-    if (typeof item === 'string') return redactKey(redactProjectUrl(item), key)
+    if (typeof item === 'string') return keys.reduce((text, key) => redactKey(text, key), redactProjectUrl(item))
     if (Array.isArray(item)) return item.map(walk)
     if (item !== null && typeof item === 'object') {
       const copy: Record<string, unknown> = {}

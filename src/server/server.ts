@@ -5,7 +5,17 @@ import { listenOnLoopback, type LoopbackServer } from '../lib/loopback'
 import { checkPublicKey } from '../destinations/koala-cloud/config'
 import { MAX_BATCH_SIZE } from '../destinations/koala-cloud/fields'
 import type { Settings } from '../destinations/koala-cloud/generated-types'
-import { redactAnswer, toErrorOutput, toExchanges, type ErrorOutput, type Exchange } from './exchanges'
+import { findTooDeep, mappingProblem, STACK_OVERFLOW_MESSAGE, tooDeepMessage, unprocessableEvent } from './event-checks'
+import {
+  cleanMessage,
+  isStackOverflow,
+  redactAnswer,
+  sentence,
+  toErrorOutput,
+  toExchanges,
+  type ErrorOutput,
+  type Exchange
+} from './exchanges'
 
 /**
  * The local development server, compatible with actions-cli's (`./bin/run serve` in the action-destinations
@@ -17,6 +27,10 @@ import { redactAnswer, toErrorOutput, toExchanges, type ErrorOutput, type Exchan
  * - `POST /<action>` with `{ payload, settings, mapping?, auth?, features? }` -> the list of HTTP exchanges the
  *   request made ({@link Exchange}), or `[ErrorOutput]` when the action failed. Additions: `{ output }` when the action
  *   made no request (a skipped event), `{ multistatus }` for a batch (`payload` is an array).
+ *
+ * Before the framework runs, the server refuses what actions-core 3.170 would crash on (see `event-checks.ts`): an
+ * invalid mapping (400 for the request) and, per event, a `null` context or a value nested too deeply (400 for that
+ * event alone; the rest of a batch still runs).
  *
  * Every request runs on a fresh `Destination`: the framework's `Destination` keeps every response it ever saw in
  * `destination.responses`, so a shared one would mix concurrent requests' exchanges and grow without bound.
@@ -120,6 +134,9 @@ function readActionRequest(body: unknown): ActionRequest {
     if (value !== undefined && value !== null && !isPlainObject(value)) {
       throw new BadRequest(400, `"${name}" must be an object. ${ACTION_BODY_HELP}`)
     }
+    // Events are checked one by one (see runAction); these parts belong to the whole request.
+    const tooDeep = findTooDeep(value)
+    if (tooDeep) throw new BadRequest(400, tooDeepMessage(`"${name}"`, tooDeep))
   }
   const settingsObject = isPlainObject(settings) ? settings : {}
   try {
@@ -149,32 +166,57 @@ export interface MultistatusElement {
 /** The answer of `POST /<action>`. */
 export type ActionAnswer = (Exchange | OutputElement | MultistatusElement)[] | [ErrorOutput]
 
+/** The multistatus entry of an event refused before the framework ran: the shape of the framework's own 400s. */
+function refusedNode(message: string): MultistatusNode {
+  return {
+    status: 400,
+    errortype: 'PAYLOAD_VALIDATION_FAILED',
+    errormessage: message,
+    errorreporter: 'INTEGRATIONS'
+  } as MultistatusNode
+}
+
 /**
  * Runs one action request on a fresh `Destination` and collects its exchanges.
  *
  * @returns the answer, not yet redacted.
+ * @throws BadRequest (400) when the merged mapping is not valid.
  */
 async function runAction(
   definition: DestinationDefinition<Settings>,
   slug: string,
-  input: ActionRequest
+  input: ActionRequest,
+  log?: (line: string) => void
 ): Promise<ActionAnswer> {
   const destination = new Destination<Settings>(definition)
   const action = destination.actions[slug]
   // The mapping a user gives replaces the defaults field by field, as in actions-cli.
   const mapping = { ...defaultValues(action.definition.fields), ...input.mapping }
+  // mapping-kit would refuse it inside the action with a stack trace for a message; say what is wrong instead.
+  const problem = mappingProblem(mapping)
+  if (problem) throw new BadRequest(400, problem)
   const auth = input.auth as Parameters<typeof action.execute>[0]['auth']
   try {
     if (Array.isArray(input.payload)) {
-      const multistatus = await action.executeBatch({
-        data: input.payload,
-        settings: input.settings,
-        mapping,
-        auth,
-        features: input.features
-      })
+      // Events the framework would crash on fail alone; the others run as one batch, and each status goes back to
+      // its event's index.
+      const refused = input.payload.map((event) => unprocessableEvent(event))
+      const runnable = input.payload.filter((_, index) => refused[index] === undefined)
+      const ran = runnable.length
+        ? await action.executeBatch({
+            data: runnable,
+            settings: input.settings,
+            mapping,
+            auth,
+            features: input.features
+          })
+        : []
+      let next = 0
+      const multistatus = refused.map((message) => (message === undefined ? ran[next++] : refusedNode(message)))
       return [...(await toExchanges(destination.responses)), { multistatus }]
     }
+    const refused = unprocessableEvent(input.payload)
+    if (refused !== undefined) return [{ statusCode: 400, message: refused, requestError: true }]
     const results = await action.execute({
       data: input.payload,
       settings: input.settings,
@@ -187,7 +229,10 @@ async function runAction(
     // No request was made: show what the action returned instead (a skipped event says why).
     return [{ output: results[results.length - 1]?.data ?? null }]
   } catch (error) {
-    return [toErrorOutput(error)]
+    const output = toErrorOutput(error)
+    // The answer holds no stack trace; the terminal running the server gets one (keys redacted by the caller's log).
+    if (output.statusCode === 500) log?.(`[server] POST /${slug} failed: ${(error as Error)?.stack ?? String(error)}`)
+    return [output]
   } finally {
     destination.responses.length = 0
   }
@@ -203,10 +248,11 @@ function readAuthSettings(body: unknown): Settings {
   return settings as unknown as Settings
 }
 
-function publicKeyOf(body: unknown): string | undefined {
-  if (!isPlainObject(body)) return undefined
+/** The Public Key of a request body, as given and trimmed (the destination uses it trimmed), for redaction. */
+function publicKeysOf(body: unknown): string[] {
+  if (!isPlainObject(body)) return []
   const settings = isPlainObject(body.settings) ? body.settings : body
-  return typeof settings.public_key === 'string' ? settings.public_key.trim() : undefined
+  return typeof settings.public_key === 'string' ? [settings.public_key, settings.public_key.trim()] : []
 }
 
 /** Answers JSON, indented and ending with a newline so curl output reads well in a terminal. */
@@ -219,7 +265,7 @@ function sendJson(res: Response, status: number, value: unknown): void {
 
 /** Sends a refusal in the shape of the route: `{ ok: false, error }` for /authenticate, else `[ErrorOutput]`. */
 function refuse(req: Request, res: Response, status: number, message: string): void {
-  const text = redactAnswer(message, publicKeyOf(req.body))
+  const text = redactAnswer(message, publicKeysOf(req.body))
   if (req.path === '/authenticate') {
     sendJson(res, status, { ok: false, error: text })
     return
@@ -296,14 +342,24 @@ export function createServer(options: ServerOptions = {}): express.Express {
 
   app.post('/authenticate', async (req, res) => {
     const settings = readAuthSettings(req.body)
-    const key = publicKeyOf(req.body)
+    const keys = publicKeysOf(req.body)
+    // The same check as an action's, so both routes refuse the same keys with the same message; the framework's
+    // schema check would let a number through (converted to text), and names a missing key itself.
+    if (settings.public_key !== undefined) {
+      try {
+        checkPublicKey(settings.public_key)
+      } catch (error) {
+        const message = (error as Error).message
+        return sendJson(res, 200, redactAnswer({ ok: false, error: message, fields: { public_key: message } }, keys))
+      }
+    }
     try {
       // The framework validates the settings against the schema, then runs testAuthentication.
       await new Destination<Settings>(definition).testAuthentication(settings)
       sendJson(res, 200, { ok: true })
     } catch (error) {
       const output = toErrorOutput(error)
-      sendJson(res, 200, redactAnswer({ ok: false, error: output.message, fields: output.fields ?? {} }, key))
+      sendJson(res, 200, redactAnswer({ ok: false, error: output.message, fields: output.fields ?? {} }, keys))
     }
   })
 
@@ -311,8 +367,9 @@ export function createServer(options: ServerOptions = {}): express.Express {
     const slug = String(req.params.action)
     if (!actionSlugs.includes(slug)) return next()
     const input = readActionRequest(req.body)
-    const answer = await runAction(definition, slug, input)
-    sendJson(res, 200, redactAnswer(answer, input.settings.public_key))
+    const keys = publicKeysOf(req.body)
+    const answer = await runAction(definition, slug, input, log && ((line) => log(redactAnswer(line, keys))))
+    sendJson(res, 200, redactAnswer(answer, keys))
   })
 
   app.use((req, res) => {
@@ -331,12 +388,29 @@ export function createServer(options: ServerOptions = {}): express.Express {
     if (err?.type === 'entity.parse.failed') {
       return refuse(req, res, 400, `The body is not valid JSON (${err.message ?? 'parse error'}). ${help}`)
     }
-    if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) {
-      return refuse(req, res, err.status, `${err.message ?? 'Bad request.'} ${help}`)
+    if (err?.type === 'charset.unsupported') {
+      return refuse(req, res, 415, `${sentence(err.message ?? 'Unsupported charset')} Send the body as UTF-8. ${help}`)
     }
-    const message = redactAnswer(err?.message ?? String(error), publicKeyOf(req.body))
-    log?.(`[server] ${req.method} ${req.path} failed: ${message}`)
-    refuse(req, res, 500, `The server failed to handle this request: ${message}`)
+    const encoding = req.get('content-encoding')
+    if (err?.type === undefined && err?.status === 400 && encoding && encoding.toLowerCase() !== 'identity') {
+      // A zlib error while inflating the body ("Decompression failed", "incorrect header check").
+      const reason = cleanMessage(err.message ?? 'invalid data')
+      return refuse(
+        req,
+        res,
+        400,
+        `The body could not be decompressed as Content-Encoding ${encoding}: ${sentence(reason)} ${help}`
+      )
+    }
+    if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) {
+      return refuse(req, res, err.status, `${sentence(cleanMessage(err.message ?? 'Bad request'))} ${help}`)
+    }
+    if (isStackOverflow(error)) return refuse(req, res, 400, STACK_OVERFLOW_MESSAGE)
+    const message = redactAnswer(cleanMessage(err?.message ?? String(error)), publicKeysOf(req.body))
+    log?.(
+      `[server] ${req.method} ${req.path} failed: ${redactAnswer((error as Error)?.stack ?? message, publicKeysOf(req.body))}`
+    )
+    refuse(req, res, 500, `The server failed to handle this request: ${sentence(message)}`)
   })
 
   return app

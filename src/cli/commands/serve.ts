@@ -12,6 +12,24 @@ export function serverPort(option?: string): number {
   return port
 }
 
+/**
+ * The error to report when a server could not start listening: `what` and the cause; only a port in use
+ * (`EADDRINUSE`) gets the hint about another program and `hint`, since other failures (a permission error, for
+ * instance) have another cause.
+ *
+ * @param what e.g. `Could not listen on 127.0.0.1:3000`.
+ * @param error what `listen` (or the server's start) threw.
+ * @param hint e.g. `Choose another port with PORT.`
+ */
+export function listenFailure(what: string, error: unknown, hint: string): Error {
+  const err = error as { code?: unknown; message?: unknown }
+  const reason = typeof err?.message === 'string' ? err.message : String(error)
+  if (err?.code === 'EADDRINUSE') {
+    return new Error(`${what}: the port is in use (${reason}). Is another program using it? ${hint}`)
+  }
+  return new Error(`${what}: ${/[.!?]$/.test(reason) ? reason : `${reason}.`}`)
+}
+
 /** Stops `stop` on Ctrl-C (SIGINT) or SIGTERM, then exits. */
 export function stopOnSignal(stop: () => Promise<void>): void {
   let stopping = false
@@ -54,10 +72,7 @@ export default function register(program: Command): void {
       try {
         server = await startServer(port, { log: (line) => console.log(line) })
       } catch (error) {
-        throw new Error(
-          `Could not listen on 127.0.0.1:${port} (${(error as Error).message}). Is another program using it? ` +
-            'Choose another port with --port or PORT.'
-        )
+        throw listenFailure(`Could not listen on 127.0.0.1:${port}`, error, 'Choose another port with --port or PORT.')
       }
       console.log(describeServer(server))
       stopOnSignal(() => server.close())

@@ -3,7 +3,7 @@ import * as path from 'path'
 import { startSandbox, parseFaults, type RunningSandbox } from '../../sandbox/sandbox'
 import { startServer, type RunningServer } from '../../server/server'
 import { PROJECT_ROOT } from '../paths'
-import { describeServer, serverPort, stopOnSignal } from './serve'
+import { describeServer, listenFailure, serverPort, stopOnSignal } from './serve'
 
 /** The ready-to-paste commands printed at start: send the example identify, then look at the sandbox. */
 export function demoCommands(serverUrl: string, sandboxUrl: string | undefined): string {
@@ -33,16 +33,16 @@ export default function register(program: Command): void {
       const external = process.env.KOALA_API_URL?.trim()
       let sandbox: RunningSandbox | undefined
       if (!external) {
+        // Read before listening: a bad setting is reported as itself, not as a port problem.
+        const faults = parseFaults(process.env.KOALA_SANDBOX_FAULTS)
+        const keys = (process.env.KOALA_SANDBOX_KEYS ?? '').split(',').map((key) => key.trim())
         try {
-          sandbox = await startSandbox(sandboxPort, {
-            keys: (process.env.KOALA_SANDBOX_KEYS ?? '').split(',').map((key) => key.trim()),
-            faults: parseFaults(process.env.KOALA_SANDBOX_FAULTS),
-            log: (line) => console.log(line)
-          })
+          sandbox = await startSandbox(sandboxPort, { keys, faults, log: (line) => console.log(line) })
         } catch (error) {
-          throw new Error(
-            `Could not start the Koala sandbox on 127.0.0.1:${sandboxPort} (${(error as Error).message}). ` +
-              'Is another program using that port? Choose another with KOALA_SANDBOX_PORT.'
+          throw listenFailure(
+            `Could not start the Koala sandbox on 127.0.0.1:${sandboxPort}`,
+            error,
+            'Choose another port with KOALA_SANDBOX_PORT.'
           )
         }
         // config.ts reads KOALA_API_URL at call time, so this points every request of the server at the sandbox.
@@ -53,10 +53,7 @@ export default function register(program: Command): void {
         server = await startServer(port, { log: (line) => console.log(line) })
       } catch (error) {
         await sandbox?.close()
-        throw new Error(
-          `Could not listen on 127.0.0.1:${port} (${(error as Error).message}). Is another program using it? ` +
-            'Choose another port with PORT.'
-        )
+        throw listenFailure(`Could not listen on 127.0.0.1:${port}`, error, 'Choose another port with PORT.')
       }
       if (sandbox) {
         console.log(

@@ -1,23 +1,25 @@
 import { Option, type Command } from 'commander'
 import { loadDestination } from '../load-destination'
 import { DESTINATION_DIR } from '../paths'
-import { defaultEvents, FIXTURES_DIR, formatFinding, validateDefinition } from '../validate'
+import { defaultEvents, formatFinding, validateDefinition } from '../validate'
 
 interface Options {
   path: string
-  events: string
+  events?: string
 }
 
 /**
  * Validates the destination read from `target` and prints the findings.
  *
+ * @param eventsDir the `--events` folder; undefined for the default (see {@link defaultEvents}).
  * @param log where lines go (stdout in the CLI; a collector in tests).
  * @returns the exit code: 1 when there is at least one error, else 0.
+ * @throws Error naming the folder when `eventsDir` does not exist or holds no events (the CLI exits with code 1).
  */
-export function runValidate(target: string, eventsDir: string, log: (line: string) => void): number {
+export function runValidate(target: string, eventsDir: string | undefined, log: (line: string) => void): number {
   const definition = loadDestination(target)
   const { events, from } = defaultEvents(eventsDir)
-  log(`Validating ${definition.name} (${definition.slug ?? 'no slug'}) on ${events.length} Segment events from ${from}`)
+  log(`Validating ${definition.name} (${definition.slug ?? 'no slug'}) on ${from}`)
   const findings = validateDefinition(definition, events)
   for (const finding of findings) log(formatFinding(finding))
   const errors = findings.filter((finding) => finding.level === 'error').length
@@ -45,10 +47,12 @@ export default function register(program: Command): void {
       )
     )
     .addOption(
+      // No default value: a folder given here must hold events, while the default folder may fall back.
       new Option(
         '-e, --events <folder>',
-        'folder of *.ndjson Segment events to run the presets on (createTestEvent events when it has none)'
-      ).default(FIXTURES_DIR, '../shared/fixtures/segment-events')
+        'folder of *.ndjson Segment events to run the presets on; an error when it is missing or empty ' +
+          '(default: ../shared/fixtures/segment-events, or generated test events when that has none)'
+      )
     )
     .addHelpText(
       'after',
