@@ -18,12 +18,13 @@ import { generateWorkload, minimumRequests, segmentBatches, type WorkloadOptions
  * peak RSS are that mode's alone. See docs/PERFORMANCE.md for what the numbers mean and the last recorded run.
  *
  * Flags (environment variable in brackets): --events [BENCH_EVENTS] 10000, --people [BENCH_PEOPLE] 500,
- * --seed [BENCH_SEED] 42, --rounds [BENCH_ROUNDS] 3, --concurrency 50, --batch-concurrency (concurrency / 8), --batch-size
- * (the action's batch_size default), --sweep 100,500,1000,2000 (or none), --connection-events 2000 (events for the
- * per-event new-connection run), --identify-share 0.25, --browser-track-share 0, --session-events 10 (mean events
- * per visit; 1 = no locality), --active-sessions 50 (visits interleaved at once), --warmup 500, --latency-ms 0,
- * --sink bare|sandbox, --no-profile, --no-connections, --variants (what-if runs), --profile-interval-us 250,
- * --request-concurrency (what-if: overrides BATCH_CONCURRENCY inside the worker processes only).
+ * --seed [BENCH_SEED] 42, --rounds [BENCH_ROUNDS] 3, --concurrency 50, --batch-concurrency (concurrency divided by
+ * BATCH_CONCURRENCY: 3 as shipped), --batch-size (the action's batch_size default), --sweep 100,500,1000,2000 (or
+ * none), --connection-events 2000 (events for the per-event new-connection run), --identify-share 0.25,
+ * --browser-track-share 0, --session-events 10 (mean events per visit; 1 = no locality), --active-sessions 50 (visits
+ * interleaved at once), --warmup 500, --latency-ms 0, --sink bare|sandbox, --no-profile, --no-connections,
+ * --variants (what-if runs), --profile-interval-us 250, --request-concurrency (what-if: overrides BATCH_CONCURRENCY
+ * inside the worker processes only).
  */
 
 const USAGE = `Usage: npm run bench -- [--events N] [--people N] [--seed N] [--rounds N] [--concurrency N]
@@ -120,7 +121,7 @@ function parseOptions(argv: string[]): Options {
     rounds: num('rounds', values.rounds ?? env.BENCH_ROUNDS, 3, 1, 100),
     concurrency,
     requestConcurrency,
-    // By default both modes get the same budget of requests in flight: 50 onEvent calls vs 6 onBatch x 8.
+    // By default both modes get about the same budget of requests in flight: 50 onEvent calls vs 3 onBatch x 16.
     batchConcurrency: num(
       'batch-concurrency',
       values['batch-concurrency'],

@@ -37,7 +37,7 @@ export interface ChaosOptions {
   batchSize?: number
   /** `onEvent` calls in flight at once (default 32). */
   concurrency?: number
-  /** `onBatch` calls in flight at once (default 4; each keeps up to 8 Koala requests in flight itself). */
+  /** `onBatch` calls in flight at once (default 4; each sends up to 16 Koala requests at once: `BATCH_CONCURRENCY`). */
   batchConcurrency?: number
   /**
    * Deliveries tried per event before it counts as `exhausted` (default 20). Segment retries a retryable failure for
