@@ -233,20 +233,24 @@ export function preparePayload(kind: ActionKind, payload: KoalaPayload): Prepara
  * @param group at least one payload, all with the same `personKey`; at most 30 (Koala's limit per array).
  */
 export function buildBody(kind: ActionKind, group: PreparedPayload[]): KoalaBatchBody {
-  const body: KoalaBatchBody = { ...group[0].identity, traits: {} }
+  let ip: string | undefined
+  const traits: JSONObject = {}
   for (const item of group) {
-    if (item.ip) body.ip = item.ip
-    Object.assign(body.traits, item.traits)
+    if (item.ip) ip = item.ip
+    Object.assign(traits, item.traits)
   }
-  // Keep the key order stable (identity, ip, traits, entries) so bodies read and compare the same every time.
-  const { ip, traits, ...identity } = body
-  const ordered: KoalaBatchBody = { ...identity, ...(ip ? { ip } : {}), traits }
-  if (kind === 'identify') {
-    ordered.identifies = group.map((item) => item.entry) as KoalaBatchBody['identifies']
-  } else {
-    ordered.events = group.map((item) => item.entry) as KoalaBatchBody['events']
+  // Keys in a stable order (identity, ip, traits, entries) so bodies read and compare the same every time.
+  const { profile_id, email } = group[0].identity
+  const body: KoalaBatchBody = {
+    ...(profile_id ? { profile_id } : {}),
+    ...(email ? { email } : {}),
+    ...(ip ? { ip } : {}),
+    traits
   }
-  return ordered
+  const entries = group.map((item) => item.entry)
+  if (kind === 'identify') body.identifies = entries as KoalaBatchBody['identifies']
+  else body.events = entries as KoalaBatchBody['events']
+  return body
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -344,7 +348,13 @@ export async function postBody(request: RequestClient, settings: Settings, body:
   const url = projectUrl(settings.public_key, 'batch')
   let response: ModifiedResponse
   try {
-    response = await request(url, { method: 'POST', json: body, throwHttpErrors: false, timeout: requestTimeoutMs() })
+    // The body is serialised here rather than through the client's `json` option, which would build the request twice.
+    response = await request(url, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      throwHttpErrors: false,
+      timeout: requestTimeoutMs()
+    })
   } catch (error) {
     const failure = networkError(error)
     return { ok: false, status: failure.status, error: failure, sent: body }
