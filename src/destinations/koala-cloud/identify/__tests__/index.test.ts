@@ -362,6 +362,13 @@ describe('testAuthentication', () => {
     )
   })
 
+  it('reads well when Koala gives no reason (404, empty body)', async () => {
+    nock(KOALA).get(AUTH_PATH).reply(404)
+    await expect(newDestination().testAuthentication(SETTINGS)).rejects.toThrow(
+      new Error(`Credentials are invalid: 404 Koala did not accept this Public Key. ${HELP}`)
+    )
+  })
+
   it('quotes a plain-text refusal (403) too', async () => {
     nock(KOALA).get(AUTH_PATH).reply(403, 'Project disabled', { 'content-type': 'text/plain' })
     await expect(newDestination().testAuthentication(SETTINGS)).rejects.toThrow(
