@@ -1,5 +1,5 @@
 import * as http from 'http'
-import type { RequestListener } from 'http'
+import type { IncomingMessage, RequestListener, ServerResponse } from 'http'
 import type { AddressInfo } from 'net'
 
 /** A server listening on 127.0.0.1. */
@@ -41,4 +41,56 @@ export async function listenOnLoopback(handler: RequestListener, port: number): 
         server.close(() => resolve())
       })
   }
+}
+
+/** `127.0.0.1`, `localhost` or `[::1]`, with an optional port: the Host values a request to this machine carries. */
+const LOOPBACK_HOST = /^(?:127\.0\.0\.1|localhost|\[::1\])(?::\d{1,5})?$/i
+
+/** Whether a `Host` header names this machine by a loopback name (any port). */
+export function isLoopbackHost(host: string | undefined): boolean {
+  return host !== undefined && LOOPBACK_HOST.test(host)
+}
+
+/**
+ * The message of a request refused by {@link loopbackHostOnly}.
+ *
+ * @param host the request's `Host` header, if any.
+ */
+export function foreignHostMessage(host: string | undefined): string {
+  const named = host === undefined ? 'has no Host header' : `is addressed to the host ${JSON.stringify(host)}`
+  return (
+    `This request ${named}: this local server answers only requests addressed to 127.0.0.1, localhost or [::1] ` +
+    '(any port), so a web page cannot reach it through a domain name that points at this machine (DNS rebinding).'
+  )
+}
+
+/** A middleware's answer to a request it refuses: the status, and the message for the body. */
+export type Refusal<Req extends IncomingMessage = IncomingMessage, Res extends ServerResponse = ServerResponse> = (
+  req: Req,
+  res: Res,
+  status: number,
+  message: string
+) => void
+
+/**
+ * A middleware (express or plain `http`) that refuses, with 403, every request whose `Host` header is not a loopback
+ * name (`127.0.0.1`, `localhost`, `[::1]`, any port). Listening on 127.0.0.1 keeps other machines out, but not a web
+ * page whose own domain resolves to 127.0.0.1 (DNS rebinding): the browser sends that domain as the Host, and the
+ * page could then read the answers. Requests without a Host header are refused too.
+ *
+ * @param refuse writes the refusal in the server's own answer shape (default: `{ "ok": false, "error": message }`).
+ */
+export function loopbackHostOnly<Req extends IncomingMessage, Res extends ServerResponse>(
+  refuse: Refusal<Req, Res> = refuseAsJson
+): (req: Req, res: Res, next: () => void) => void {
+  return (req, res, next) => {
+    const host = req.headers.host
+    if (isLoopbackHost(host)) return next()
+    refuse(req, res, 403, foreignHostMessage(host))
+  }
+}
+
+function refuseAsJson(_req: IncomingMessage, res: ServerResponse, status: number, message: string): void {
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' })
+  res.end(JSON.stringify({ ok: false, error: message }))
 }

@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express'
 import { MAX_ENTRIES_PER_REQUEST, redactProjectUrl } from '../destinations/koala-cloud/config'
-import { listenOnLoopback } from '../lib/loopback'
+import { listenOnLoopback, loopbackHostOnly } from '../lib/loopback'
 
 /**
  * A local stand-in for Koala's ingestion API, enforcing the contract Koala documents for
@@ -110,31 +110,117 @@ export function parseFaults(spec: string | undefined): SandboxFaults {
 
 const ARRAYS = ['identifies', 'events', 'page_views'] as const
 
-/** The contract check: the reason a body breaks Koala's contract, or undefined when it is valid. */
+/** The entry `type` each of Koala's arrays takes. */
+const ENTRY_TYPES: Record<(typeof ARRAYS)[number], string> = {
+  identifies: 'identify',
+  events: 'track',
+  page_views: 'page'
+}
+
+/** The top-level keys of Koala's batch body; any other is refused. */
+const TOP_LEVEL_KEYS = new Set(['profile_id', 'email', 'ip', 'traits', ...ARRAYS])
+
+/** ISO-8601 date and time with seconds and a zone (`Z` or `±hh:mm`), as Koala's examples give `sent_at`. */
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.trim() !== ''
+}
+
+/**
+ * The contract check: the reason a body breaks the contract Koala documents for its batch endpoint, or undefined when
+ * it is valid. Checked: a JSON object with only Koala's top-level keys (`profile_id`, `email`, `ip`, `traits`,
+ * `identifies`, `events`, `page_views`); `profile_id` (a non-empty string) and/or `email` (a string with `@`), one of
+ * them required; `ip` a string and `traits` an object when present; each array at most 30 entries, each entry an
+ * object whose `type` matches its array (`identify`, `track`, `page`), with a non-empty `message_id`, a `sent_at` in
+ * ISO-8601 with seconds and a zone, and for `events` a non-empty `event`; at least one entry in all.
+ *
+ * @returns e.g. `identifies[0].type must be "identify" (identifies holds identify entries), but it is "track".`
+ */
 export function contractViolation(body: unknown): string | undefined {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return 'The body must be a JSON object.'
-  const record = body as Record<string, unknown>
-  const hasId = (key: string) => typeof record[key] === 'string' && record[key].trim() !== ''
-  if (!hasId('profile_id') && !hasId('email')) return 'profile_id or email is required.'
+  if (!isObject(body)) return 'The body must be a JSON object.'
+  const unknown = Object.keys(body).filter((key) => !TOP_LEVEL_KEYS.has(key))
+  if (unknown.length > 0) {
+    return (
+      `Unknown top-level key${unknown.length > 1 ? 's' : ''} ${unknown.map((key) => JSON.stringify(key)).join(', ')}: ` +
+      `the body takes only ${[...TOP_LEVEL_KEYS].join(', ')}.`
+    )
+  }
+  if (body.email !== undefined && !(typeof body.email === 'string' && body.email.includes('@'))) {
+    return `email must be an email address (a string with "@"), but it is ${describe(body.email)}.`
+  }
+  if (body.profile_id !== undefined && !isNonEmptyString(body.profile_id)) {
+    return `profile_id must be a non-empty string, but it is ${describe(body.profile_id)}.`
+  }
+  if (body.profile_id === undefined && body.email === undefined) return 'profile_id or email is required.'
+  if (body.ip !== undefined && typeof body.ip !== 'string') return `ip must be a string, but it is ${describe(body.ip)}.`
+  if (body.traits !== undefined && !isObject(body.traits)) {
+    return `traits must be an object, but it is ${describe(body.traits)}.`
+  }
   let entries = 0
   for (const name of ARRAYS) {
-    const list = record[name]
+    const list = body[name]
     if (list === undefined) continue
-    if (!Array.isArray(list)) return `${name} must be an array.`
+    if (!Array.isArray(list)) return `${name} must be an array, but it is ${describe(list)}.`
     if (list.length > MAX_ENTRIES_PER_REQUEST) {
       return `${name} has ${list.length} entries; at most ${MAX_ENTRIES_PER_REQUEST} are allowed per request.`
     }
     for (const [i, entry] of list.entries()) {
-      const item = (entry ?? {}) as Record<string, unknown>
-      for (const key of ['type', 'message_id', 'sent_at']) {
-        if (typeof item[key] !== 'string' || item[key] === '') return `${name}[${i}].${key} is required.`
-      }
-      if (Number.isNaN(Date.parse(item.sent_at as string))) return `${name}[${i}].sent_at is not a date.`
+      const violation = entryViolation(name, entry)
+      if (violation) return `${name}[${i}]${violation}`
     }
     entries += list.length
   }
   if (entries === 0) return 'At least one of identifies, events or page_views must have an entry.'
   return undefined
+}
+
+/** What is wrong with one entry of `name`, as the rest of a sentence that starts with `name[i]`. */
+function entryViolation(name: (typeof ARRAYS)[number], entry: unknown): string | undefined {
+  if (!isObject(entry)) return ` must be an object, but it is ${describe(entry)}.`
+  const type = ENTRY_TYPES[name]
+  if (entry.type !== type) {
+    return entry.type === undefined
+      ? `.type is required: "${type}" in ${name}.`
+      : `.type must be "${type}" in ${name}, but it is ${describe(entry.type)}.`
+  }
+  if (!isNonEmptyString(entry.message_id)) {
+    return entry.message_id === undefined
+      ? '.message_id is required.'
+      : `.message_id must be a non-empty string, but it is ${describe(entry.message_id)}.`
+  }
+  if (entry.sent_at === undefined) return '.sent_at is required.'
+  if (typeof entry.sent_at !== 'string' || !isIsoDateTime(entry.sent_at)) {
+    return (
+      `.sent_at must be an ISO-8601 date and time with a zone, e.g. "2026-11-30T08:00:00.000Z", ` +
+      `but it is ${describe(entry.sent_at)}.`
+    )
+  }
+  if (name === 'events' && !isNonEmptyString(entry.event)) {
+    return entry.event === undefined
+      ? '.event is required: the name of the event.'
+      : `.event must be a non-empty string, but it is ${describe(entry.event)}.`
+  }
+  return undefined
+}
+
+/** Whether `text` is an ISO-8601 date and time with a zone that names a real instant (no 30 February). */
+function isIsoDateTime(text: string): boolean {
+  if (!ISO_DATE_TIME.test(text) || Number.isNaN(Date.parse(text))) return false
+  // Date.parse rolls an impossible day over into the next month; the calendar date must exist as written.
+  const [year, month, day] = text.slice(0, 10).split('-').map(Number)
+  const date = new Date(Date.UTC(year, month - 1, day))
+  return date.getUTCMonth() === month - 1 && date.getUTCDate() === day
+}
+
+/** A value as a message quotes it: JSON, cut to 60 characters. */
+function describe(value: unknown): string {
+  const text = value === undefined ? 'undefined' : JSON.stringify(value)
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text
 }
 
 /**
@@ -166,6 +252,8 @@ export function createSandbox(options: SandboxOptions = {}) {
 
   const app = express()
   app.disable('x-powered-by')
+  // Before anything else, so a page reaching the sandbox through DNS rebinding neither reads nor counts anything.
+  app.use(loopbackHostOnly())
 
   const reject = (res: Response, status: number, error: string) => {
     counters.rejected[status] = (counters.rejected[status] ?? 0) + 1

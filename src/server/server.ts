@@ -1,7 +1,7 @@
 import { defaultValues, Destination, type DestinationDefinition, type JSONObject } from '@segment/actions-core'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import koalaCloud from '../destinations/koala-cloud'
-import { listenOnLoopback, type LoopbackServer } from '../lib/loopback'
+import { listenOnLoopback, loopbackHostOnly, type LoopbackServer } from '../lib/loopback'
 import { checkPublicKey } from '../destinations/koala-cloud/config'
 import { MAX_BATCH_SIZE } from '../destinations/koala-cloud/fields'
 import type { Settings } from '../destinations/koala-cloud/generated-types'
@@ -303,6 +303,10 @@ export function createServer(options: ServerOptions = {}): express.Express {
       next()
     })
   }
+
+  // Only requests addressed to this machine by a loopback name: a page whose domain resolves to 127.0.0.1 (DNS
+  // rebinding) would otherwise pass the CORS check below as a same-origin page.
+  app.use(loopbackHostOnly(refuse))
 
   // CORS: only Segment's app and local pages; a request from any other page is refused outright, so a web page
   // cannot make this server call Koala with a simple (non-preflighted) request either.

@@ -3,7 +3,7 @@ import { defaultValues, InvalidAuthenticationError } from '@segment/actions-core
 import { PUBLIC_KEY_HELP, USER_AGENT, projectUrl, requestTimeoutMs } from './config'
 import type { Settings } from './generated-types'
 import identify from './identify'
-import { koalaReason, networkError } from './koala'
+import { koalaReason, networkError, redirectMessage } from './koala'
 import track from './track'
 
 /**
@@ -43,13 +43,24 @@ const destination: DestinationDefinition<Settings> = {
       }
       let response
       try {
-        response = await request(url, { method: 'GET', throwHttpErrors: false, timeout: requestTimeoutMs() })
+        response = await request(url, {
+          method: 'GET',
+          redirect: 'manual',
+          throwHttpErrors: false,
+          timeout: requestTimeoutMs()
+        })
       } catch (error) {
         // A timeout or network failure says nothing about the key; networkError also redacts the key in the URL.
         const failure = networkError(error)
         throw withStatus(failure, failure.status)
       }
       if (response.ok) return response
+      if (response.status < 400) {
+        throw withStatus(
+          new InvalidAuthenticationError(redirectMessage(response.status, response.headers.get('location'))),
+          response.status
+        )
+      }
       // Only an answer about the key is a verdict on it; a rate limit or an outage means "try again later".
       if (response.status >= 500 || response.status === 408 || response.status === 429) {
         throw withStatus(

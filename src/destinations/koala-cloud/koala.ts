@@ -66,8 +66,15 @@ const SOURCE = 'segment-cloud'
 // Preparing one payload
 // ---------------------------------------------------------------------------------------------------------------
 
-// local@domain.tld, Unicode allowed; no whitespace, second `@` or the punctuation of display names and lists.
-const EMAIL = /^[^\s@<>()[\],;:"]+@[^\s@<>()[\],;:".]+(?:\.[^\s@<>()[\],;:".]+)+$/u
+// local@domain.tld, Unicode allowed. Local part: dot-separated runs without whitespace, invisible or control
+// characters (`\p{C}`), `@` or the punctuation of display names, lists and URLs. Domain: dot-separated labels of
+// letters, digits and marks with inner hyphens, ending in a label of at least two letters (or an IDN `xn--` label).
+const LOCAL_RUN = '[^\\s\\p{C}@<>()[\\],;:"\\\\/?.]+'
+const LABEL = '[\\p{L}\\p{N}\\p{M}](?:[\\p{L}\\p{N}\\p{M}-]*[\\p{L}\\p{N}\\p{M}])?'
+const EMAIL = new RegExp(
+  `^${LOCAL_RUN}(?:\\.${LOCAL_RUN})*@(?:${LABEL}\\.)+(?:[\\p{L}\\p{M}]{2,}|xn--[\\p{L}\\p{N}-]+)$`,
+  'u'
+)
 
 /**
  * Normalises an email for Koala: trimmed and lowercased, so one person stays one person whatever the spelling.
@@ -262,7 +269,10 @@ export type SendResult =
   | { ok: true; status: number; body: JSONObject | string; sent: KoalaBatchBody }
   | { ok: false; status: number; error: Error; body?: JSONObject | string; sent: KoalaBatchBody }
 
-const RETRYABLE_STATUSES = new Set([408, 423, 429, 500, 502, 503, 504, 505, 506, 507, 508, 509, 510, 511, 598, 599])
+/** 408, 423, 429 and every 5xx but 501 (Not Implemented, which no retry changes) are worth retrying. */
+function isRetryable(status: number): boolean {
+  return status === 408 || status === 423 || status === 429 || (status >= 500 && status <= 599 && status !== 501)
+}
 
 /** Koala's reason from an error answer: its `error`/`message` field, else the text, cut to 500 characters. */
 export function koalaReason(body: unknown): string {
@@ -277,6 +287,19 @@ export function koalaReason(body: unknown): string {
 }
 
 /**
+ * Why a redirect from Koala fails the event. Requests are sent with `redirect: 'manual'`: following it would re-send
+ * the event to an address that is not Koala's ingestion API (or, for 301/302/303, turn the POST into a GET without
+ * the body) and report a page's 200 as a delivery.
+ */
+export function redirectMessage(status: number, location?: string | null): string {
+  const where = location ? ` to ${redactProjectUrl(location)}` : ''
+  return (
+    `Koala answered with a redirect (${status}${where}); events are only sent to Koala's ingestion API itself, ` +
+    'so it was not followed. If KOALA_API_URL is set, check it.'
+  )
+}
+
+/**
  * Maps one of Koala's error answers to the framework's error class, so Segment retries exactly what can succeed
  * later. Source: Koala's API docs (400 malformed or no identifier, 401 bad key, 429 rate limit, 5xx transient) and
  * the monorepo's convention (4xx final except 408/423/429; 5xx retried except 501).
@@ -285,8 +308,9 @@ export function koalaReason(body: unknown): string {
  * @param body Koala's answer, parsed JSON or text (may be empty).
  * @param retryAfter the `Retry-After` header, if any: put into the message because the framework's request client
  *   does not read it and Segment's own retry schedule applies.
+ * @param location the `Location` header of a redirect, if any (quoted with the key redacted).
  */
-export function koalaError(status: number, body: unknown, retryAfter?: string | null): Error {
+export function koalaError(status: number, body: unknown, retryAfter?: string | null, location?: string | null): Error {
   const reason = koalaReason(body)
   const said = reason ? `: ${reason}` : ''
   if (status === 401 || status === 403 || status === 404) {
@@ -304,7 +328,10 @@ export function koalaError(status: number, body: unknown, retryAfter?: string | 
         : ` Koala asked to retry after ${retryAfter.trim()}.`
     return new RetryableError(`Koala rate-limited the request (429)${said}.${wait}`, 429)
   }
-  if (RETRYABLE_STATUSES.has(status)) {
+  if (status >= 300 && status < 400) {
+    return new IntegrationError(redirectMessage(status, location), getErrorCodeFromHttpStatus(status), status)
+  }
+  if (isRetryable(status)) {
     return new RetryableError(
       `Koala is temporarily unavailable (${status})${said}.`,
       status as ConstructorParameters<typeof RetryableError>[1]
@@ -352,6 +379,7 @@ export async function postBody(request: RequestClient, settings: Settings, body:
     response = await request(url, {
       method: 'POST',
       body: JSON.stringify(body),
+      redirect: 'manual',
       throwHttpErrors: false,
       timeout: requestTimeoutMs()
     })
@@ -366,7 +394,7 @@ export async function postBody(request: RequestClient, settings: Settings, body:
   return {
     ok: false,
     status: response.status,
-    error: koalaError(response.status, answer, response.headers.get('retry-after')),
+    error: koalaError(response.status, answer, response.headers.get('retry-after'), response.headers.get('location')),
     body: answer,
     sent: body
   }
@@ -441,8 +469,9 @@ export async function sendOne(
  * and reports every payload at its own index.
  *
  * Payloads of one person (same normalised email and profile_id) keep their order; the same `message_id` twice for
- * one person is sent once and both payloads share its result, while a `message_id` another person's event already
- * uses fails with 400 (see {@link duplicateMessageIdError}). A payload that cannot be sent fails alone; a failed
+ * one person is sent once and both payloads share its result when they are the same event, while a `message_id`
+ * a different event already uses (another person's, or different content) fails with 400 (see
+ * {@link duplicateMessageIdError}). A payload that cannot be sent fails alone; a failed
  * request fails exactly the payloads it carried, with Koala's status.
  *
  * @param payloads the batch as the framework hands it over (already filtered by the field schema).
@@ -494,14 +523,15 @@ export async function sendBatch(
     const { prepared } = preparation
     const messageId = prepared.entry.message_id
     const owner = owners.get(messageId)
-    if (owner && owner.personKey === prepared.personKey) {
-      // The same event twice (a Segment retry, for instance): sent once, both report its result.
-      people.get(owner.personKey)?.indexes[owner.position].push(index)
-      return
-    }
     if (owner) {
-      // Koala de-duplicates on message_id, so a second person's event with the same id would be dropped silently.
-      return fail(index, duplicateMessageIdError(messageId))
+      const person = people.get(owner.personKey)
+      if (person && owner.personKey === prepared.personKey && sameEntry(person.items[owner.position], prepared)) {
+        // The same event twice (a Segment retry, for instance): sent once, both report its result.
+        person.indexes[owner.position].push(index)
+        return
+      }
+      // Koala keeps one event per message_id, so a different event with the same id would be dropped silently.
+      return fail(index, duplicateMessageIdError(messageId, owner.personKey === prepared.personKey))
     }
     let person = people.get(prepared.personKey)
     if (!person) {
@@ -534,13 +564,22 @@ export async function sendBatch(
   return response
 }
 
+/** Whether two prepared payloads are the same event for Koala: same person, same entry, same top-level data. */
+function sameEntry(a: PreparedPayload, b: PreparedPayload): boolean {
+  return a.ip === b.ip && JSON.stringify([a.entry, a.traits]) === JSON.stringify([b.entry, b.traits])
+}
+
 /**
- * Why an event is refused when another person's event in the same batch has its `message_id`: Koala keeps only one
- * entry per `message_id` (its idempotency key), so sending both would lose one without a word.
+ * Why an event is refused when a different event in the same batch has its `message_id` (another person's, or
+ * another event of the same person): Koala keeps only one entry per `message_id` (its idempotency key), so sending
+ * both would lose one without a word.
+ *
+ * @param samePerson whether the earlier event belongs to the same person.
  */
-export function duplicateMessageIdError(messageId: string): string {
+export function duplicateMessageIdError(messageId: string, samePerson: boolean): string {
+  const whose = samePerson ? 'a different event of the same person' : "another person's event"
   return (
-    `The MessageId ${JSON.stringify(messageId)} is already used by another person's event in this batch, and Koala ` +
+    `The MessageId ${JSON.stringify(messageId)} is already used by ${whose} in this batch, and Koala ` +
     'keeps only one event per message_id. Map the MessageId field to the Segment messageId ($.messageId), which is ' +
     'unique per event.'
   )

@@ -170,12 +170,23 @@ describe('performBatch: one request per person', () => {
     expect(await runBatch('identify', events)).toStrictEqual(bodies.map((body) => success(body)))
   })
 
-  it('sends a duplicate message_id of one person once, both payloads succeed, and refuses it for another person', async () => {
+  it('sends a repeated event of one person once, both payloads succeed, and refuses a different event with its id', async () => {
+    const refusal = (whose: string) => ({
+      status: 400,
+      errortype: 'PAYLOAD_VALIDATION_FAILED',
+      errormessage:
+        `The MessageId "dup" is already used by ${whose} in this batch, and Koala keeps only one event ` +
+        'per message_id. Map the MessageId field to the Segment messageId ($.messageId), which is unique per event.',
+      errorreporter: 'INTEGRATIONS'
+    })
     const events = [
       identify('dup', { email: 'ann@example.com', v: 1 }),
       identify('other', { email: 'ann@example.com', v: 2 }),
+      // Segment delivering the same event twice: identical, so sent once and both succeed.
+      identify('dup', { email: 'ann@example.com', v: 1 }),
+      // The same id on a different event of the same person: Koala would keep only one of them.
       identify('dup', { email: 'ANN@example.com', v: 3 }),
-      // The same message_id for another person: Koala would keep only one of them, so this one is refused.
+      // The same id for another person: likewise refused.
       identify('dup', { email: 'bob@example.com', v: 4 })
     ]
     const ann = {
@@ -191,14 +202,8 @@ describe('performBatch: one request per person', () => {
       success(ann),
       success(ann),
       success(ann),
-      {
-        status: 400,
-        errortype: 'PAYLOAD_VALIDATION_FAILED',
-        errormessage:
-          'The MessageId "dup" is already used by another person\'s event in this batch, and Koala keeps only one event ' +
-          'per message_id. Map the MessageId field to the Segment messageId ($.messageId), which is unique per event.',
-        errorreporter: 'INTEGRATIONS'
-      }
+      refusal('a different event of the same person'),
+      refusal("another person's event")
     ])
     expect(nock.pendingMocks()).toEqual([])
   })

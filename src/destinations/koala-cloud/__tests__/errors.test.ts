@@ -220,6 +220,54 @@ const cases: Case[] = [
     batchBody: '{"error": "trunc'
   },
   {
+    name: '522 from a CDN in front of Koala (a 5xx outside the framework list)',
+    mock: (i) => i.reply(522, 'Connection timed out', { 'content-type': 'text/plain' }),
+    errorClass: RetryableError,
+    status: 522,
+    code: 'RETRYABLE_ERROR',
+    message: 'Koala is temporarily unavailable (522): Connection timed out.',
+    batchStatus: 522,
+    errortype: 'UNKNOWN_ERROR',
+    batchBody: 'Connection timed out'
+  },
+  {
+    name: '501 (not implemented: no retry changes it)',
+    mock: (i) => i.reply(501, { error: 'Not Implemented' }),
+    errorClass: IntegrationError,
+    status: 501,
+    code: 'NOT_IMPLEMENTED',
+    message: 'Koala rejected the request (501): Not Implemented.',
+    batchStatus: 501,
+    errortype: 'NOT_IMPLEMENTED',
+    batchBody: { error: 'Not Implemented' }
+  },
+  {
+    name: '302 redirect (not followed: the event never goes elsewhere)',
+    mock: (i) => i.reply(302, '<html>moved</html>', { Location: 'https://elsewhere.example.com/landing' }),
+    errorClass: IntegrationError,
+    status: 302,
+    code: 'FOUND',
+    message:
+      "Koala answered with a redirect (302 to https://elsewhere.example.com/landing); events are only sent to Koala's " +
+      'ingestion API itself, so it was not followed. If KOALA_API_URL is set, check it.',
+    batchStatus: 302,
+    errortype: 'FOUND',
+    batchBody: '<html>moved</html>'
+  },
+  {
+    name: '307 redirect to another project path (key redacted in the message)',
+    mock: (i) => i.reply(307, '', { Location: 'https://api2.getkoala.com/web/projects/pk_other_key/batch' }),
+    errorClass: IntegrationError,
+    status: 307,
+    code: 'TEMPORARY_REDIRECT',
+    message:
+      "Koala answered with a redirect (307 to https://api2.getkoala.com/web/projects/pk_o…/batch); events are only sent to Koala's " +
+      'ingestion API itself, so it was not followed. If KOALA_API_URL is set, check it.',
+    batchStatus: 307,
+    errortype: 'TEMPORARY_REDIRECT',
+    batchBody: ''
+  },
+  {
     name: 'timeout',
     mock: (i) => i.delay(2_000).reply(200, { ok: true }),
     timeoutMs: '200',

@@ -57,6 +57,19 @@ describe('normaliseEmail', () => {
     ['a@example', undefined],
     ['a@example..com', undefined],
     ['a@example.com, b@example.com', undefined],
+    // Invisible and control characters would make a second, different person.
+    ['a@b.com\u200b', undefined],
+    ['\u200ba@b.com', undefined],
+    ['a\u0000b@example.com', undefined],
+    ['a@b.com/x', undefined],
+    ['a@b.com?x', undefined],
+    ['a@exa_mple.com', undefined],
+    ['a@-example.com', undefined],
+    ['.a@example.com', undefined],
+    ['a..b@example.com', undefined],
+    ['a@b.1', undefined],
+    ['ops@xn--80ak6aa92e.xn--p1ai', 'ops@xn--80ak6aa92e.xn--p1ai'],
+    ["o'brien@example.co.uk", "o'brien@example.co.uk"],
     [42, undefined],
     [null, undefined]
   ])('%p gives %p', (value, expected) => {

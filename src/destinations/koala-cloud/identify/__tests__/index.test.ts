@@ -369,6 +369,15 @@ describe('testAuthentication', () => {
     )
   })
 
+  it('does not follow a redirect, and says so', async () => {
+    nock(KOALA).get(AUTH_PATH).reply(301, '', { Location: 'https://elsewhere.example.com/' })
+    await expect(newDestination().testAuthentication(SETTINGS)).rejects.toThrow(
+      new Error(
+        "Credentials are invalid: 301 Koala answered with a redirect (301 to https://elsewhere.example.com/); events are only sent to Koala's ingestion API itself, so it was not followed. If KOALA_API_URL is set, check it."
+      )
+    )
+  })
+
   it('quotes a plain-text refusal (403) too', async () => {
     nock(KOALA).get(AUTH_PATH).reply(403, 'Project disabled', { 'content-type': 'text/plain' })
     await expect(newDestination().testAuthentication(SETTINGS)).rejects.toThrow(
