@@ -1,8 +1,9 @@
 import { Command } from 'commander'
 import * as http from 'http'
 import type { AddressInfo } from 'net'
-import { listenFailure } from '../src/cli/commands/serve'
-import registerStart from '../src/cli/commands/start'
+import { sandboxPort } from '../src/cli/commands/sandbox'
+import registerServe, { listenFailure, serverPort } from '../src/cli/commands/serve'
+import registerStart, { samePortCheck, startBoth } from '../src/cli/commands/start'
 
 /**
  * `npm start` (`./bin/run start`) when it cannot start: each failure is reported as itself, and only a port in use
@@ -37,12 +38,13 @@ afterEach(() => {
   }
 })
 
-/** Runs `start` as the command line would, and returns the error it fails with. */
-async function startFails(env: Record<string, string>): Promise<Error> {
+/** Runs `start` (or `serve`) as the command line would, and returns the error it fails with. */
+async function startFails(env: Record<string, string>, command: 'start' | 'serve' = 'start'): Promise<Error> {
   Object.assign(process.env, env)
   const program = new Command().exitOverride()
-  registerStart(program)
-  return program.parseAsync(['node', 'run', 'start']).then(
+  if (command === 'start') registerStart(program)
+  else registerServe(program)
+  return program.parseAsync(['node', 'run', command]).then(
     () => {
       throw new TypeError('start did not fail')
     },
@@ -86,5 +88,100 @@ describe('listenFailure', () => {
     expect(listenFailure('Could not listen on 127.0.0.1:80', denied, 'Choose another port with PORT.').message).toBe(
       'Could not listen on 127.0.0.1:80: listen EACCES: permission denied 127.0.0.1:80.'
     )
+  })
+})
+
+describe('configuration', () => {
+  it('a blank PORT or KOALA_SANDBOX_PORT means unset: the default port, not a random one', () => {
+    for (const blank of ['', '  ']) {
+      process.env.PORT = blank
+      process.env.KOALA_SANDBOX_PORT = blank
+      expect([serverPort(), sandboxPort()]).toEqual([3000, 3001])
+    }
+    process.env.PORT = '0'
+    expect(serverPort()).toBe(0)
+  })
+
+  it.each([
+    ['PORT', 'abc', () => serverPort()],
+    ['PORT', '70000', () => serverPort()],
+    ['PORT', '0x10', () => serverPort()],
+    ['KOALA_SANDBOX_PORT', '-1', () => sandboxPort()],
+    ['KOALA_SANDBOX_PORT', '30.5', () => sandboxPort()]
+  ])('refuses %s=%s, naming the variable', (name, value, read) => {
+    process.env[name] = value
+    expect(read).toThrow(`${name}: the port "${value}" is not a number from 0 to 65535 (0 picks a free port).`)
+  })
+
+  it('PORT equal to KOALA_SANDBOX_PORT: an error naming both, before anything starts', async () => {
+    const error = await startFails({ PORT: String(occupiedPort), KOALA_SANDBOX_PORT: String(occupiedPort) })
+    expect(error.message).toBe(
+      `PORT and KOALA_SANDBOX_PORT are both ${occupiedPort}: the local server and the Koala sandbox need a port ` +
+        'each. Set one of them to another port.'
+    )
+    // No sandbox was started (start points KOALA_API_URL at the sandbox once it listens).
+    expect(process.env.KOALA_API_URL).toBeUndefined()
+  })
+
+  it('says which of the two holds its default, and lets two 0s (two free ports) through', () => {
+    process.env.PORT = '3001'
+    expect(() => samePortCheck(3001, 3001)).toThrow(
+      'PORT and KOALA_SANDBOX_PORT are both 3001 (KOALA_SANDBOX_PORT by default): the local server and the Koala ' +
+        'sandbox need a port each. Set one of them to another port.'
+    )
+    expect(() => samePortCheck(0, 0)).not.toThrow()
+  })
+
+  it.each(['500=', '500=0.6,429=0.6'])('refuses KOALA_SANDBOX_FAULTS=%s before anything starts', async (faults) => {
+    const error = await startFails({ KOALA_SANDBOX_FAULTS: faults, KOALA_SANDBOX_PORT: '0', PORT: '0' })
+    expect(error.message).toMatch(/^KOALA_SANDBOX_FAULTS: /)
+    expect(process.env.KOALA_API_URL).toBeUndefined()
+  })
+
+  it.each([
+    ['start', 'ftp://127.0.0.1:3001'],
+    ['start', 'localhost:3001'],
+    ['serve', 'not a url'],
+    ['serve', 'http://127.0.0.1:3001?x=1']
+  ] as const)('%s refuses KOALA_API_URL=%s with a clear message', async (command, url) => {
+    const error = await startFails({ KOALA_API_URL: url, KOALA_SANDBOX_PORT: '0', PORT: '0' }, command)
+    expect(error.message).toBe(
+      `KOALA_API_URL "${url}" is not an http(s) base URL. Set it to one such as http://127.0.0.1:3001 (a sandbox) or ` +
+        "https://api2.getkoala.com, without a query or fragment, or unset it to send to Koala's production API."
+    )
+  })
+
+  it('the start banner says when faults and a key list are active', async () => {
+    Object.assign(process.env, {
+      PORT: '0',
+      KOALA_SANDBOX_PORT: '0',
+      KOALA_SANDBOX_FAULTS: '500=0.2,accept-reset=0.02',
+      KOALA_SANDBOX_KEYS: 'pk_one, pk_two,'
+    })
+    const lines: string[] = []
+    const started = await startBoth((line) => lines.push(line))
+    try {
+      expect(lines.slice(0, 3)).toEqual([
+        `Koala sandbox listening on ${started.sandbox!.url}: accepted bodies at ${started.sandbox!.url}/__sandbox/received, ` +
+          `counts at ${started.sandbox!.url}/__sandbox/stats`,
+        '  Faults injected (KOALA_SANDBOX_FAULTS): 500=0.2, accept-reset=0.02 (probability per batch request): some ' +
+          'requests fail on purpose.',
+        '  Only the 2 Public Keys listed in KOALA_SANDBOX_KEYS are accepted; any other key gets 401.'
+      ])
+      expect(lines.join('\n')).not.toContain('pk_one')
+    } finally {
+      await started.close()
+    }
+  })
+
+  it('the start banner adds nothing when neither is set', async () => {
+    Object.assign(process.env, { PORT: '0', KOALA_SANDBOX_PORT: '0' })
+    const lines: string[] = []
+    const started = await startBoth((line) => lines.push(line))
+    try {
+      expect(lines[1]).toMatch(/^Koala \(Cloud\) local server listening on /)
+    } finally {
+      await started.close()
+    }
   })
 })

@@ -905,3 +905,240 @@ describe('composed messages end their sentences', () => {
     expect(answer.body[0].message.endsWith(HELP)).toBe(true)
   })
 })
+
+describe("an action's expected failure is one log line; only unexpected errors get a stack trace", () => {
+  let faultySandbox: RunningSandbox
+  let crashServer: RunningServer
+  const crashLogs: string[] = []
+  beforeAll(async () => {
+    faultySandbox = await startSandbox(0, { faults: { '500': 1 } })
+    // A destination whose action throws a plain Error (no status): an unexpected failure.
+    const crashing: DestinationDefinition<Settings> = {
+      name: 'Crashing',
+      mode: 'cloud',
+      authentication: {
+        scheme: 'custom',
+        fields: { public_key: { label: 'Key', description: 'The key', type: 'password', required: true } }
+      },
+      actions: {
+        crash: {
+          title: 'Crash',
+          description: 'Throws an unexpected error quoting the key',
+          fields: {},
+          perform: (_request, { settings }) => {
+            throw new TypeError(`cannot read the settings of ${settings.public_key}`)
+          }
+        }
+      }
+    }
+    crashServer = await startServer(0, { definition: crashing, log: (line) => crashLogs.push(line) })
+  })
+  afterAll(async () => {
+    await crashServer.close()
+    await faultySandbox.close()
+  })
+
+  /** Waits until the request line of `path` is logged (it is written once the answer is finished). */
+  async function requestLines(lines: string[], path: string): Promise<string[]> {
+    for (let i = 0; i < 50 && !lines.some((line) => line.startsWith(`[server] POST ${path} `)); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    return lines
+  }
+
+  it("Koala's 500 (RetryableError): the request line with a one-line reason, no stack trace, key redacted", async () => {
+    process.env.KOALA_API_URL = faultySandbox.url
+    logs.length = 0
+    try {
+      const answer = await call('/track', {
+        body: { ...(example('track.json') as object), settings: { public_key: SECRET_KEY } }
+      })
+      expect(answer.body).toEqual([{ statusCode: 500, requestError: true, message: expect.any(String) }])
+      const lines = (await requestLines(logs, '/track')).filter((line) => line.startsWith('[server]'))
+      expect(lines).toEqual([expect.stringMatching(/^\[server\] POST \/track 200 \d+ ms - RetryableError 500: \S.*$/)])
+      expect(lines[0]).toBe(lines[0].split('\n')[0])
+      expect(lines[0]).toContain(answer.body[0].message)
+      expect(lines.join('\n')).not.toContain('failed:')
+      expect(lines.join('\n')).not.toContain(SECRET_KEY)
+    } finally {
+      process.env.KOALA_API_URL = sandbox.url
+    }
+  })
+
+  it('a refused event (PayloadValidationError): the request line with its reason', async () => {
+    logs.length = 0
+    const answer = await call('/identify', {
+      body: { settings: { public_key: KEY }, payload: identifyEvent({ traits: { name: 'Anonymous' } }) }
+    })
+    expect(answer.body[0]).toMatchObject({ statusCode: 400 })
+    const lines = (await requestLines(logs, '/identify')).filter((line) => line.startsWith('[server]'))
+    expect(lines).toEqual([
+      `[server] POST /identify 200 ${/ (\d+) ms/.exec(lines[0])?.[1]} ms - PayloadValidationError 400: ` +
+        answer.body[0].message
+    ])
+  })
+
+  it('an unexpected error (no status): its stack trace, key redacted, and the request line', async () => {
+    crashLogs.length = 0
+    const response = await fetch(`${crashServer.url}/crash`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ settings: { public_key: SECRET_KEY }, payload: { type: 'track' } })
+    })
+    expect(await response.json()).toEqual([
+      { statusCode: 500, requestError: true, message: 'cannot read the settings of pk_l…' }
+    ])
+    await requestLines(crashLogs, '/crash')
+    expect(crashLogs[0]).toMatch(
+      /^\[server\] POST \/crash failed: TypeError: cannot read the settings of pk_l…\n\s+at /
+    )
+    expect(crashLogs[1]).toMatch(/^\[server\] POST \/crash 200 \d+ ms$/)
+    expect(crashLogs.join('\n')).not.toContain(SECRET_KEY)
+  })
+})
+
+describe('the Public Key is redacted where it is a property name', () => {
+  it('in the batch multistatus (sent) and the exchanges (the repro)', async () => {
+    const key = 'pk_secret_ZZZ_987'
+    const tolerant = await startSandbox(0)
+    process.env.KOALA_API_URL = tolerant.url
+    try {
+      const answer = await call('/track', {
+        body: {
+          settings: { public_key: key },
+          payload: [
+            {
+              type: 'track',
+              event: 'Keyed',
+              messageId: 'srv-keyed-1',
+              timestamp: '2026-11-30T10:00:00Z',
+              properties: { [key]: 1, nested: { [`${key}_suffix`]: key } },
+              context: { traits: { email: 'ada@example.com' } }
+            }
+          ]
+        }
+      })
+      expect(answer.text).not.toContain(key)
+      const node = answer.body[answer.body.length - 1].multistatus[0]
+      expect(node.status).toBe(200)
+      expect(node.sent.events[0].properties).toEqual({ 'pk_s…': 1, nested: { 'pk_s…_suffix': 'pk_s…' } })
+      // Koala itself got the event as given.
+      expect((tolerant.received[0] as { events: { properties: unknown }[] }).events[0].properties).toEqual({
+        [key]: 1,
+        nested: { [`${key}_suffix`]: key }
+      })
+    } finally {
+      process.env.KOALA_API_URL = sandbox.url
+      await tolerant.close()
+    }
+  })
+})
+
+/**
+ * One request with the given Host header (fetch does not let a caller set Host).
+ *
+ * @returns the status and the body as text.
+ */
+function hostRequest(
+  url: string,
+  host: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {}
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, { method: init.method ?? 'GET', headers: { ...init.headers, host } }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => (text += chunk))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }))
+    })
+    request.on('error', reject)
+    request.end(init.body)
+  })
+}
+
+describe('DNS rebinding: the server answers only requests addressed to a loopback name', () => {
+  const refusal = (host: string) =>
+    `This request is addressed to the host "${host}": this local server answers only requests addressed to ` +
+    '127.0.0.1, localhost or [::1] (any port), so a web page cannot reach it through a domain name that points at ' +
+    'this machine (DNS rebinding).'
+
+  it('refuses an action from Host attacker.example with 403, before anything is sent', async () => {
+    const host = `attacker.example:${server.port}`
+    const answer = await hostRequest(`${server.url}/identify`, host, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ settings: { public_key: KEY }, payload: identifyEvent() })
+    })
+    expect(answer.status).toBe(403)
+    expect(JSON.parse(answer.text)).toEqual([{ statusCode: 403, requestError: true, message: refusal(host) }])
+    expect(sandbox.stats().requests).toBe(0)
+  })
+
+  it('refuses /authenticate and /manifest too, in their shapes', async () => {
+    const host = 'attacker.example'
+    const auth = await hostRequest(`${server.url}/authenticate`, host, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ public_key: KEY })
+    })
+    expect(auth.status).toBe(403)
+    expect(JSON.parse(auth.text)).toEqual({ ok: false, error: refusal(host) })
+    const manifest = await hostRequest(`${server.url}/manifest`, host)
+    expect(manifest.status).toBe(403)
+    expect(manifest.text).not.toContain('Koala (Cloud)')
+  })
+
+  it.each(['127.0.0.1:PORT', 'localhost:PORT', '[::1]:PORT', 'localhost'])('serves Host %s', async (host) => {
+    const answer = await hostRequest(`${server.url}/manifest`, host.replace('PORT', String(server.port)))
+    expect(answer.status).toBe(200)
+    expect(JSON.parse(answer.text)).toMatchObject({ directoryName: 'koala-cloud' })
+  })
+})
+
+describe('a batch only when the mapping enables batching, and a mapping of fields', () => {
+  it('refuses an array payload with "enable_batching": false (400), sending nothing', async () => {
+    const answer = await call('/track', {
+      body: { ...(example('batch.json') as object), mapping: { enable_batching: false } }
+    })
+    expect(answer.status).toBe(400)
+    expect(answer.body).toEqual([
+      {
+        statusCode: 400,
+        requestError: true,
+        message:
+          'Batching is off in the mapping ("enable_batching": false), so Segment would never send these events as a ' +
+          'batch: send one event per request (an object "payload"), or set "enable_batching": true in the mapping.'
+      }
+    ])
+    expect(sandbox.stats().requests).toBe(0)
+  })
+
+  it('still runs one event with "enable_batching": false, and a batch with true', async () => {
+    const one = await call('/identify', {
+      body: { settings: { public_key: KEY }, payload: identifyEvent(), mapping: { enable_batching: false } }
+    })
+    expect(one.body[0].response.statusCode).toBe(200)
+    const batch = await call('/identify', {
+      body: { settings: { public_key: KEY }, payload: [identifyEvent()], mapping: { enable_batching: true } }
+    })
+    expect(batch.body[batch.body.length - 1].multistatus[0].status).toBe(200)
+  })
+
+  it('refuses a directive at the root of "mapping" with what to send instead', async () => {
+    const answer = await call('/track', {
+      body: { ...(example('track.json') as object), mapping: { '@path': '$.x' } }
+    })
+    expect(answer.status).toBe(400)
+    expect(answer.body).toEqual([
+      {
+        statusCode: 400,
+        requestError: true,
+        message:
+          '"mapping" must be an object of field names, each with a value or one directive, for example ' +
+          '{"event": {"@path": "$.event"}}; it has the directive "@path" at its top level. Put each directive under ' +
+          'the field it fills, or leave "mapping" out to use the defaults.'
+      }
+    ])
+    expect(sandbox.stats().requests).toBe(0)
+  })
+})

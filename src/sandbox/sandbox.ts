@@ -5,9 +5,10 @@ import { listenOnLoopback, loopbackHostOnly } from '../lib/loopback'
 /**
  * A local stand-in for Koala's ingestion API, enforcing the contract Koala documents for
  * `POST /web/projects/{public_key}/batch`: a JSON object body; `profile_id` or `email`; `identifies`, `events` and
- * `page_views` arrays of at most 30 entries, each with `type`, `message_id` and `sent_at`; a `User-Agent` header.
- * It answers with Koala's statuses: 400 with a reason, 401 for unknown keys, 413 for a body over the limit,
- * 200 `{ ok: true }` otherwise. It listens on loopback only.
+ * `page_views` arrays of at most 30 entries, each with `type`, `message_id` and `sent_at`; a `User-Agent` header
+ * (the full rule list is on {@link contractViolation}). It answers with Koala's statuses: 400 with a reason, 401 for
+ * unknown keys, 413 for a body over the limit, 200 `{ ok: true }` otherwise. It listens on loopback only and answers
+ * only requests addressed to a loopback name (403 otherwise, against DNS rebinding).
  */
 
 /** Fault kinds the sandbox can inject, each with a probability per batch request (0..1). */
@@ -30,7 +31,17 @@ export interface SandboxFaults {
 }
 
 /** Every fault kind, in the order {@link parseFaults} documents and probabilities are laid out. */
-const FAULT_KINDS = ['500', '503', '429', 'reset', 'slow', 'accept-reset'] as const
+export const FAULT_KINDS = ['500', '503', '429', 'reset', 'slow', 'accept-reset'] as const
+
+/** What each fault kind does to a batch request, for help texts (the same as {@link SandboxFaults} says). */
+export const FAULT_DESCRIPTIONS: Record<(typeof FAULT_KINDS)[number], string> = {
+  '500': 'answer 500',
+  '503': 'answer 503',
+  '429': 'answer 429 with Retry-After: 1',
+  reset: 'drop the connection without answering',
+  slow: 'wait 1.5 s, then handle the request normally',
+  'accept-reset': 'keep the data, then drop the connection (a retry is a duplicate)'
+}
 
 /** Options of {@link createSandbox}. */
 export interface SandboxOptions {
@@ -86,9 +97,12 @@ export interface RunningSandbox {
 }
 
 /**
- * Parses `KOALA_SANDBOX_FAULTS`, e.g. `500=0.2,429=0.1,reset=0.05,slow=0.05`.
+ * Parses `KOALA_SANDBOX_FAULTS`, e.g. `500=0.2,429=0.1,reset=0.05,slow=0.05`: comma-separated `kind=probability`
+ * items, each kind once, each probability a decimal number from 0 to 1, all adding up to at most 1 (a request gets at
+ * most one fault). Blank means no faults.
  *
- * @throws Error naming the bad item when a kind is unknown or a probability is not within 0..1.
+ * @throws Error naming the bad item: an unknown kind, a missing or malformed probability (`500=`, `500=abc`), one
+ *   outside 0..1, a kind given twice, or probabilities adding up to more than 1.
  */
 export function parseFaults(spec: string | undefined): SandboxFaults {
   const faults: SandboxFaults = {}
@@ -96,14 +110,27 @@ export function parseFaults(spec: string | undefined): SandboxFaults {
     .split(',')
     .map((part) => part.trim())
     .filter(Boolean)) {
-    const [kind, value] = item.split('=')
-    const probability = Number(value)
-    if (!(FAULT_KINDS as readonly string[]).includes(kind) || !(probability >= 0 && probability <= 1)) {
+    // A probability is a plain decimal: Number() would read '' (in `500=`) as 0 and accept `0x1` or `1e-1`.
+    const match = /^([\w-]+)\s*=\s*(\d+(?:\.\d*)?|\.\d+)$/.exec(item)
+    const kind = match?.[1]
+    const probability = Number(match?.[2])
+    if (!kind || !(FAULT_KINDS as readonly string[]).includes(kind) || !(probability >= 0 && probability <= 1)) {
       throw new Error(
         `KOALA_SANDBOX_FAULTS: "${item}" is not kind=probability with kind ${FAULT_KINDS.join(', ')} and a probability from 0 to 1.`
       )
     }
+    if (faults[kind as keyof SandboxFaults] !== undefined) {
+      throw new Error(`KOALA_SANDBOX_FAULTS: the kind ${kind} is given twice; give each kind once.`)
+    }
     faults[kind as keyof SandboxFaults] = probability
+  }
+  const total = FAULT_KINDS.reduce((sum, kind) => sum + (faults[kind] ?? 0), 0)
+  // A small tolerance: 0.7 + 0.2 + 0.1 is 1.0000000000000002 in floating point.
+  if (total > 1 + 1e-9) {
+    throw new Error(
+      `KOALA_SANDBOX_FAULTS: the probabilities add up to ${Number(total.toFixed(6))}, more than 1. Each request gets at ` +
+        'most one fault, so together they must stay within 1 (for example 500=0.2,429=0.1).'
+    )
   }
   return faults
 }
@@ -157,7 +184,8 @@ export function contractViolation(body: unknown): string | undefined {
     return `profile_id must be a non-empty string, but it is ${describe(body.profile_id)}.`
   }
   if (body.profile_id === undefined && body.email === undefined) return 'profile_id or email is required.'
-  if (body.ip !== undefined && typeof body.ip !== 'string') return `ip must be a string, but it is ${describe(body.ip)}.`
+  if (body.ip !== undefined && typeof body.ip !== 'string')
+    return `ip must be a string, but it is ${describe(body.ip)}.`
   if (body.traits !== undefined && !isObject(body.traits)) {
     return `traits must be an object, but it is ${describe(body.traits)}.`
   }

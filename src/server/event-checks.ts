@@ -112,6 +112,25 @@ function notAnObject(name: string, value: unknown): string {
   return `The event's "${name}" is ${kindOf(value)}: it must be an object (or left out). ${why}`
 }
 
+/**
+ * Checks the shape of the `mapping` a request gives, before it is merged over the defaults: an object of field
+ * names. A directive at the top (`{"@path": "$.x"}`) would be merged in as if `@path` were a field, and mapping-kit
+ * would then report the whole mapping as a directive with a dozen keys.
+ *
+ * @param mapping the request's `mapping` (an object).
+ * @returns the message of a 400, or undefined when every top-level key can be a field name.
+ */
+export function mappingShapeProblem(mapping: Record<string, unknown>): string | undefined {
+  const directives = Object.keys(mapping).filter((key) => key.startsWith('@'))
+  if (directives.length === 0) return undefined
+  const named = directives.map((key) => JSON.stringify(key)).join(', ')
+  return (
+    `"mapping" must be an object of field names, each with a value or one directive, for example ` +
+    `{"event": {"@path": "$.event"}}; it has ${directives.length > 1 ? 'the directives' : 'the directive'} ${named} ` +
+    'at its top level. Put each directive under the field it fills, or leave "mapping" out to use the defaults.'
+  )
+}
+
 // The field path mapping-kit's ValidationError starts its message with: `/event/@if has ...`.
 const VALIDATION_MESSAGE = /^\/(\S*) (.+)$/s
 

@@ -199,7 +199,8 @@ const MIN_KEY_LENGTH_FOR_TEXT = 6
 
 /**
  * Redacts the Public Key everywhere in an answer before it leaves the server: every Koala project URL or path
- * (`/web/projects/pk_l…/batch`), and the key itself in any string (error messages quote URLs, for instance).
+ * (`/web/projects/pk_l…/batch`), and the key itself in any string and any property name (error messages quote URLs,
+ * events may use the key as a property name).
  *
  * @param value a JSON-like answer; not modified.
  * @param publicKeys the key of this request, if known, as given and as used (trimmed): the destination trims the
@@ -211,12 +212,22 @@ export function redactAnswer<T>(value: T, publicKeys?: string | readonly (string
   const keys = (typeof publicKeys === 'string' ? [publicKeys] : (publicKeys ?? []))
     .filter((key): key is string => typeof key === 'string' && key.trim().length >= MIN_KEY_LENGTH_FOR_TEXT)
     .sort((a, b) => b.length - a.length)
+  const redactText = (text: string) => keys.reduce((result, key) => redactKey(result, key), redactProjectUrl(text))
   const walk = (item: unknown): unknown => {
-    if (typeof item === 'string') return keys.reduce((text, key) => redactKey(text, key), redactProjectUrl(item))
+    if (typeof item === 'string') return redactText(item)
     if (Array.isArray(item)) return item.map(walk)
     if (item !== null && typeof item === 'object') {
       const copy: Record<string, unknown> = {}
-      for (const [name, inner] of Object.entries(item)) copy[name] = walk(inner)
+      // Property names too: an event can use the key as a name (`properties: {"pk_live_…": 1}`).
+      // defineProperty rather than `=`, so a property named `__proto__` stays a property instead of a prototype.
+      for (const [name, inner] of Object.entries(item)) {
+        Object.defineProperty(copy, redactText(name), {
+          value: walk(inner),
+          enumerable: true,
+          writable: true,
+          configurable: true
+        })
+      }
       return copy
     }
     return item

@@ -5,7 +5,14 @@ import { listenOnLoopback, loopbackHostOnly, type LoopbackServer } from '../lib/
 import { checkPublicKey } from '../destinations/koala-cloud/config'
 import { MAX_BATCH_SIZE } from '../destinations/koala-cloud/fields'
 import type { Settings } from '../destinations/koala-cloud/generated-types'
-import { findTooDeep, mappingProblem, STACK_OVERFLOW_MESSAGE, tooDeepMessage, unprocessableEvent } from './event-checks'
+import {
+  findTooDeep,
+  mappingProblem,
+  mappingShapeProblem,
+  STACK_OVERFLOW_MESSAGE,
+  tooDeepMessage,
+  unprocessableEvent
+} from './event-checks'
 import {
   cleanMessage,
   isStackOverflow,
@@ -31,6 +38,8 @@ import {
  * Before the framework runs, the server refuses what actions-core 3.170 would crash on (see `event-checks.ts`): an
  * invalid mapping (400 for the request) and, per event, a `null` context or a value nested too deeply (400 for that
  * event alone; the rest of a batch still runs).
+ *
+ * Requests whose `Host` is not a loopback name get 403 (see `loopbackHostOnly`), against DNS rebinding.
  *
  * Every request runs on a fresh `Destination`: the framework's `Destination` keeps every response it ever saw in
  * `destination.responses`, so a shared one would mix concurrent requests' exchanges and grow without bound.
@@ -77,6 +86,11 @@ const ACTION_BODY_HELP =
 const AUTH_BODY_HELP =
   'Send the settings as a JSON object: {"public_key": "<your Koala Public Key>"} (or {"settings": {...}}), ' +
   'with Content-Type: application/json.'
+
+/** The refusal of an array `payload` whose mapping sets `enable_batching: false`. */
+export const BATCHING_OFF =
+  'Batching is off in the mapping ("enable_batching": false), so Segment would never send these events as a batch: ' +
+  'send one event per request (an object "payload"), or set "enable_batching": true in the mapping.'
 
 /** A request the server refuses before running anything; answered with its status. */
 class BadRequest extends Error {
@@ -179,19 +193,27 @@ function refusedNode(message: string): MultistatusNode {
 /**
  * Runs one action request on a fresh `Destination` and collects its exchanges.
  *
+ * @param log receives the stack trace of an unexpected failure (an error without a status).
+ * @param note receives the one-line reason of an expected failure (one of the framework's errors).
  * @returns the answer, not yet redacted.
- * @throws BadRequest (400) when the merged mapping is not valid.
+ * @throws BadRequest (400) when `mapping` has a directive at its top, when an array payload comes with
+ *   `enable_batching: false`, or when the merged mapping is not valid.
  */
 async function runAction(
   definition: DestinationDefinition<Settings>,
   slug: string,
   input: ActionRequest,
-  log?: (line: string) => void
+  log?: (line: string) => void,
+  note?: (reason: string) => void
 ): Promise<ActionAnswer> {
+  const shape = mappingShapeProblem(input.mapping)
+  if (shape) throw new BadRequest(400, shape)
   const destination = new Destination<Settings>(definition)
   const action = destination.actions[slug]
   // The mapping a user gives replaces the defaults field by field, as in actions-cli.
   const mapping = { ...defaultValues(action.definition.fields), ...input.mapping }
+  // Segment hands an action a batch only when its mapping enables batching; otherwise it sends events one by one.
+  if (Array.isArray(input.payload) && mapping.enable_batching === false) throw new BadRequest(400, BATCHING_OFF)
   // mapping-kit would refuse it inside the action with a stack trace for a message; say what is wrong instead.
   const problem = mappingProblem(mapping)
   if (problem) throw new BadRequest(400, problem)
@@ -230,12 +252,38 @@ async function runAction(
     return [{ output: results[results.length - 1]?.data ?? null }]
   } catch (error) {
     const output = toErrorOutput(error)
-    // The answer holds no stack trace; the terminal running the server gets one (keys redacted by the caller's log).
-    if (output.statusCode === 500) log?.(`[server] POST /${slug} failed: ${(error as Error)?.stack ?? String(error)}`)
+    if (isExpectedFailure(error, output)) {
+      // One of the framework's error classes (Koala's 500, a refused event, …): an outcome the answer reports, not a
+      // fault of the server, so the request's log line gets a one-line reason and no stack trace.
+      note?.(failureReason(error, output))
+    } else {
+      // The answer holds no stack trace; the terminal running the server gets one (keys redacted by the caller's log).
+      log?.(`[server] POST /${slug} failed: ${(error as Error)?.stack ?? String(error)}`)
+    }
     return [output]
   } finally {
     destination.responses.length = 0
   }
+}
+
+/**
+ * Whether an action's failure is an outcome rather than a fault of the server: an error carrying a numeric `status`
+ * (the framework's PayloadValidationError, RetryableError, InvalidAuthenticationError, IntegrationError, …), or one
+ * {@link toErrorOutput} maps to a 4xx (the framework's schema validation, a stack overflow on a too deeply nested
+ * value).
+ */
+function isExpectedFailure(error: unknown, output: ErrorOutput): boolean {
+  return typeof (error as { status?: unknown })?.status === 'number' || output.statusCode < 500
+}
+
+/** Longest reason appended to a request's log line, in characters. */
+const MAX_LOGGED_REASON = 600
+
+/** One line saying why an action failed, e.g. `RetryableError 500: Koala could not …`, cut to 600 characters. */
+function failureReason(error: unknown, output: ErrorOutput): string {
+  const name = (error as { name?: unknown })?.name
+  const line = `${typeof name === 'string' && name ? `${name} ` : ''}${output.statusCode}: ${cleanMessage(output.message)}`
+  return line.length > MAX_LOGGED_REASON ? `${line.slice(0, MAX_LOGGED_REASON - 1)}…` : line
 }
 
 /** The settings of `POST /authenticate`: the body itself, as actions-cli sends it, or its `settings`. */
@@ -298,7 +346,9 @@ export function createServer(options: ServerOptions = {}): express.Express {
       const started = process.hrtime.bigint()
       res.once('finish', () => {
         const ms = Number(process.hrtime.bigint() - started) / 1e6
-        log(`[server] ${req.method} ${req.path} ${res.statusCode} ${Math.round(ms)} ms`)
+        // An action's expected failure (see runAction) adds its one-line reason, already redacted.
+        const reason = typeof res.locals.reason === 'string' ? ` - ${res.locals.reason}` : ''
+        log(`[server] ${req.method} ${req.path} ${res.statusCode} ${Math.round(ms)} ms${reason}`)
       })
       next()
     })
@@ -372,7 +422,13 @@ export function createServer(options: ServerOptions = {}): express.Express {
     if (!actionSlugs.includes(slug)) return next()
     const input = readActionRequest(req.body)
     const keys = publicKeysOf(req.body)
-    const answer = await runAction(definition, slug, input, log && ((line) => log(redactAnswer(line, keys))))
+    const answer = await runAction(
+      definition,
+      slug,
+      input,
+      log && ((line) => log(redactAnswer(line, keys))),
+      (reason) => void (res.locals.reason = redactAnswer(reason, keys))
+    )
     sendJson(res, 200, redactAnswer(answer, keys))
   })
 

@@ -1,27 +1,71 @@
 import type { Command } from 'commander'
-import { parseFaults, startSandbox } from '../../sandbox/sandbox'
-import { listenFailure, stopOnSignal } from './serve'
+import { FAULT_DESCRIPTIONS, FAULT_KINDS, parseFaults, startSandbox, type SandboxFaults } from '../../sandbox/sandbox'
+import { envSetting, listenFailure, parsePort, stopOnSignal } from './serve'
+
+/** The sandbox's port: `$KOALA_SANDBOX_PORT` when set and not blank, else 3001. */
+export function sandboxPort(): number {
+  const env = envSetting('KOALA_SANDBOX_PORT')
+  return env === undefined ? 3001 : parsePort(env, 'KOALA_SANDBOX_PORT')
+}
+
+/** The keys listed in `KOALA_SANDBOX_KEYS` (comma-separated, blanks ignored); empty means any key. */
+export function sandboxKeys(): string[] {
+  return (process.env.KOALA_SANDBOX_KEYS ?? '')
+    .split(',')
+    .map((key) => key.trim())
+    .filter(Boolean)
+}
+
+/**
+ * The lines a start banner adds when the sandbox does not behave like a plain Koala: faults injected, or only some
+ * keys accepted. Keys are counted, never shown.
+ *
+ * @returns no lines when neither is set.
+ */
+export function sandboxSettingsLines(faults: SandboxFaults, keys: readonly string[]): string[] {
+  const lines: string[] = []
+  const active = FAULT_KINDS.filter((kind) => (faults[kind] ?? 0) > 0)
+  if (active.length > 0) {
+    lines.push(
+      `  Faults injected (KOALA_SANDBOX_FAULTS): ${active.map((kind) => `${kind}=${faults[kind]}`).join(', ')} ` +
+        '(probability per batch request): some requests fail on purpose.'
+    )
+  }
+  if (keys.length > 0) {
+    const which =
+      keys.length === 1
+        ? 'the 1 Public Key listed in KOALA_SANDBOX_KEYS is'
+        : `the ${keys.length} Public Keys listed in KOALA_SANDBOX_KEYS are`
+    lines.push(`  Only ${which} accepted; any other key gets 401.`)
+  }
+  return lines
+}
+
+/** The part of `sandbox --help` that lists every fault kind. */
+export const FAULTS_HELP = [
+  'KOALA_SANDBOX_FAULTS injects faults into batch requests: comma-separated kind=probability items, each ' +
+    'probability from 0 to 1, adding up to at most 1, e.g. 500=0.2,429=0.1,reset=0.05,slow=0.05. Kinds:',
+  ...FAULT_KINDS.map((kind) => `  ${kind.padEnd(13)} ${FAULT_DESCRIPTIONS[kind]}`)
+].join('\n')
 
 /** `sandbox`: runs the local Koala-compatible ingestion server until interrupted. */
 export default function register(program: Command): void {
   program
     .command('sandbox')
+    .summary('Run a local Koala-compatible ingestion server on 127.0.0.1:$KOALA_SANDBOX_PORT (default 3001)')
     .description(
-      'Run a local Koala-compatible ingestion server on 127.0.0.1:$KOALA_SANDBOX_PORT (default 3001). ' +
-        'KOALA_SANDBOX_KEYS (comma-separated) limits the accepted keys; KOALA_SANDBOX_FAULTS injects faults, ' +
-        'e.g. 500=0.2,429=0.1,reset=0.05,slow=0.05'
+      'Run a local Koala-compatible ingestion server on 127.0.0.1:$KOALA_SANDBOX_PORT (default 3001).\n' +
+        'KOALA_SANDBOX_KEYS (comma-separated) limits the accepted keys; others get 401.\n' +
+        FAULTS_HELP
     )
     .action(async () => {
-      const port = Number(process.env.KOALA_SANDBOX_PORT ?? 3001)
-      // Parsed before listening, so a bad fault spec reports itself rather than a port problem.
+      // Read before listening, so a bad setting reports itself rather than a port problem.
+      const port = sandboxPort()
       const faults = parseFaults(process.env.KOALA_SANDBOX_FAULTS)
+      const keys = sandboxKeys()
       let sandbox
       try {
-        sandbox = await startSandbox(port, {
-          keys: (process.env.KOALA_SANDBOX_KEYS ?? '').split(',').map((key) => key.trim()),
-          faults,
-          log: (line) => console.log(line)
-        })
+        sandbox = await startSandbox(port, { keys, faults, log: (line) => console.log(line) })
       } catch (error) {
         throw listenFailure(
           `Could not listen on 127.0.0.1:${port}`,
@@ -30,6 +74,7 @@ export default function register(program: Command): void {
         )
       }
       console.log(`Koala sandbox listening on ${sandbox.url} (accepted bodies: ${sandbox.url}/__sandbox/received)`)
+      for (const line of sandboxSettingsLines(faults, keys)) console.log(line)
       stopOnSignal(() => sandbox.close())
     })
 }

@@ -2,14 +2,59 @@ import type { Command } from 'commander'
 import { koalaBaseUrl } from '../../destinations/koala-cloud/config'
 import { startServer, type RunningServer } from '../../server/server'
 
-/** The port from `--port`, else `$PORT`, else 3000, as actions-cli's `serve` does. */
-export function serverPort(option?: string): number {
-  const text = option ?? process.env.PORT ?? '3000'
-  const port = Number(text)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`The port "${text}" is not a number from 0 to 65535.`)
+/**
+ * An environment setting, trimmed; undefined when it is unset or blank, so `PORT=` in a shell or an `.env` file means
+ * "use the default" rather than port 0 (a random port).
+ */
+export function envSetting(name: string): string | undefined {
+  const value = process.env[name]?.trim()
+  return value ? value : undefined
+}
+
+/**
+ * Reads a port number.
+ *
+ * @param text the value as given, e.g. `3000`.
+ * @param source where it came from, for the message: `PORT`, `--port`, …
+ * @throws Error naming the source when it is not a whole number from 0 to 65535.
+ */
+export function parsePort(text: string, source: string): number {
+  const port = Number(text.trim())
+  if (!/^\d{1,5}$/.test(text.trim()) || port > 65535) {
+    throw new Error(`${source}: the port "${text}" is not a number from 0 to 65535 (0 picks a free port).`)
   }
   return port
+}
+
+/** The server's port: `--port`, else `$PORT` when set and not blank, else 3000, as actions-cli's `serve` does. */
+export function serverPort(option?: string): number {
+  if (option !== undefined) return parsePort(option, '--port')
+  const env = envSetting('PORT')
+  return env === undefined ? 3000 : parsePort(env, 'PORT')
+}
+
+/**
+ * Checks `KOALA_API_URL` before anything starts: when set (and not blank), it must be an absolute `http:` or `https:`
+ * URL without a query or fragment, since the destination appends `/web/projects/{key}/batch` to it.
+ *
+ * @throws Error naming the variable and its value, and what to set instead.
+ */
+export function checkApiUrl(value: string | undefined = process.env.KOALA_API_URL): void {
+  const text = value?.trim()
+  if (!text) return
+  let url: URL | undefined
+  try {
+    url = new URL(text)
+  } catch {
+    url = undefined
+  }
+  const fits = url && (url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash
+  if (!fits) {
+    throw new Error(
+      `KOALA_API_URL "${text}" is not an http(s) base URL. Set it to one such as http://127.0.0.1:3001 (a sandbox) ` +
+        "or https://api2.getkoala.com, without a query or fragment, or unset it to send to Koala's production API."
+    )
+  }
 }
 
 /**
@@ -67,6 +112,7 @@ export default function register(program: Command): void {
     )
     .option('-p, --port <port>', 'port to listen on (default: $PORT or 3000)')
     .action(async (options: { port?: string }) => {
+      checkApiUrl()
       const port = serverPort(options.port)
       let server: RunningServer
       try {
