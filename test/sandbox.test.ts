@@ -1,34 +1,12 @@
 import { Command } from 'commander'
+import { hostRequest } from './host-request'
 import registerSandbox, { sandboxSettingsLines } from '../src/cli/commands/sandbox'
 import { USER_AGENT } from '../src/destinations/koala-cloud/config'
 import { contractViolation, parseFaults, startSandbox, type RunningSandbox } from '../src/sandbox/sandbox'
-import * as http from 'http'
 
 // The Koala sandbox on its own: its contract check, its fault settings, its help text and who it answers.
 
 const KEY = 'pk_sandbox_test_key'
-
-/**
- * One request with the given Host header (fetch does not let a caller set Host), to `url`'s address.
- *
- * @returns the status and the body as text.
- */
-function hostRequest(
-  url: string,
-  host: string,
-  init: { method?: string; headers?: Record<string, string>; body?: string } = {}
-): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const request = http.request(url, { method: init.method ?? 'GET', headers: { ...init.headers, host } }, (res) => {
-      let text = ''
-      res.setEncoding('utf8')
-      res.on('data', (chunk: string) => (text += chunk))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }))
-    })
-    request.on('error', reject)
-    request.end(init.body)
-  })
-}
 
 /** A body the destination sends (an identify), every part within the contract. */
 const identifyBody = () => ({

@@ -1,4 +1,5 @@
 import * as fs from 'fs'
+import { hostRequest } from './host-request'
 import * as http from 'http'
 import type { AddressInfo } from 'net'
 import * as path from 'path'
@@ -1033,28 +1034,6 @@ describe('the Public Key is redacted where it is a property name', () => {
     }
   })
 })
-
-/**
- * One request with the given Host header (fetch does not let a caller set Host).
- *
- * @returns the status and the body as text.
- */
-function hostRequest(
-  url: string,
-  host: string,
-  init: { method?: string; headers?: Record<string, string>; body?: string } = {}
-): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const request = http.request(url, { method: init.method ?? 'GET', headers: { ...init.headers, host } }, (res) => {
-      let text = ''
-      res.setEncoding('utf8')
-      res.on('data', (chunk: string) => (text += chunk))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }))
-    })
-    request.on('error', reject)
-    request.end(init.body)
-  })
-}
 
 describe('DNS rebinding: the server answers only requests addressed to a loopback name', () => {
   const refusal = (host: string) =>
