@@ -23,7 +23,7 @@ import type { JSONObject, KoalaBatchBody, KoalaEntry } from './types'
 /**
  * Everything Identify and Track share: turning mapped payloads into Koala request bodies, sending them, and
  * reporting Koala's answers with the framework's error classes. `perform` and `performBatch` both go through
- * {@link send}, so a batch of one sends exactly the body `perform` sends.
+ * {@link preparePayload}, {@link buildBody} and `sendChunk`, so a batch of one sends exactly the body `perform` sends.
  */
 
 /** Which of Koala's arrays an action fills. */
