@@ -2,7 +2,7 @@ import { Command } from 'commander'
 import * as http from 'http'
 import type { AddressInfo } from 'net'
 import { sandboxPort } from '../src/cli/commands/sandbox'
-import registerServe, { listenFailure, serverPort } from '../src/cli/commands/serve'
+import registerServe, { checkRequestTimeout, listenFailure, serverPort } from '../src/cli/commands/serve'
 import registerStart, { samePortCheck, startBoth } from '../src/cli/commands/start'
 
 /**
@@ -10,7 +10,14 @@ import registerStart, { samePortCheck, startBoth } from '../src/cli/commands/sta
  * gets the hint about another program. The command never gets to listen here, so nothing keeps running.
  */
 
-const ENV_NAMES = ['PORT', 'KOALA_SANDBOX_PORT', 'KOALA_SANDBOX_FAULTS', 'KOALA_SANDBOX_KEYS', 'KOALA_API_URL']
+const ENV_NAMES = [
+  'PORT',
+  'KOALA_SANDBOX_PORT',
+  'KOALA_SANDBOX_FAULTS',
+  'KOALA_SANDBOX_KEYS',
+  'KOALA_API_URL',
+  'KOALA_REQUEST_TIMEOUT_MS'
+]
 const savedEnv = Object.fromEntries(ENV_NAMES.map((name) => [name, process.env[name]]))
 let occupied: http.Server
 let occupiedPort: number
@@ -92,6 +99,31 @@ describe('listenFailure', () => {
 })
 
 describe('configuration', () => {
+  it.each(['abc', '0', '-5', '1.5', '1e3'])(
+    'refuses KOALA_REQUEST_TIMEOUT_MS=%s before anything starts (serve and start)',
+    async (value) => {
+      const message =
+        `KOALA_REQUEST_TIMEOUT_MS "${value}" is not a whole number of milliseconds above 0. Set it to one such as ` +
+        '5000, or unset it for the default of 10000.'
+      for (const command of ['start', 'serve'] as const) {
+        const error = await startFails({ KOALA_REQUEST_TIMEOUT_MS: value, KOALA_SANDBOX_PORT: '0', PORT: '0' }, command)
+        expect(error.message).toBe(message)
+      }
+      expect(process.env.KOALA_API_URL).toBeUndefined()
+    }
+  )
+
+  it('accepts a whole number of milliseconds, or nothing', () => {
+    for (const value of [undefined, '', ' ', '1', '250', '10000'])
+      expect(() => checkRequestTimeout(value)).not.toThrow()
+  })
+
+  it('never prints the password of a KOALA_API_URL it refuses', async () => {
+    const error = await startFails({ KOALA_API_URL: 'ftp://user:s3cr3tpw@127.0.0.1:3500', PORT: '0' }, 'serve')
+    expect(error.message).toMatch(/^KOALA_API_URL "ftp:\/\/…@127\.0\.0\.1:3500" is not an http\(s\) base URL\./)
+    expect(error.message).not.toContain('s3cr3tpw')
+  })
+
   it('a blank PORT or KOALA_SANDBOX_PORT means unset: the default port, not a random one', () => {
     for (const blank of ['', '  ']) {
       process.env.PORT = blank

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { koalaBaseUrl } from '../../destinations/koala-cloud/config'
+import { koalaBaseUrl, redactProjectUrl } from '../../destinations/koala-cloud/config'
 import { startServer, type RunningServer } from '../../server/server'
 
 /**
@@ -51,10 +51,25 @@ export function checkApiUrl(value: string | undefined = process.env.KOALA_API_UR
   const fits = url && (url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash
   if (!fits) {
     throw new Error(
-      `KOALA_API_URL "${text}" is not an http(s) base URL. Set it to one such as http://127.0.0.1:3001 (a sandbox) ` +
+      `KOALA_API_URL "${redactProjectUrl(text)}" is not an http(s) base URL. Set it to one such as http://127.0.0.1:3001 (a sandbox) ` +
         "or https://api2.getkoala.com, without a query or fragment, or unset it to send to Koala's production API."
     )
   }
+}
+
+/**
+ * Checks `KOALA_REQUEST_TIMEOUT_MS` before anything starts: when set (and not blank) it must be a whole number of
+ * milliseconds above 0, because the destination otherwise falls back to its 10 s default without a word.
+ *
+ * @throws Error naming the variable, its value and what to set instead.
+ */
+export function checkRequestTimeout(value: string | undefined = process.env.KOALA_REQUEST_TIMEOUT_MS): void {
+  const text = value?.trim()
+  if (!text || /^[1-9]\d*$/.test(text)) return
+  throw new Error(
+    `KOALA_REQUEST_TIMEOUT_MS "${text}" is not a whole number of milliseconds above 0. Set it to one such as 5000, ` +
+      'or unset it for the default of 10000.'
+  )
 }
 
 /**
@@ -94,7 +109,7 @@ export function stopOnSignal(stop: () => Promise<void>): void {
 /** Prints the routes of a running server. */
 export function describeServer(server: RunningServer): string {
   return [
-    `Koala (Cloud) local server listening on ${server.url} (actions-cli compatible), sending to ${koalaBaseUrl()}`,
+    `Koala (Cloud) local server listening on ${server.url} (actions-cli compatible), sending to ${redactProjectUrl(koalaBaseUrl())}`,
     `  GET  ${server.url}/manifest`,
     `  POST ${server.url}/authenticate`,
     `  POST ${server.url}/identify`,
@@ -113,6 +128,7 @@ export default function register(program: Command): void {
     .option('-p, --port <port>', 'port to listen on (default: $PORT or 3000)')
     .action(async (options: { port?: string }) => {
       checkApiUrl()
+      checkRequestTimeout()
       const port = serverPort(options.port)
       let server: RunningServer
       try {

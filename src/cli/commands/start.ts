@@ -4,7 +4,15 @@ import { startSandbox, parseFaults, type RunningSandbox } from '../../sandbox/sa
 import { startServer, type RunningServer } from '../../server/server'
 import { PROJECT_ROOT } from '../paths'
 import { sandboxKeys, sandboxPort, sandboxSettingsLines } from './sandbox'
-import { checkApiUrl, describeServer, envSetting, listenFailure, serverPort, stopOnSignal } from './serve'
+import {
+  checkApiUrl,
+  checkRequestTimeout,
+  describeServer,
+  envSetting,
+  listenFailure,
+  serverPort,
+  stopOnSignal
+} from './serve'
 
 /** The ready-to-paste commands printed at start: send the example identify, then look at the sandbox. */
 export function demoCommands(serverUrl: string, sandboxUrl: string | undefined): string {
@@ -52,6 +60,7 @@ export interface StartedTools {
  */
 export async function startBoth(print: (line: string) => void = (line) => console.log(line)): Promise<StartedTools> {
   checkApiUrl()
+  checkRequestTimeout()
   const port = serverPort()
   const external = process.env.KOALA_API_URL?.trim()
   let sandbox: RunningSandbox | undefined

@@ -118,12 +118,15 @@ export function redactKey(text: string, publicKey: string | undefined): string {
 }
 
 /**
- * Hides the Public Key in a Koala project URL or path without knowing the key: `/web/projects/pk_live_abc/batch`
- * becomes `/web/projects/pk_l…/batch`. A segment already redacted (ending in `…`) is left alone, so applying it twice
- * changes nothing.
+ * Hides the secrets of a URL without knowing them: the Public Key in a Koala project path
+ * (`/web/projects/pk_live_abc/batch` becomes `/web/projects/pk_l…/batch`) and any user name and password written into
+ * the address (`https://user:pass@host` becomes `https://…@host`, e.g. in a `KOALA_API_URL` for a proxy). A key
+ * segment already redacted (ending in `…`) is left alone, so applying it twice changes nothing.
  */
 export function redactProjectUrl(url: string): string {
-  return url.replace(/(\/web\/projects\/)([^/?#]+)/g, (match, prefix: string, key: string) =>
-    key.endsWith('…') ? match : `${prefix}${shownPart(key)}`
-  )
+  return url
+    .replace(/(\/web\/projects\/)([^/?#]+)/g, (match, prefix: string, key: string) =>
+      key.endsWith('…') ? match : `${prefix}${shownPart(key)}`
+    )
+    .replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^/?#@\s]+@/gi, '$1…@')
 }

@@ -564,9 +564,21 @@ export async function sendBatch(
   return response
 }
 
-/** Whether two prepared payloads are the same event for Koala: same person, same entry, same top-level data. */
+/** JSON with object keys sorted, so two objects that differ only in key order compare equal. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) =>
+    item !== null && typeof item === 'object' && !Array.isArray(item)
+      ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : item
+  )
+}
+
+/**
+ * Whether two prepared payloads are the same event for Koala: same person, same entry, same top-level data (key order
+ * aside, since a redelivered event need not keep it).
+ */
 function sameEntry(a: PreparedPayload, b: PreparedPayload): boolean {
-  return a.ip === b.ip && JSON.stringify([a.entry, a.traits]) === JSON.stringify([b.entry, b.traits])
+  return a.ip === b.ip && canonicalJson([a.entry, a.traits]) === canonicalJson([b.entry, b.traits])
 }
 
 /**

@@ -223,5 +223,12 @@ describe('config', () => {
     expect(redactProjectUrl('/web/projects/abcd/batch')).toBe('/web/projects/ab…/batch')
     expect(redactProjectUrl(redactProjectUrl('/web/projects/pk_live_abc/batch'))).toBe('/web/projects/pk_l…/batch')
     expect(redactKey('key abc here', 'abc')).toBe('key a… here')
+    // Credentials written into a base URL (a proxy in KOALA_API_URL) are hidden too, user name included.
+    expect(redactProjectUrl('http://user:s3cr3tpw@127.0.0.1:3500/web/projects/pk_live_abc/batch')).toBe(
+      'http://…@127.0.0.1:3500/web/projects/pk_l…/batch'
+    )
+    expect(redactProjectUrl('see https://token@proxy.example.com/ and mailto:a@example.com')).toBe(
+      'see https://…@proxy.example.com/ and mailto:a@example.com'
+    )
   })
 })
