@@ -1,5 +1,16 @@
 import { PayloadValidationError, type JSONObject, type SegmentEvent } from '@segment/actions-core'
-import { fixture, recordKoala, runBatch, runEvent, useNock, type ActionName } from './helpers'
+import {
+  FIX,
+  fixture,
+  HELP,
+  NEITHER,
+  NO_IDENTIFIER,
+  recordKoala,
+  runBatch,
+  runEvent,
+  type ActionName,
+  useNock
+} from './helpers'
 
 useNock()
 
@@ -10,15 +21,8 @@ useNock()
 
 const SENT_AT = '2026-11-30T10:00:00.000Z'
 const LIBRARY = { library: { name: '@segment/analytics-node', version: '3.1.0' } }
-const HELP = 'Check the Public Key setting: copy it from Koala under Settings > Install.'
 const UNSAFE_KEY = `The Public Key setting may contain only letters, digits, "_" and "-". ${HELP}`
 const EMPTY_KEY = `The Public Key setting is empty. ${HELP}`
-const NEITHER =
-  'Koala needs an email or a Koala profile_id to know who this event belongs to, and this event has neither.'
-const FIX =
-  ' Map the Email field (for example to $.traits.email or $.context.traits.email), or send the profile_id' +
-  " from Koala's ko_id cookie in the Koala Profile ID field. Segment's anonymousId is not Koala's profile_id."
-const NO_IDENTIFIER = NEITHER + FIX
 const notAnEmail = (value: string) =>
   `${NEITHER} The Email field ${JSON.stringify(value)} is not an email address.${FIX}`
 const missing = (field: string) => `The root value is missing the required field '${field}'.`

@@ -1,20 +1,23 @@
 import nock from 'nock'
 import type { JSONObject, SegmentEvent } from '@segment/actions-core'
-import { expectBody, fixture, identifyEvent, recordKoala, runBatch, runEvent, trackEvent, useNock } from './helpers'
+import {
+  expectBody,
+  fixture,
+  identifyEvent,
+  NO_IDENTIFIER,
+  recordKoala,
+  runBatch,
+  runEvent,
+  SKIP_MESSAGE,
+  trackEvent,
+  useNock
+} from './helpers'
 
 useNock()
 
 const SENT_AT = '2026-11-30T10:00:00.000Z'
 const LIBRARY = { library: { name: '@segment/analytics-node', version: '3.1.0' } }
 const OK = { ok: true }
-const NO_IDENTIFIER =
-  'Koala needs an email or a Koala profile_id to know who this event belongs to, and this event has neither.' +
-  ' Map the Email field (for example to $.traits.email or $.context.traits.email), or send the profile_id' +
-  " from Koala's ko_id cookie in the Koala Profile ID field. Segment's anonymousId is not Koala's profile_id."
-const SKIP_MESSAGE =
-  'Skipped: this track event comes from analytics.js, and the Koala pixel in the browser already collects it. ' +
-  'Sending it again from Segment would count it twice in Koala.'
-
 /** An identify event of `identifyEvent`, optionally with a context.ip. */
 function identify(messageId: string, traits: JSONObject, ip?: string): SegmentEvent {
   return identifyEvent(messageId, traits, ip ? { context: { ...LIBRARY, ip } } : {})

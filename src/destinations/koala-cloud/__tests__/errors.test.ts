@@ -13,10 +13,11 @@ import { requestTimeoutMs } from '../config'
 import { networkError } from '../koala'
 import {
   BATCH_PATH,
+  expectBody,
+  HELP,
+  identifyEvent,
   KEY,
   KOALA,
-  expectBody,
-  identifyEvent,
   newDestination,
   runBatch,
   runEvent,
@@ -28,8 +29,6 @@ useNock()
 
 const SENT_AT = '2026-11-30T10:00:00.000Z'
 const LIBRARY = { library: { name: '@segment/analytics-node', version: '3.1.0' } }
-const HELP = 'Check the Public Key setting: copy it from Koala under Settings > Install.'
-
 const event = identifyEvent('m1', { email: 'ann@example.com' })
 const body = {
   email: 'ann@example.com',

@@ -207,3 +207,28 @@ export function useNock(): void {
     nock.restore()
   })
 }
+
+// The exact messages users see, written out here (not imported from the code under test) so a change to them fails.
+/** Where to find the Public Key, ending every key error. */
+export const HELP = 'Check the Public Key setting: copy it from Koala under Settings > Install.'
+/** The first sentence of the no-identifier refusal. */
+export const NEITHER =
+  'Koala needs an email or a Koala profile_id to know who this event belongs to, and this event has neither.'
+/** The fix the no-identifier refusal gives. */
+export const FIX =
+  ' Map the Email field (for example to $.traits.email or $.context.traits.email), or send the profile_id' +
+  " from Koala's ko_id cookie in the Koala Profile ID field. Segment's anonymousId is not Koala's profile_id."
+/** The whole no-identifier refusal. */
+export const NO_IDENTIFIER = NEITHER + FIX
+/** Why an analytics.js track is skipped. */
+export const SKIP_MESSAGE =
+  'Skipped: this track event comes from analytics.js, and the Koala pixel in the browser already collects it. ' +
+  'Sending it again from Segment would count it twice in Koala.'
+
+/** Runs one event through `action` and returns the one body Koala received. */
+export async function sentBody(action: ActionName, event: SegmentEvent, mapping?: Record<string, unknown>) {
+  const received = recordKoala()
+  await runEvent(action, event, { mapping: mapping as never })
+  expect(received).toHaveLength(1)
+  return received[0].body
+}

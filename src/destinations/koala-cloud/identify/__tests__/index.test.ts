@@ -5,32 +5,21 @@ import {
   AUTH_PATH,
   BATCH_PATH,
   EXPECTED_USER_AGENT,
+  fixture,
+  HELP,
+  identifyEvent,
   KEY,
   KOALA,
-  SETTINGS,
-  fixture,
-  identifyEvent,
   newDestination,
+  NO_IDENTIFIER,
   recordKoala,
   runEvent,
+  sentBody,
+  SETTINGS,
   useNock
 } from '../../__tests__/helpers'
 
 useNock()
-
-const HELP = 'Check the Public Key setting: copy it from Koala under Settings > Install.'
-const NO_IDENTIFIER =
-  'Koala needs an email or a Koala profile_id to know who this event belongs to, and this event has neither.' +
-  ' Map the Email field (for example to $.traits.email or $.context.traits.email), or send the profile_id' +
-  " from Koala's ko_id cookie in the Koala Profile ID field. Segment's anonymousId is not Koala's profile_id."
-
-/** Runs one identify and returns the one body Koala received. */
-async function sentBody(event: SegmentEvent, mapping?: Record<string, unknown>) {
-  const received = recordKoala()
-  await runEvent('identify', event, { mapping: mapping as never })
-  expect(received).toHaveLength(1)
-  return received[0].body
-}
 
 describe('Identify: real Segment events', () => {
   it('sends an analytics-node identify as exactly the Koala body, with our User-Agent and JSON', async () => {
@@ -89,7 +78,7 @@ describe('Identify: real Segment events', () => {
   })
 
   it('sends an HTTP API identify without context: no ip key, context carries only the source', async () => {
-    const body = await sentBody(fixture('http-api.ndjson', 2))
+    const body = await sentBody('identify', fixture('http-api.ndjson', 2))
     expect(body).toStrictEqual({
       email: 'pat.morgan@hooli.example.com',
       traits: { email: 'pat.morgan@hooli.example.com', name: 'Pat Morgan', billing_role: 'owner' },
@@ -108,7 +97,7 @@ describe('Identify: real Segment events', () => {
 
   it('does not skip identify calls from analytics.js (only track calls are skipped)', async () => {
     const event = fixture('analytics-next-browser.ndjson', 7)
-    const body = await sentBody(event)
+    const body = await sentBody('identify', event)
     expect(body.email).toBe('alex.kim@initech.example.com')
     expect(body.ip).toBe('203.0.113.41')
     expect(body.identifies).toStrictEqual([
@@ -199,18 +188,21 @@ describe('Identify: required fields and identity', () => {
   })
 
   it('trims and lowercases the email at the top level, leaving the traits as sent', async () => {
-    const body = await sentBody(identifyEvent('m1', { email: '  Jordan.Rivera@ACME.Example.com \t' }))
+    const body = await sentBody('identify', identifyEvent('m1', { email: '  Jordan.Rivera@ACME.Example.com \t' }))
     expect(body.email).toBe('jordan.rivera@acme.example.com')
     expect(body.traits).toStrictEqual({ email: '  Jordan.Rivera@ACME.Example.com \t' })
   })
 
   it('uses the top-level $.email when traits carry none', async () => {
-    const body = await sentBody({ ...identifyEvent('m1', { plan: 'pro' }), email: 'Top@Example.com' } as SegmentEvent)
+    const body = await sentBody('identify', {
+      ...identifyEvent('m1', { plan: 'pro' }),
+      email: 'Top@Example.com'
+    } as SegmentEvent)
     expect(body.email).toBe('top@example.com')
   })
 
   it('falls back to traits.email when the mapped Email field is missing', async () => {
-    const body = await sentBody(identifyEvent('m1', { email: 'trait@example.com' }), {
+    const body = await sentBody('identify', identifyEvent('m1', { email: 'trait@example.com' }), {
       email: { '@path': '$.properties.nothing_here' }
     })
     expect(body.email).toBe('trait@example.com')
@@ -218,7 +210,7 @@ describe('Identify: required fields and identity', () => {
 
   it('falls back to traits.email when the mapped Email field is not an email', async () => {
     const event = { ...identifyEvent('m1', { email: 'trait@example.com' }), properties: { contact: 'n/a' } }
-    const body = await sentBody(event, { email: { '@path': '$.properties.contact' } })
+    const body = await sentBody('identify', event, { email: { '@path': '$.properties.contact' } })
     expect(body.email).toBe('trait@example.com')
   })
 
@@ -228,7 +220,7 @@ describe('Identify: required fields and identity', () => {
     ['context.traits', { traits: {}, context: { traits: { profile_id: 'ko_ctx' } } }, 'ko_ctx']
   ])('defaults profile_id from %s (in that order of preference)', async (_from, change, expected) => {
     const event = { ...identifyEvent('m1', {}), ...change } as SegmentEvent
-    const body = await sentBody(event)
+    const body = await sentBody('identify', event)
     expect(body.profile_id).toBe(expected)
     expect('email' in body).toBe(false)
   })
@@ -241,17 +233,23 @@ describe('Identify: required fields and identity', () => {
   })
 
   it('sends both identifiers when both are known', async () => {
-    const body = await sentBody(identifyEvent('m1', { email: 'a@example.com', profile_id: 'ko_1' }))
+    const body = await sentBody('identify', identifyEvent('m1', { email: 'a@example.com', profile_id: 'ko_1' }))
     expect(body.profile_id).toBe('ko_1')
     expect(body.email).toBe('a@example.com')
   })
 
   it('sends ip only when the event has one', async () => {
-    const withIp = await sentBody(identifyEvent('m1', { email: 'a@example.com' }, { context: { ip: '198.51.100.7' } }))
+    const withIp = await sentBody(
+      'identify',
+      identifyEvent('m1', { email: 'a@example.com' }, { context: { ip: '198.51.100.7' } })
+    )
     expect(withIp.ip).toBe('198.51.100.7')
     nock.cleanAll()
     // analytics-node line 14: no context.ip.
-    const withoutIp = await sentBody({ ...fixture('analytics-node.ndjson', 14), traits: { email: 'a@example.com' } })
+    const withoutIp = await sentBody('identify', {
+      ...fixture('analytics-node.ndjson', 14),
+      traits: { email: 'a@example.com' }
+    })
     expect('ip' in withoutIp).toBe(false)
   })
 })
@@ -278,7 +276,7 @@ describe('Identify: sent_at reaches Koala in UTC', () => {
     ['2026-11-30t10:00:00z', '2026-11-30T10:00:00.000Z'],
     ['2026-11-01T06:00:12.345735111Z', '2026-11-01T06:00:12.345Z']
   ])('%s becomes %s', async (timestamp, expected) => {
-    const body = await sentBody(identifyEvent('m1', { email: 'a@example.com' }, { timestamp }))
+    const body = await sentBody('identify', identifyEvent('m1', { email: 'a@example.com' }, { timestamp }))
     expect((body.identifies as { sent_at: string }[])[0].sent_at).toBe(expected)
   })
 

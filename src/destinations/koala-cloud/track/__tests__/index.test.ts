@@ -1,40 +1,27 @@
 import nock from 'nock'
-import { createTestEvent, PayloadValidationError, type SegmentEvent } from '@segment/actions-core'
+import { createTestEvent, PayloadValidationError } from '@segment/actions-core'
 import destination from '../../index'
 import {
   BATCH_PATH,
   EXPECTED_USER_AGENT,
+  fixture,
+  HELP,
   KEY,
   KOALA,
-  SETTINGS,
-  fixture,
   newDestination,
+  NO_IDENTIFIER,
   recordKoala,
   runEvent,
+  sentBody,
+  SETTINGS,
+  SKIP_MESSAGE,
   trackEvent,
   useNock
 } from '../../__tests__/helpers'
 
 useNock()
 
-const HELP = 'Check the Public Key setting: copy it from Koala under Settings > Install.'
-const SKIPPED = {
-  skipped: true,
-  message:
-    'Skipped: this track event comes from analytics.js, and the Koala pixel in the browser already collects it. ' +
-    'Sending it again from Segment would count it twice in Koala.'
-}
-const NO_IDENTIFIER =
-  'Koala needs an email or a Koala profile_id to know who this event belongs to, and this event has neither.' +
-  ' Map the Email field (for example to $.traits.email or $.context.traits.email), or send the profile_id' +
-  " from Koala's ko_id cookie in the Koala Profile ID field. Segment's anonymousId is not Koala's profile_id."
-
-async function sentBody(event: SegmentEvent, mapping?: Record<string, unknown>) {
-  const received = recordKoala()
-  await runEvent('track', event, { mapping: mapping as never })
-  expect(received).toHaveLength(1)
-  return received[0].body
-}
+const SKIPPED = { skipped: true, message: SKIP_MESSAGE }
 
 describe('Track: real Segment events', () => {
   it('sends an analytics-node track as exactly the Koala body, with our User-Agent and JSON', async () => {
@@ -88,7 +75,7 @@ describe('Track: real Segment events', () => {
 
   it('sends an Engage "Audience Entered" track (email in context.traits) with its boolean unchanged', async () => {
     const event = fixture('engage-audiences.ndjson', 4)
-    const body = await sentBody(event)
+    const body = await sentBody('track', event)
     expect(body).toStrictEqual({
       email: 'jordan.rivera@acme.example.com',
       traits: { email: 'jordan.rivera@acme.example.com' },
@@ -154,7 +141,7 @@ describe('Track: real Segment events', () => {
         traits: { plan: 'ignored', role: 'admin' }
       }
     )
-    const body = await sentBody(event)
+    const body = await sentBody('track', event)
     expect(body.traits).toStrictEqual({ email: 'ctx@example.com', plan: 'pro' })
     expect(body.email).toBe('ctx@example.com')
   })
@@ -220,12 +207,12 @@ describe('Track: required fields and identity', () => {
         traits: { email: ' MiXeD@Example.COM ' }
       }
     )
-    const body = await sentBody(event)
+    const body = await sentBody('track', event)
     expect(body.email).toBe('mixed@example.com')
   })
 
   it('falls back to the email inside the mapped Traits (context.traits)', async () => {
-    const body = await sentBody(trackEvent('m1', 'Clicked', {}, { email: '\tCTX@Example.com' }))
+    const body = await sentBody('track', trackEvent('m1', 'Clicked', {}, { email: '\tCTX@Example.com' }))
     expect(body.email).toBe('ctx@example.com')
     expect(body.traits).toStrictEqual({ email: '\tCTX@Example.com' })
   })
@@ -234,13 +221,13 @@ describe('Track: required fields and identity', () => {
     ['properties', { profile_id: 'ko_p' }, { profile_id: 'ko_ctx' }, 'ko_p'],
     ['context.traits', { plan: 'x' }, { profile_id: 'ko_ctx' }, 'ko_ctx']
   ])('defaults profile_id from %s', async (_from, properties, contextTraits, expected) => {
-    const body = await sentBody(trackEvent('m1', 'Clicked', properties, contextTraits))
+    const body = await sentBody('track', trackEvent('m1', 'Clicked', properties, contextTraits))
     expect(body.profile_id).toBe(expected)
     expect('email' in body).toBe(false)
   })
 
   it('sends ip only when present', async () => {
-    const body = await sentBody({
+    const body = await sentBody('track', {
       ...fixture('analytics-node.ndjson', 15),
       context: { traits: { email: 'a@example.com' } }
     })
@@ -249,6 +236,7 @@ describe('Track: required fields and identity', () => {
 
   it('converts a timestamp with an offset to UTC', async () => {
     const body = await sentBody(
+      'track',
       trackEvent('m1', 'Clicked', {}, { email: 'a@example.com' }, { timestamp: '2026-11-30T23:30:00-02:00' })
     )
     expect((body.events as { sent_at: string }[])[0].sent_at).toBe('2026-12-01T01:30:00.000Z')
