@@ -3,11 +3,13 @@ import {
   FIX,
   fixture,
   HELP,
+  LIBRARY,
   NEITHER,
   NO_IDENTIFIER,
   recordKoala,
   runBatch,
   runEvent,
+  SENT_AT,
   type ActionName,
   useNock
 } from './helpers'
@@ -19,8 +21,6 @@ useNock()
  * error (class and message). The same events then go through one batch, where nothing valid may be lost.
  */
 
-const SENT_AT = '2026-11-30T10:00:00.000Z'
-const LIBRARY = { library: { name: '@segment/analytics-node', version: '3.1.0' } }
 const UNSAFE_KEY = `The Public Key setting may contain only letters, digits, "_" and "-". ${HELP}`
 const EMPTY_KEY = `The Public Key setting is empty. ${HELP}`
 const notAnEmail = (value: string) =>

@@ -4,10 +4,12 @@ import {
   expectBody,
   fixture,
   identifyEvent,
+  LIBRARY,
   NO_IDENTIFIER,
   recordKoala,
   runBatch,
   runEvent,
+  SENT_AT,
   SKIP_MESSAGE,
   trackEvent,
   useNock
@@ -15,8 +17,6 @@ import {
 
 useNock()
 
-const SENT_AT = '2026-11-30T10:00:00.000Z'
-const LIBRARY = { library: { name: '@segment/analytics-node', version: '3.1.0' } }
 const OK = { ok: true }
 /** An identify event of `identifyEvent`, optionally with a context.ip. */
 function identify(messageId: string, traits: JSONObject, ip?: string): SegmentEvent {

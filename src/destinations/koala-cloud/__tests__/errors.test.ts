@@ -18,17 +18,17 @@ import {
   identifyEvent,
   KEY,
   KOALA,
+  LIBRARY,
   newDestination,
   runBatch,
   runEvent,
+  SENT_AT,
   trackEvent,
   useNock
 } from './helpers'
 
 useNock()
 
-const SENT_AT = '2026-11-30T10:00:00.000Z'
-const LIBRARY = { library: { name: '@segment/analytics-node', version: '3.1.0' } }
 const event = identifyEvent('m1', { email: 'ann@example.com' })
 const body = {
   email: 'ann@example.com',

@@ -100,6 +100,20 @@ export function expectBody(body: JSONObject, status = 200, answer: JSONObject | 
   return nock(KOALA).post(BATCH_PATH, body).reply(status, answer)
 }
 
+/** The context Segment passes with an event or a batch: the action's default mapping under `options.mapping`. */
+function executionContext(action: ActionName, options: { settings?: JSONObject; mapping?: JSONObject }) {
+  return {
+    mapping: { ...defaultMapping(action), ...options.mapping },
+    settings: (options.settings ?? SETTINGS) as unknown as Settings,
+    features: {},
+    statsContext: {} as never,
+    logger: { info: () => undefined, error: () => undefined } as never,
+    transactionContext: {} as never,
+    stateContext: {} as never,
+    subscriptionMetadata: {}
+  }
+}
+
 /**
  * Runs one event through an action the way Segment does (no `createTestEvent` defaults added), with the action's
  * default mapping merged under `mapping`.
@@ -113,17 +127,7 @@ export async function runEvent(
   options: { settings?: JSONObject; mapping?: JSONObject } = {}
 ) {
   const destination = new EventRunner()
-  const results = await destination.run(action, {
-    event,
-    mapping: { ...defaultMapping(action), ...options.mapping },
-    settings: (options.settings ?? SETTINGS) as unknown as Settings,
-    features: {},
-    statsContext: {} as never,
-    logger: { info: () => undefined, error: () => undefined } as never,
-    transactionContext: {} as never,
-    stateContext: {} as never,
-    subscriptionMetadata: {}
-  })
+  const results = await destination.run(action, { event, ...executionContext(action, options) })
   const output = results.find((result) => result.output === 'Action Executed')?.data
   return { output, responses: destination.responses }
 }
@@ -139,28 +143,23 @@ export async function runBatch(
   options: { settings?: JSONObject; mapping?: JSONObject } = {}
 ) {
   const destination = newDestination()
-  return destination.executeBatch(action, {
-    events,
-    mapping: { ...defaultMapping(action), ...options.mapping },
-    settings: (options.settings ?? SETTINGS) as { public_key: string },
-    features: {},
-    statsContext: {} as never,
-    logger: { info: () => undefined, error: () => undefined } as never,
-    transactionContext: {} as never,
-    stateContext: {} as never,
-    subscriptionMetadata: {}
-  })
+  return destination.executeBatch(action, { events, ...executionContext(action, options) })
 }
+
+/** The timestamp every minimal event carries, and what it becomes as Koala's `sent_at`. */
+export const SENT_AT = '2026-11-30T10:00:00.000Z'
+/** The `context.library` every minimal event carries. */
+export const LIBRARY = { library: { name: '@segment/analytics-node', version: '3.1.0' } }
 
 /** Minimal identify event with the given traits (no `createTestEvent` defaults: nothing hidden). */
 export function identifyEvent(messageId: string, traits: JSONObject, extra: Partial<SegmentEvent> = {}): SegmentEvent {
   return {
     type: 'identify',
     messageId,
-    timestamp: '2026-11-30T10:00:00.000Z',
+    timestamp: SENT_AT,
     userId: 'usr_1',
     traits,
-    context: { library: { name: '@segment/analytics-node', version: '3.1.0' } },
+    context: { ...LIBRARY },
     ...extra
   }
 }
@@ -177,10 +176,10 @@ export function trackEvent(
     type: 'track',
     messageId,
     event,
-    timestamp: '2026-11-30T10:00:00.000Z',
+    timestamp: SENT_AT,
     userId: 'usr_1',
     properties,
-    context: { library: { name: '@segment/analytics-node', version: '3.1.0' }, traits: contextTraits },
+    context: { ...LIBRARY, traits: contextTraits },
     ...extra
   }
 }
