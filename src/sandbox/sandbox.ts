@@ -1,3 +1,4 @@
+import { isObject } from '@segment/actions-core'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import { MAX_ENTRIES_PER_REQUEST, redactProjectUrl } from '../destinations/koala-cloud/config'
 import { listenOnLoopback, loopbackHostOnly } from '../lib/loopback'
@@ -149,10 +150,6 @@ const TOP_LEVEL_KEYS = new Set(['profile_id', 'email', 'ip', 'traits', ...ARRAYS
 
 /** ISO-8601 date and time with seconds and a zone (`Z` or `±hh:mm`), as Koala's examples give `sent_at`. */
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
-}
 
 function isNonEmptyString(value: unknown): value is string {
   return typeof value === 'string' && value.trim() !== ''

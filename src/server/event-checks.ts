@@ -1,3 +1,4 @@
+import { isObject } from '@segment/actions-core'
 import validateMapping from '@segment/actions-core/mapping-kit/validate'
 
 /**
@@ -70,10 +71,6 @@ export const STACK_OVERFLOW_MESSAGE =
   "Segment's framework ran out of stack space on this request (Maximum call stack size exceeded), usually because " +
   `a value in it is nested too deeply (up to ${MAX_NESTING_DEPTH} levels work). Sending it again will not help.`
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
-}
-
 /** `null`, `an array`, `a string`, … for messages. */
 function kindOf(value: unknown): string {
   if (value === null) return 'null'
@@ -95,8 +92,8 @@ function kindOf(value: unknown): string {
  */
 export function unprocessableEvent(event: Record<string, unknown>): string | undefined {
   const { context } = event
-  if (context !== undefined && !isPlainObject(context)) return notAnObject('context', context)
-  if (context !== undefined && context.personas !== undefined && !isPlainObject(context.personas)) {
+  if (context !== undefined && !isObject(context)) return notAnObject('context', context)
+  if (context !== undefined && context.personas !== undefined && !isObject(context.personas)) {
     return notAnObject('context.personas', context.personas)
   }
   const tooDeep = findTooDeep(event)

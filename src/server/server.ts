@@ -1,4 +1,10 @@
-import { defaultValues, Destination, type DestinationDefinition, type JSONObject } from '@segment/actions-core'
+import {
+  defaultValues,
+  Destination,
+  isObject,
+  type DestinationDefinition,
+  type JSONObject
+} from '@segment/actions-core'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import koalaCloud from '../destinations/koala-cloud'
 import { listenOnLoopback, loopbackHostOnly, type LoopbackServer } from '../lib/loopback'
@@ -102,10 +108,6 @@ class BadRequest extends Error {
   }
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
-}
-
 /** One per-event status of a batch, as the framework's `executeBatch` returns them. */
 export type MultistatusNode = Awaited<ReturnType<Destination<Settings>['executeBatch']>>[number]
 
@@ -126,7 +128,7 @@ interface ActionRequest {
  */
 function readActionRequest(body: unknown): ActionRequest {
   if (body === undefined) throw new BadRequest(400, `The request has no body. ${ACTION_BODY_HELP}`)
-  if (!isPlainObject(body)) {
+  if (!isObject(body)) {
     throw new BadRequest(400, `The body is ${Array.isArray(body) ? 'an array' : 'not an object'}. ${ACTION_BODY_HELP}`)
   }
   const { payload, settings, mapping, auth, features } = body
@@ -139,20 +141,20 @@ function readActionRequest(body: unknown): ActionRequest {
         `"payload" has ${payload.length} events; a batch holds at most ${MAX_BATCH_SIZE}, as Segment sends them.`
       )
     }
-    const bad = payload.findIndex((event) => !isPlainObject(event))
+    const bad = payload.findIndex((event) => !isObject(event))
     if (bad !== -1) throw new BadRequest(400, `"payload[${bad}]" is not an object: each must be a Segment event.`)
-  } else if (!isPlainObject(payload)) {
+  } else if (!isObject(payload)) {
     throw new BadRequest(400, `"payload" must be a Segment event (an object) or an array of them. ${ACTION_BODY_HELP}`)
   }
   for (const [name, value] of Object.entries({ settings, mapping, auth, features })) {
-    if (value !== undefined && value !== null && !isPlainObject(value)) {
+    if (value !== undefined && value !== null && !isObject(value)) {
       throw new BadRequest(400, `"${name}" must be an object. ${ACTION_BODY_HELP}`)
     }
     // Events are checked one by one (see runAction); these parts belong to the whole request.
     const tooDeep = findTooDeep(value)
     if (tooDeep) throw new BadRequest(400, tooDeepMessage(`"${name}"`, tooDeep))
   }
-  const settingsObject = isPlainObject(settings) ? settings : {}
+  const settingsObject = isObject(settings) ? settings : {}
   try {
     checkPublicKey(settingsObject.public_key)
   } catch (error) {
@@ -289,17 +291,17 @@ function failureReason(error: unknown, output: ErrorOutput): string {
 /** The settings of `POST /authenticate`: the body itself, as actions-cli sends it, or its `settings`. */
 function readAuthSettings(body: unknown): Settings {
   if (body === undefined) throw new BadRequest(400, `The request has no body. ${AUTH_BODY_HELP}`)
-  if (!isPlainObject(body)) {
+  if (!isObject(body)) {
     throw new BadRequest(400, `The body is ${Array.isArray(body) ? 'an array' : 'not an object'}. ${AUTH_BODY_HELP}`)
   }
-  const settings = isPlainObject(body.settings) ? body.settings : body
+  const settings = isObject(body.settings) ? body.settings : body
   return settings as unknown as Settings
 }
 
 /** The Public Key of a request body, as given and trimmed (the destination uses it trimmed), for redaction. */
 function publicKeysOf(body: unknown): string[] {
-  if (!isPlainObject(body)) return []
-  const settings = isPlainObject(body.settings) ? body.settings : body
+  if (!isObject(body)) return []
+  const settings = isObject(body.settings) ? body.settings : body
   return typeof settings.public_key === 'string' ? [settings.public_key, settings.public_key.trim()] : []
 }
 

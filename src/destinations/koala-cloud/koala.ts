@@ -3,6 +3,7 @@ import {
   getErrorCodeFromHttpStatus,
   IntegrationError,
   InvalidAuthenticationError,
+  isObject,
   MultiStatusResponse,
   PayloadValidationError,
   RetryableError,
@@ -126,7 +127,7 @@ export function toUtcIso(value: unknown): string | undefined {
 }
 
 function asObject(value: unknown): JSONObject {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as JSONObject) : {}
+  return isObject(value) ? (value as JSONObject) : {}
 }
 
 function nonEmpty(value: unknown): string | undefined {
@@ -567,9 +568,7 @@ export async function sendBatch(
 /** JSON with object keys sorted, so two objects that differ only in key order compare equal. */
 function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, item: unknown) =>
-    item !== null && typeof item === 'object' && !Array.isArray(item)
-      ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : item
+    isObject(item) ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : item
   )
 }
 
