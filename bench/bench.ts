@@ -415,7 +415,9 @@ async function main(): Promise<number> {
     { key: 'per-event', label: 'per-event (onEvent)', job: job('per-event') },
     { key: 'batch', label: `batch (onBatch, ${options.batchSize})`, job: job('batch') },
     { key: 'http-floor', label: 'floor a: bare HTTP, min bodies', job: job('http-floor') },
-    { key: 'framework-floor', label: 'floor b: no-op performBatch', job: job('framework-floor') }
+    { key: 'framework-floor', label: 'floor b: no-op performBatch', job: job('framework-floor') },
+    { key: 'client-floor', label: 'floor c: request client, min bodies', job: job('client-floor') },
+    { key: 'ideal-floor', label: 'floor d: ideal batch destination', job: job('ideal-floor') }
   ]
   if (options.connections) {
     const subset = { ...workload, events: options.connectionEvents }
@@ -501,6 +503,8 @@ function report(options: Options, results: Map<string, Measurement[]>, profilePa
   const batch = runs('batch')
   const httpFloor = runs('http-floor')
   const frameworkFloor = runs('framework-floor')
+  const clientFloor = runs('client-floor')
+  const idealFloor = runs('ideal-floor')
 
   console.log(`\nMedians of ${options.rounds} interleaved rounds (keep-alive, as shipped)`)
   console.log(
@@ -508,12 +512,14 @@ function report(options: Options, results: Map<string, Measurement[]>, profilePa
       summaryRow('per-event (onEvent)', perEvent),
       summaryRow(`batch (onBatch, ${options.batchSize})`, batch),
       summaryRow('floor a: bare HTTP, min bodies', httpFloor),
-      summaryRow('floor b: no-op performBatch', frameworkFloor)
+      summaryRow('floor b: no-op performBatch', frameworkFloor),
+      summaryRow('floor c: request client, min bodies', clientFloor),
+      summaryRow('floor d: ideal batch destination', idealFloor)
     ])
   )
   console.log(
     'problems = failed events + contract violations + entries under the wrong person + unknown or duplicate ids. ' +
-      'Floor b sends nothing: its requests are 0 by design.'
+      'Floor b sends nothing: its requests are 0 by design. Floors a and c send bodies serialised before the clock; floor d serialises them on the clock.'
   )
 
   // Ratios are taken within each round (same machine load), then the median of those.
@@ -524,6 +530,14 @@ function report(options: Options, results: Map<string, Measurement[]>, profilePa
   const vsFramework = perRound((i) => cpuPer1k(batch[i]) / cpuPer1k(frameworkFloor[i]))
   const frameworkShare = perRound((i) => cpuMs(frameworkFloor[i]) / cpuMs(batch[i]))
   const httpShare = perRound((i) => cpuMs(httpFloor[i]) / cpuMs(batch[i]))
+  const clientShare = perRound((i) => cpuMs(clientFloor[i]) / cpuMs(batch[i]))
+  // No destination built on actions-core can use less CPU than its mapping (floor b) plus its request client
+  // sending the minimum bodies (floor c), so this is the best CPU ratio any such batch destination can reach.
+  const ceiling = perRound((i) => cpuPer1k(perEvent[i]) / (cpuPer1k(frameworkFloor[i]) + cpuPer1k(clientFloor[i])))
+  const overFloors = perRound((i) => cpuPer1k(batch[i]) - cpuPer1k(frameworkFloor[i]) - cpuPer1k(clientFloor[i]))
+  const idealSpeedup = perRound((i) => eventsPerSecond(idealFloor[i]) / eventsPerSecond(perEvent[i]))
+  const idealCpu = perRound((i) => cpuPer1k(idealFloor[i]) / cpuPer1k(perEvent[i]))
+  const vsIdeal = perRound((i) => eventsPerSecond(batch[i]) / eventsPerSecond(idealFloor[i]))
   console.log('\nRatios (median of the per-round ratios)')
   console.log(
     table(
@@ -534,7 +548,16 @@ function report(options: Options, results: Map<string, Measurement[]>, profilePa
         ['batch wall time / bare HTTP floor wall time', `${fmt(vsHttp, 2)}x`],
         ['batch CPU / no-op framework floor CPU', `${fmt(vsFramework, 2)}x`],
         ['share of batch CPU that is actions-core alone (floor b)', `${fmt(100 * frameworkShare)}%`],
-        ['share of batch CPU a bare client needs to send the bodies (floor a)', `${fmt(100 * httpShare)}%`]
+        ['share of batch CPU a bare client needs to send the bodies (floor a)', `${fmt(100 * httpShare)}%`],
+        [
+          "share of batch CPU the framework's request client needs to send them (floor c)",
+          `${fmt(100 * clientShare)}%`
+        ],
+        ['batch CPU ms per 1k events above floors b + c (this destination)', fmt(overFloors, 1)],
+        ['best per-event / batch CPU ratio on actions-core: per-event / (b + c)', `${fmt(ceiling, 1)}x`],
+        ['floor d (ideal batch destination) / per-event events/s', `${fmt(idealSpeedup, 1)}x`],
+        ['floor d / per-event CPU per 1k events', `${fmt(idealCpu, 3)} (1/${fmt(1 / idealCpu, 1)})`],
+        ['batch events/s as a share of floor d', `${fmt(100 * vsIdeal)}%`]
       ]
     )
   )

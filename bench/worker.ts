@@ -1,4 +1,13 @@
-import { Destination, type DestinationDefinition, type JSONObject, type Result } from '@segment/actions-core'
+import {
+  createRequestClient,
+  Destination,
+  type DestinationDefinition,
+  type JSONObject,
+  type ModifiedResponse,
+  MultiStatusResponse,
+  type RequestClient,
+  type Result
+} from '@segment/actions-core'
 import { writeFileSync } from 'fs'
 import http from 'http'
 import type https from 'https'
@@ -16,7 +25,7 @@ import { generateWorkload, minimumBodies, segmentBatches, type WorkloadEvent, ty
  */
 
 /** The modes the benchmark compares. */
-export type Mode = 'per-event' | 'batch' | 'framework-floor' | 'http-floor'
+export type Mode = 'per-event' | 'batch' | 'framework-floor' | 'http-floor' | 'client-floor' | 'ideal-floor'
 
 /**
  * How connections to the sink are handled: `keep-alive` is what the destination does as shipped (node-fetch 2 with
@@ -103,6 +112,50 @@ function noopDefinition(): DestinationDefinition<Settings> {
   const actions: DestinationDefinition<Settings>['actions'] = {}
   for (const [slug, action] of Object.entries(definition.actions)) {
     actions[slug] = { ...action, perform: () => undefined, performBatch: () => undefined }
+  }
+  return { ...definition, actions }
+}
+
+/**
+ * Posts an already serialised body to the sink's batch endpoint with the request options the destination uses
+ * (`postBody` in koala.ts), through a request client built by actions-core.
+ */
+function postSerialised(request: RequestClient, body: string): Promise<ModifiedResponse> {
+  return request(`${process.env.KOALA_API_URL ?? 'http://127.0.0.1:9'}/web/projects/pk_bench_local/batch`, {
+    method: 'POST',
+    body,
+    redirect: 'manual',
+    throwHttpErrors: false,
+    timeout: config.requestTimeoutMs()
+  })
+}
+
+/**
+ * The best any batch destination on actions-core could do with this workload: the same fields and presets (so the
+ * same framework mapping and validation), and a `performBatch` that does no work of its own but serialise and send,
+ * through the request client the framework gives it and with `BATCH_CONCURRENCY` in flight, the minimum bodies of
+ * its batch (built before the clock starts: `bodiesByFirstMessageId`, filled by the runner), then report every
+ * payload delivered. What a real destination spends above it is reading the payloads and grouping them by person.
+ */
+function idealDefinition(bodiesByFirstMessageId: Map<string, JSONObject[]>): DestinationDefinition<Settings> {
+  const actions: DestinationDefinition<Settings>['actions'] = {}
+  for (const [slug, action] of Object.entries(definition.actions)) {
+    actions[slug] = {
+      ...action,
+      perform: () => undefined,
+      performBatch: async (request, { payload }: { payload: { message_id?: string }[] }) => {
+        const bodies = bodiesByFirstMessageId.get(String(payload[0]?.message_id)) ?? []
+        await pool(bodies.length, config.BATCH_CONCURRENCY, async (i) => {
+          // Serialising is part of sending: every destination has to do it.
+          await postSerialised(request, JSON.stringify(bodies[i]))
+        })
+        const response = new MultiStatusResponse()
+        payload.forEach((_item, index) =>
+          response.setSuccessResponseAtIndex(index, { status: 200, sent: {}, body: '' })
+        )
+        return response
+      }
+    }
   }
   return { ...definition, actions }
 }
@@ -219,7 +272,36 @@ function runnerFor(job: Job): Runner {
     }
   }
 
-  const def = job.mode === 'framework-floor' ? noopDefinition() : variantDefinition(job.variant)
+  if (job.mode === 'client-floor') {
+    // The framework's own request client, built as actions-core builds it for an action (the destination's
+    // extendRequest options), posting the minimum bodies with the destination's request options.
+    const request = createRequestClient(definition.extendRequest?.({} as never) ?? {})
+    return (events) => {
+      // Serialised before the clock starts, as for floor a: the floor is the sending alone.
+      const bodies = minimumBodies(segmentBatches(events, job.batchSize)).map((body) => JSON.stringify(body))
+      return (tally) =>
+        pool(bodies.length, job.httpConcurrency, async (i) => {
+          const start = performance.now()
+          try {
+            const response = await postSerialised(request, bodies[i])
+            if (response.status === 200) tally.ok++
+            else tally.fail(response.status, 'request-client floor request rejected')
+          } catch (error) {
+            tally.fail('network', (error as Error).message)
+          }
+          tally.calls++
+          tally.slowestCallMs = Math.max(tally.slowestCallMs, performance.now() - start)
+        })
+    }
+  }
+
+  const idealBodies = new Map<string, JSONObject[]>()
+  const def =
+    job.mode === 'framework-floor'
+      ? noopDefinition()
+      : job.mode === 'ideal-floor'
+        ? idealDefinition(idealBodies)
+        : variantDefinition(job.variant)
   const destination = new Destination(def)
   const settings = settingsFor(def)
   // Destination.responses keeps every response forever; empty it after each call so memory stays what it is.
@@ -243,6 +325,10 @@ function runnerFor(job: Job): Runner {
 
   return (events) => {
     const batches = segmentBatches(events, job.batchSize)
+    if (job.mode === 'ideal-floor') {
+      // Built before the clock starts; serialised while it runs.
+      for (const batch of batches) idealBodies.set(String(batch[0].event.messageId), minimumBodies([batch]))
+    }
     return (tally) =>
       pool(batches.length, job.batchConcurrency, async (i) => {
         try {

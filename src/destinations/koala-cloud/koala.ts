@@ -369,11 +369,11 @@ export function networkError(error: unknown): RetryableError {
 /**
  * Sends one body to Koala's batch endpoint.
  *
+ * @param url the batch endpoint from `projectUrl(settings.public_key, 'batch')`, built once per call of `perform`
+ *   or `performBatch` rather than once per request.
  * @returns never throws for Koala's answer or a network failure: both become `{ ok: false, status, error }`.
- * @throws PayloadValidationError only for an empty or unsafe Public Key (checked before anything is sent).
  */
-export async function postBody(request: RequestClient, settings: Settings, body: KoalaBatchBody): Promise<SendResult> {
-  const url = projectUrl(settings.public_key, 'batch')
+export async function postBody(request: RequestClient, url: string, body: KoalaBatchBody): Promise<SendResult> {
   let response: ModifiedResponse
   try {
     // The body is serialised here rather than through the client's `json` option, which would build the request twice.
@@ -409,18 +409,18 @@ export async function postBody(request: RequestClient, settings: Settings, body:
  */
 async function sendChunk(
   request: RequestClient,
-  settings: Settings,
+  url: string,
   kind: ActionKind,
   group: PreparedPayload[]
 ): Promise<{ items: PreparedPayload[]; result: SendResult }[]> {
-  const result = await postBody(request, settings, buildBody(kind, group))
+  const result = await postBody(request, url, buildBody(kind, group))
   if (result.ok || result.status !== 413 || group.length === 1) {
     return [{ items: group, result }]
   }
   const half = Math.ceil(group.length / 2)
   const [first, second] = await Promise.all([
-    sendChunk(request, settings, kind, group.slice(0, half)),
-    sendChunk(request, settings, kind, group.slice(half))
+    sendChunk(request, url, kind, group.slice(0, half)),
+    sendChunk(request, url, kind, group.slice(half))
   ])
   return [...first, ...second]
 }
@@ -460,7 +460,8 @@ export async function sendOne(
   const preparation = preparePayload(kind, payload)
   if (preparation.outcome === 'invalid') throw preparation.error
   if (preparation.outcome === 'skipped') return { skipped: true, message: preparation.message }
-  const [{ result }] = await sendChunk(request, settings, kind, [preparation.prepared])
+  const url = projectUrl(settings.public_key, 'batch')
+  const [{ result }] = await sendChunk(request, url, kind, [preparation.prepared])
   if (!result.ok) throw result.error
   return result.body
 }
@@ -487,8 +488,9 @@ export async function sendBatch(
   payloads: KoalaPayload[]
 ): Promise<MultiStatusResponse> {
   const response = new MultiStatusResponse()
+  let url: string
   try {
-    projectUrl(settings.public_key, 'batch')
+    url = projectUrl(settings.public_key, 'batch')
   } catch (error) {
     // An unusable key fails every payload alike, reported per payload rather than thrown: a throw would reject the
     // whole onBatch, including events other actions have already delivered.
@@ -550,7 +552,7 @@ export async function sendBatch(
       const chunk = person.items.slice(start, start + MAX_ENTRIES_PER_REQUEST)
       const chunkIndexes = person.indexes.slice(start, start + MAX_ENTRIES_PER_REQUEST)
       tasks.push(async () => {
-        const outcomes = await sendChunk(request, settings, kind, chunk)
+        const outcomes = await sendChunk(request, url, kind, chunk)
         let offset = 0
         for (const { items, result } of outcomes) {
           for (const indexes of chunkIndexes.slice(offset, offset + items.length)) {
