@@ -337,7 +337,9 @@ function describe(m: Measurement): string {
     `${fmt(m.sink.requests)} req (min ${fmt(m.minimum)})`,
     `CPU ${fmt(cpuMs(m) / 1000, 2)} s`,
     `RSS ${fmt(m.worker.peakRssMB)} MB`,
-    `delivered ${fmt(m.sink.delivered)}/${fmt(m.deliverable)}`,
+    m.job.mode === 'framework-floor'
+      ? 'sends nothing by design'
+      : `delivered ${fmt(m.sink.delivered)}/${fmt(m.deliverable)}`,
     `${fmt(m.sink.connections)} conns`,
     `slowest call ${fmt(m.worker.slowestCallMs)} ms`
   ]

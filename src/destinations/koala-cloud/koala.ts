@@ -192,10 +192,13 @@ export function preparePayload(kind: ActionKind, payload: KoalaPayload): Prepara
   const email = normaliseEmail(payload.email) ?? normaliseEmail(traits.email)
   const profile_id = nonEmpty(payload.profile_id)
   if (!email && !profile_id) {
+    // Name the value that was refused, so "has neither" is not read as "has no email at all".
     const notEmail =
       nonEmpty(payload.email) !== undefined
         ? ` The Email field ${JSON.stringify(payload.email)} is not an email address.`
-        : ''
+        : nonEmpty(traits.email) !== undefined
+          ? ` The email ${JSON.stringify(traits.email)} in the Traits field is not an email address.`
+          : ''
     return invalid(
       'Koala needs an email or a Koala profile_id to know who this event belongs to, and this event has neither.' +
         notEmail +

@@ -518,6 +518,15 @@ const cases: BadCase[] = [
     inBatch: true
   },
   {
+    name: 'track: a display-name email in context.traits, named in the message',
+    action: 'track',
+    event: track('c53', { context: { ...LIBRARY, traits: { email: 'Jordan <c53@example.com>' } } }),
+    expected: refused(
+      `${NEITHER} The email ${JSON.stringify('Jordan <c53@example.com>')} in the Traits field is not an email address.${FIX}`
+    ),
+    inBatch: true
+  },
+  {
     name: 'email is an empty string',
     action: 'identify',
     event: identify('c45', { traits: { email: '' } }),
