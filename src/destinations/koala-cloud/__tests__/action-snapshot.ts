@@ -1,5 +1,6 @@
 import { createTestEvent, createTestIntegration } from '@segment/actions-core'
 import nock from 'nock'
+import { useNock } from './helpers'
 import { generateTestData } from './test-data'
 import { KOALA_PRODUCTION_URL, USER_AGENT } from '../config'
 import destination from '../index'
@@ -41,17 +42,7 @@ async function sendGenerated(actionSlug: string, isRequiredOnly: boolean) {
  */
 export function describeActionSnapshots(actionSlug: string): void {
   describe(`Testing snapshot for ${destinationSlug}'s ${actionSlug} destination action:`, () => {
-    beforeAll(() => {
-      delete process.env.KOALA_API_URL
-      nock.disableNetConnect()
-    })
-    afterEach(() => {
-      nock.cleanAll()
-    })
-    afterAll(() => {
-      nock.enableNetConnect()
-      nock.restore()
-    })
+    useNock()
 
     it('required fields', async () => {
       const request = await sendGenerated(actionSlug, true)

@@ -187,10 +187,17 @@ export function trackEvent(
 /**
  * Test-wide nock hygiene: no real network, no mock leaking into the next test, and nock's patch of Node's `http`
  * removed after the file. Jest shares core modules between the test files of one worker, so an unrestored nock
- * stacks under the next file's nock; a mocked socket error then escapes as an unhandled 'error' event.
+ * stacks under the next file's nock; a mocked socket error then escapes as an unhandled 'error' event. The
+ * destination's environment overrides are cleared before the first test too, so a `KOALA_API_URL` left in the
+ * developer's shell cannot send the first test's requests past the mocked production URL.
  */
 export function useNock(): void {
+  const clearOverrides = () => {
+    delete process.env.KOALA_API_URL
+    delete process.env.KOALA_REQUEST_TIMEOUT_MS
+  }
   beforeAll(() => {
+    clearOverrides()
     if (!nock.isActive()) nock.activate()
     nock.disableNetConnect()
   })
@@ -198,8 +205,7 @@ export function useNock(): void {
     // Also clears the timers of delayed replies (the timeout tests), so Jest exits promptly.
     nock.abortPendingRequests()
     nock.cleanAll()
-    delete process.env.KOALA_API_URL
-    delete process.env.KOALA_REQUEST_TIMEOUT_MS
+    clearOverrides()
   })
   afterAll(() => {
     nock.enableNetConnect()

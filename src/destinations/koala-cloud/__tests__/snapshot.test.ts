@@ -1,5 +1,6 @@
 import { createTestEvent, createTestIntegration } from '@segment/actions-core'
 import nock from 'nock'
+import { useNock } from './helpers'
 import { generateTestData } from './test-data'
 import { KOALA_PRODUCTION_URL } from '../config'
 import destination from '../index'
@@ -30,17 +31,7 @@ function mockKoala(publicKey: string, bodies: unknown[]) {
 }
 
 describe(`Testing snapshot for ${destinationSlug} destination:`, () => {
-  beforeAll(() => {
-    delete process.env.KOALA_API_URL
-    nock.disableNetConnect()
-  })
-  afterEach(() => {
-    nock.cleanAll()
-  })
-  afterAll(() => {
-    nock.enableNetConnect()
-    nock.restore()
-  })
+  useNock()
 
   for (const actionSlug of Object.keys(destination.actions)) {
     const seedName = `${destinationSlug}#${actionSlug}`
