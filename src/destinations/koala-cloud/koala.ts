@@ -369,23 +369,37 @@ export function networkError(error: unknown): RetryableError {
     : new RetryableError(`Could not reach Koala (${detail || 'network error'}).`, 503)
 }
 
+/** Where one `perform` or `performBatch` call sends its requests, and the timeout of each, in milliseconds. */
+interface Target {
+  url: string
+  timeoutMs: number
+}
+
+/**
+ * Resolves the batch endpoint and the timeout once per call of `perform` or `performBatch`, rather than once per
+ * request (both read the environment).
+ *
+ * @throws PayloadValidationError for an empty or unsafe Public Key (see `projectUrl`).
+ */
+function targetOf(settings: Settings): Target {
+  return { url: projectUrl(settings.public_key, 'batch'), timeoutMs: requestTimeoutMs() }
+}
+
 /**
  * Sends one body to Koala's batch endpoint.
  *
- * @param url the batch endpoint from `projectUrl(settings.public_key, 'batch')`, built once per call of `perform`
- *   or `performBatch` rather than once per request.
  * @returns never throws for Koala's answer or a network failure: both become `{ ok: false, status, error }`.
  */
-export async function postBody(request: RequestClient, url: string, body: KoalaBatchBody): Promise<SendResult> {
+async function postBody(request: RequestClient, target: Target, body: KoalaBatchBody): Promise<SendResult> {
   let response: ModifiedResponse
   try {
     // The body is serialised here rather than through the client's `json` option, which would build the request twice.
-    response = await request(url, {
+    response = await request(target.url, {
       method: 'POST',
       body: JSON.stringify(body),
       redirect: 'manual',
       throwHttpErrors: false,
-      timeout: requestTimeoutMs()
+      timeout: target.timeoutMs
     })
   } catch (error) {
     const failure = networkError(error)
@@ -412,18 +426,18 @@ export async function postBody(request: RequestClient, url: string, body: KoalaB
  */
 async function sendChunk(
   request: RequestClient,
-  url: string,
+  target: Target,
   kind: ActionKind,
   group: PreparedPayload[]
 ): Promise<{ items: PreparedPayload[]; result: SendResult }[]> {
-  const result = await postBody(request, url, buildBody(kind, group))
+  const result = await postBody(request, target, buildBody(kind, group))
   if (result.ok || result.status !== 413 || group.length === 1) {
     return [{ items: group, result }]
   }
   const half = Math.ceil(group.length / 2)
   const [first, second] = await Promise.all([
-    sendChunk(request, url, kind, group.slice(0, half)),
-    sendChunk(request, url, kind, group.slice(half))
+    sendChunk(request, target, kind, group.slice(0, half)),
+    sendChunk(request, target, kind, group.slice(half))
   ])
   return [...first, ...second]
 }
@@ -463,8 +477,7 @@ export async function sendOne(
   const preparation = preparePayload(kind, payload)
   if (preparation.outcome === 'invalid') throw preparation.error
   if (preparation.outcome === 'skipped') return { skipped: true, message: preparation.message }
-  const url = projectUrl(settings.public_key, 'batch')
-  const [{ result }] = await sendChunk(request, url, kind, [preparation.prepared])
+  const [{ result }] = await sendChunk(request, targetOf(settings), kind, [preparation.prepared])
   if (!result.ok) throw result.error
   return result.body
 }
@@ -491,20 +504,19 @@ export async function sendBatch(
   payloads: KoalaPayload[]
 ): Promise<MultiStatusResponse> {
   const response = new MultiStatusResponse()
-  let url: string
+  const fail = (index: number, errormessage: string) =>
+    response.setErrorResponseAtIndex(index, {
+      status: 400,
+      errortype: ErrorCodes.PAYLOAD_VALIDATION_FAILED,
+      errormessage
+    })
+  let target: Target
   try {
-    url = projectUrl(settings.public_key, 'batch')
+    target = targetOf(settings)
   } catch (error) {
     // An unusable key fails every payload alike, reported per payload rather than thrown: a throw would reject the
     // whole onBatch, including events other actions have already delivered.
-    const errormessage = (error as Error).message
-    payloads.forEach((_payload, index) =>
-      response.setErrorResponseAtIndex(index, {
-        status: 400,
-        errortype: ErrorCodes.PAYLOAD_VALIDATION_FAILED,
-        errormessage
-      })
-    )
+    payloads.forEach((_payload, index) => fail(index, (error as Error).message))
     return response
   }
 
@@ -512,12 +524,6 @@ export async function sendBatch(
   // repeats for that person). Every message_id belongs to the first person that used it in this batch.
   const people = new Map<string, { items: PreparedPayload[]; indexes: number[][] }>()
   const owners = new Map<string, { personKey: string; position: number }>()
-  const fail = (index: number, errormessage: string) =>
-    response.setErrorResponseAtIndex(index, {
-      status: 400,
-      errortype: ErrorCodes.PAYLOAD_VALIDATION_FAILED,
-      errormessage
-    })
 
   payloads.forEach((payload, index) => {
     const preparation = preparePayload(kind, payload)
@@ -555,7 +561,7 @@ export async function sendBatch(
       const chunk = person.items.slice(start, start + MAX_ENTRIES_PER_REQUEST)
       const chunkIndexes = person.indexes.slice(start, start + MAX_ENTRIES_PER_REQUEST)
       tasks.push(async () => {
-        const outcomes = await sendChunk(request, url, kind, chunk)
+        const outcomes = await sendChunk(request, target, kind, chunk)
         let offset = 0
         for (const { items, result } of outcomes) {
           for (const indexes of chunkIndexes.slice(offset, offset + items.length)) {
