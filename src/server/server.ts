@@ -288,21 +288,25 @@ function failureReason(error: unknown, output: ErrorOutput): string {
   return line.length > MAX_LOGGED_REASON ? `${line.slice(0, MAX_LOGGED_REASON - 1)}…` : line
 }
 
+/** The settings in a request body: its `settings` object, else the body itself (as actions-cli sends them to /authenticate). */
+function settingsIn(body: Record<string, unknown>): Record<string, unknown> {
+  return isObject(body.settings) ? body.settings : body
+}
+
 /** The settings of `POST /authenticate`: the body itself, as actions-cli sends it, or its `settings`. */
 function readAuthSettings(body: unknown): Settings {
   if (body === undefined) throw new BadRequest(400, `The request has no body. ${AUTH_BODY_HELP}`)
   if (!isObject(body)) {
     throw new BadRequest(400, `The body is ${Array.isArray(body) ? 'an array' : 'not an object'}. ${AUTH_BODY_HELP}`)
   }
-  const settings = isObject(body.settings) ? body.settings : body
-  return settings as unknown as Settings
+  return settingsIn(body) as unknown as Settings
 }
 
 /** The Public Key of a request body, as given and trimmed (the destination uses it trimmed), for redaction. */
 function publicKeysOf(body: unknown): string[] {
   if (!isObject(body)) return []
-  const settings = isObject(body.settings) ? body.settings : body
-  return typeof settings.public_key === 'string' ? [settings.public_key, settings.public_key.trim()] : []
+  const key = settingsIn(body).public_key
+  return typeof key === 'string' ? [key, key.trim()] : []
 }
 
 /** Answers JSON, indented and ending with a newline so curl output reads well in a terminal. */
@@ -468,10 +472,9 @@ export function createServer(options: ServerOptions = {}): express.Express {
       return refuse(req, res, err.status, `${sentence(cleanMessage(err.message ?? 'Bad request'))} ${help}`)
     }
     if (isStackOverflow(error)) return refuse(req, res, 400, STACK_OVERFLOW_MESSAGE)
-    const message = redactAnswer(cleanMessage(err?.message ?? String(error)), publicKeysOf(req.body))
-    log?.(
-      `[server] ${req.method} ${req.path} failed: ${redactAnswer((error as Error)?.stack ?? message, publicKeysOf(req.body))}`
-    )
+    const keys = publicKeysOf(req.body)
+    const message = redactAnswer(cleanMessage(err?.message ?? String(error)), keys)
+    log?.(`[server] ${req.method} ${req.path} failed: ${redactAnswer((error as Error)?.stack ?? message, keys)}`)
     refuse(req, res, 500, `The server failed to handle this request: ${sentence(message)}`)
   })
 
