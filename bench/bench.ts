@@ -3,12 +3,12 @@ import { mkdtempSync, readFileSync } from 'fs'
 import os from 'os'
 import path from 'path'
 import { parseArgs } from 'util'
-import { BATCH_CONCURRENCY } from '../src/destinations/koala-cloud/config'
+import { BATCH_CONCURRENCY, MAX_ENTRIES_PER_REQUEST } from '../src/destinations/koala-cloud/config'
 import track from '../src/destinations/koala-cloud/track'
 import { summariseProfile, type CpuProfile } from './profile'
 import type { SinkArguments, SinkCommand, SinkMessage, SinkStats } from './sink'
 import type { Connection, Job, Mode, WorkerResult } from './worker'
-import { generateWorkload, minimumRequests, segmentBatches, type WorkloadOptions } from './workload'
+import { generateWorkload, minimumRequests, segmentBatches, type WorkloadEvent, type WorkloadOptions } from './workload'
 
 /**
  * `npm run bench`: measures the Koala (Cloud) destination through actions-core's own `Destination`, per event
@@ -229,20 +229,25 @@ interface Measurement {
   minimum: number
 }
 
-const minimumCache = new Map<string, { minimum: number; deliverable: number }>()
+/** Workloads generated in this process, by their options: each is generated once however many runs use it. */
+const workloadCache = new Map<string, WorkloadEvent[]>()
+
+function workloadEvents(workload: WorkloadOptions): WorkloadEvent[] {
+  const key = JSON.stringify(workload)
+  let events = workloadCache.get(key)
+  if (!events) {
+    events = generateWorkload(workload).events
+    workloadCache.set(key, events)
+  }
+  return events
+}
 
 function expectations(workload: WorkloadOptions, batchSize: number) {
-  const key = `${JSON.stringify(workload)}|${batchSize}`
-  let cached = minimumCache.get(key)
-  if (!cached) {
-    const { events } = generateWorkload(workload)
-    cached = {
-      minimum: minimumRequests(segmentBatches(events, batchSize)),
-      deliverable: events.filter((item) => !item.skipped).length
-    }
-    minimumCache.set(key, cached)
+  const events = workloadEvents(workload)
+  return {
+    minimum: minimumRequests(segmentBatches(events, batchSize)),
+    deliverable: events.filter((item) => !item.skipped).length
   }
-  return cached
 }
 
 async function measure(label: string, job: Job, sink: Sink, latencyMs: number): Promise<Measurement> {
@@ -361,13 +366,13 @@ async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2))
   const startedAt = Date.now()
   const { workload } = options
-  const generated = generateWorkload(workload)
-  const identifies = generated.events.filter((e) => e.event.type === 'identify').length
-  const bytes = generated.events.reduce((sum, e) => sum + JSON.stringify(e.event).length, 0)
-  const batches = segmentBatches(generated.events, options.batchSize)
+  const events = workloadEvents(workload)
+  const identifies = events.filter((e) => e.event.type === 'identify').length
+  const bytes = events.reduce((sum, e) => sum + JSON.stringify(e.event).length, 0)
+  const batches = segmentBatches(events, options.batchSize)
   const minimum = minimumRequests(batches)
-  const globalMinimum = minimumRequests(segmentBatches(generated.events, Number.MAX_SAFE_INTEGER))
-  const activePeople = new Set(generated.events.map((e) => e.personKey)).size
+  const globalMinimum = minimumRequests(segmentBatches(events, Number.MAX_SAFE_INTEGER))
+  const activePeople = new Set(events.map((e) => e.personKey)).size
 
   console.log(
     `Koala (Cloud) benchmark: ${fmt(workload.events)} events over ${fmt(workload.people)} people ` +
@@ -380,12 +385,12 @@ async function main(): Promise<number> {
   )
   console.log(
     `Workload: ${fmt(identifies)} identify + ${fmt(workload.events - identifies)} track ` +
-      `(${fmt(generated.events.filter((e) => e.skipped).length)} analytics.js tracks the destination skips), ` +
+      `(${fmt(events.filter((e) => e.skipped).length)} analytics.js tracks the destination skips), ` +
       `${fmt(bytes / workload.events)} bytes/event as JSON`
   )
   console.log(
     `Segment batches of ${fmt(options.batchSize)} (one action each): ${fmt(batches.length)} onBatch calls; ` +
-      `minimum requests ${fmt(minimum)} (one per person per batch per 30 entries; ` +
+      `minimum requests ${fmt(minimum)} (one per person per batch per ${MAX_ENTRIES_PER_REQUEST} entries; ` +
       `${fmt(globalMinimum)} if the whole workload were one batch per action)`
   )
   console.log(
@@ -638,7 +643,7 @@ function report(options: Options, results: Map<string, Measurement[]>, profilePa
     )
     const rows = options.sweep.map((size, i) => {
       const list = runs(sweepKeys[i])
-      const perCall = median(list.map((m) => m.sink.requests / Math.max(1, Math.ceil(m.worker.calls))))
+      const perCall = median(list.map((m) => m.sink.requests / Math.max(1, m.worker.calls)))
       return [
         fmt(size),
         fmt(median(list.map(eventsPerSecond))),

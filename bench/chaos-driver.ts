@@ -10,6 +10,7 @@ import { requestTimeoutMs } from '../src/destinations/koala-cloud/config'
 import type { Settings } from '../src/destinations/koala-cloud/generated-types'
 import koalaCloud from '../src/destinations/koala-cloud'
 import { parseFaults, startSandbox, type SandboxFaults, type SandboxStats } from '../src/sandbox/sandbox'
+import { pool, segmentSettings } from './segment'
 import { seededRandom } from './workload'
 
 /**
@@ -200,20 +201,6 @@ export function isRetryableError(error: unknown): boolean {
   return typeof status !== 'number' || isRetryableStatus(status)
 }
 
-/** `onEvent`/`onBatch` settings as Segment builds them: the destination settings plus the presets as subscriptions. */
-export function chaosSettings(definition: DestinationDefinition<Settings>, publicKey: string): JSONObject {
-  const subscriptions = (definition.presets ?? []).map((preset) => {
-    if (preset.type !== 'automatic') throw new Error(`Preset "${preset.name}" is not an automatic subscription.`)
-    return {
-      name: preset.name,
-      partnerAction: preset.partnerAction,
-      subscribe: preset.subscribe,
-      mapping: preset.mapping
-    }
-  })
-  return { public_key: publicKey, subscriptions } as unknown as JSONObject
-}
-
 /**
  * A deliberately broken copy of a definition: each action's `perform` reports success whenever the real one throws a
  * retryable error (a 5xx, a 429, a dropped connection). That is the per-event defect the run must catch; `performBatch`
@@ -266,12 +253,8 @@ function freshCounts(): PathCounts {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Runs `worker` over `items` with at most `limit` in flight. */
-async function eachLimited<T>(items: T[], limit: number, worker: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  const lane = async () => {
-    while (next < items.length) await worker(items[next++])
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane))
+function eachLimited<T>(items: T[], limit: number, worker: (item: T) => Promise<void>): Promise<void> {
+  return pool(items.length, limit, (index) => worker(items[index]))
 }
 
 /**
@@ -345,7 +328,9 @@ async function runBatches(
     const byType = new Map<string, number[]>()
     for (const index of pending) {
       const type = String(events[index].event.type)
-      byType.set(type, [...(byType.get(type) ?? []), index])
+      const indexes = byType.get(type)
+      if (indexes) indexes.push(index)
+      else byType.set(type, [index])
     }
     const batches: number[][] = []
     for (const indexes of byType.values()) {
@@ -505,7 +490,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
   let perEventOutcomes: Outcome[]
   try {
     const destination = new Destination<Settings>(definition)
-    const settings = chaosSettings(definition, publicKey)
+    const settings = segmentSettings(definition, publicKey)
     const common = { maxAttempts, backoffMs: options.backoffMs ?? 10 }
     ;[batchOutcomes, perEventOutcomes] = await Promise.all([
       runBatches(destination, settings, batchEvents, batch, {

@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express'
 import http from 'http'
-import type { AddressInfo } from 'net'
+import { listenOnLoopback } from '../src/lib/loopback'
 import { contractViolation, createSandbox } from '../src/sandbox/sandbox'
 import { generateWorkload, type WorkloadOptions } from './workload'
 
@@ -24,10 +24,6 @@ import { generateWorkload, type WorkloadOptions } from './workload'
 /** What the sink saw since the last reset. */
 export interface SinkStats {
   requests: number
-  /** Requests answered 200. */
-  accepted: number
-  /** Entries in accepted requests (duplicates included). */
-  entries: number
   /** Distinct message_ids accepted. */
   delivered: number
   /** Entries whose message_id had already been accepted. */
@@ -42,8 +38,6 @@ export interface SinkStats {
   examples: string[]
   /** TCP connections accepted. */
   connections: number
-  /** Request bytes received. */
-  bytesIn: number
   /** The sink's own CPU time (user + system), in milliseconds. */
   cpuMs: number
 }
@@ -63,7 +57,7 @@ export interface SinkArguments {
 
 const ARRAYS = ['identifies', 'events', 'page_views'] as const
 
-function runSink(args: SinkArguments): void {
+async function runSink(args: SinkArguments): Promise<void> {
   // message_id -> the person key it must be filed under.
   const expected = new Map<string, string>()
   for (const item of generateWorkload(args.workload).events) {
@@ -79,8 +73,6 @@ function runSink(args: SinkArguments): void {
   const reset = () => {
     stats = {
       requests: 0,
-      accepted: 0,
-      entries: 0,
       delivered: 0,
       duplicates: 0,
       contractViolations: 0,
@@ -88,7 +80,6 @@ function runSink(args: SinkArguments): void {
       unknownIds: 0,
       examples: [],
       connections: 0,
-      bytesIn: 0,
       cpuMs: 0
     }
     delivered = new Set()
@@ -120,7 +111,6 @@ function runSink(args: SinkArguments): void {
       const list = record[name]
       if (!Array.isArray(list)) continue
       for (const entry of list as { message_id: string }[]) {
-        stats.entries++
         const owner = expected.get(entry.message_id)
         if (owner === undefined) {
           stats.unknownIds++
@@ -133,20 +123,18 @@ function runSink(args: SinkArguments): void {
         else delivered.add(entry.message_id)
       }
     }
-    stats.accepted++
     return undefined
   }
 
   const delay = () => (latencyMs > 0 ? new Promise((resolve) => setTimeout(resolve, latencyMs)) : Promise.resolve())
 
-  let server: http.Server
+  let handler: http.RequestListener
   if (args.kind === 'bare') {
-    server = http.createServer((req, res) => {
+    handler = (req, res) => {
       const chunks: Buffer[] = []
       req.on('data', (chunk: Buffer) => chunks.push(chunk))
       req.on('end', () => {
         const raw = Buffer.concat(chunks)
-        stats.bytesIn += raw.length
         let status = 200
         let answer = '{"ok":true}'
         if (req.method !== 'POST' || !/^\/web\/projects\/[^/]+\/batch$/.test(req.url ?? '')) {
@@ -172,13 +160,12 @@ function runSink(args: SinkArguments): void {
           res.end(answer)
         })
       })
-    })
+    }
   } else {
     const sandbox = createSandbox({ keepBodies: false })
     const app = express()
-    app.use((req: Request, res: Response, next: NextFunction) => {
+    app.use((_req: Request, res: Response, next: NextFunction) => {
       if (closeConnections) res.set('Connection', 'close')
-      stats.bytesIn += Number(req.get('content-length') ?? 0)
       void delay().then(() => next())
     })
     // The sandbox's own express.json sees the body already parsed and leaves it be.
@@ -188,17 +175,18 @@ function runSink(args: SinkArguments): void {
       next()
     })
     app.use(sandbox.app)
-    server = http.createServer(app)
+    handler = app
   }
-  server.on('connection', () => stats.connections++)
-  server.listen(0, '127.0.0.1', () => {
-    const { port } = server.address() as AddressInfo
-    send({ type: 'listening', url: `http://127.0.0.1:${port}` })
-  })
 
   function send(message: SinkMessage): void {
     process.send?.(message)
   }
+
+  // Never outlive the benchmark.
+  process.on('disconnect', () => process.exit(0))
+  const running = await listenOnLoopback(handler, 0)
+  running.server.on('connection', () => stats.connections++)
+  send({ type: 'listening', url: running.url })
 
   process.on('message', (message: SinkCommand) => {
     if (message.cmd === 'reset') {
@@ -210,14 +198,15 @@ function runSink(args: SinkArguments): void {
       const cpu = process.cpuUsage(cpuStart)
       send({ type: 'stats', stats: { ...stats, delivered: delivered.size, cpuMs: (cpu.user + cpu.system) / 1000 } })
     } else {
-      server.closeAllConnections()
-      server.close(() => process.exit(0))
+      void running.close().then(() => process.exit(0))
     }
   })
-  // Never outlive the benchmark.
-  process.on('disconnect', () => process.exit(0))
 }
 
 if (require.main === module) {
-  runSink(JSON.parse(process.argv[2]) as SinkArguments)
+  runSink(JSON.parse(process.argv[2]) as SinkArguments).catch((error: unknown) => {
+    // The orchestrator waits for `listening`; without it the benchmark cannot run, so fail loudly.
+    console.error(error)
+    process.exit(1)
+  })
 }

@@ -15,6 +15,7 @@ import { Session } from 'inspector/promises'
 import * as config from '../src/destinations/koala-cloud/config'
 import definition from '../src/destinations/koala-cloud'
 import type { Settings } from '../src/destinations/koala-cloud/generated-types'
+import { pool, segmentSettings } from './segment'
 import { generateWorkload, minimumBodies, segmentBatches, type WorkloadEvent, type WorkloadOptions } from './workload'
 
 /**
@@ -76,8 +77,6 @@ export interface WorkerResult {
   maxRssMB: number
   /** RSS just before the measured section (modules, workload and warm-up in memory), in MB. */
   baselineRssMB: number
-  /** Events (or, for the HTTP floor, requests) reported successful. */
-  ok: number
   /** Failures by status. */
   failures: Record<string, number>
   /** onEvent/onBatch calls (or requests) made. */
@@ -90,22 +89,10 @@ export interface WorkerResult {
 
 const MB = 1024 * 1024
 
-/** Settings as Segment passes them: the destination's settings plus the subscriptions of the two presets. */
-function settingsFor(def: DestinationDefinition<Settings>): JSONObject {
-  const subscriptions = (def.presets ?? []).flatMap((preset) =>
-    preset.type === 'automatic'
-      ? [
-          {
-            name: preset.name,
-            subscribe: preset.subscribe,
-            partnerAction: preset.partnerAction,
-            mapping: preset.mapping
-          }
-        ]
-      : []
-  )
-  return { public_key: 'pk_bench_local', subscriptions } as unknown as JSONObject
-}
+/** The Public Key every mode sends with, and the sink's batch endpoint for it (`KOALA_API_URL` is the sink). */
+const BENCH_KEY = 'pk_bench_local'
+const BATCH_PATH = `/web/projects/${BENCH_KEY}/batch`
+const SINK_URL = process.env.KOALA_API_URL ?? 'http://127.0.0.1:9'
 
 /** The definition with the same fields and presets whose actions do nothing: what actions-core costs by itself. */
 function noopDefinition(): DestinationDefinition<Settings> {
@@ -121,7 +108,7 @@ function noopDefinition(): DestinationDefinition<Settings> {
  * (`postBody` in koala.ts), through a request client built by actions-core.
  */
 function postSerialised(request: RequestClient, body: string): Promise<ModifiedResponse> {
-  return request(`${process.env.KOALA_API_URL ?? 'http://127.0.0.1:9'}/web/projects/pk_bench_local/batch`, {
+  return request(`${SINK_URL}${BATCH_PATH}`, {
     method: 'POST',
     body,
     redirect: 'manual',
@@ -175,17 +162,7 @@ function variantDefinition(variant: Variant): DestinationDefinition<Settings> {
   }
 }
 
-/** Runs `count` tasks with at most `limit` in flight. */
-async function pool(count: number, limit: number, task: (index: number) => Promise<void>): Promise<void> {
-  let next = 0
-  const worker = async () => {
-    while (next < count) await task(next++)
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, count) }, worker))
-}
-
 class Tally {
-  ok = 0
   failures: Record<string, number> = {}
   calls = 0
   slowestCallMs = 0
@@ -212,8 +189,9 @@ class Tally {
 function countMultistatus(results: Result[], tally: Tally): void {
   for (const result of results) {
     for (const entry of result.multistatus ?? []) {
-      if (entry.status >= 200 && entry.status < 300) tally.ok++
-      else tally.fail(entry.status, 'errormessage' in entry ? entry.errormessage : '')
+      if (entry.status < 200 || entry.status >= 300) {
+        tally.fail(entry.status, 'errormessage' in entry ? entry.errormessage : '')
+      }
     }
   }
 }
@@ -224,9 +202,36 @@ function countMultistatus(results: Result[], tally: Tally): void {
  */
 type Runner = (events: WorkloadEvent[]) => (tally: Tally) => Promise<void>
 
+/**
+ * A floor that sends the minimum bodies, serialised with `serialise` before the clock starts (the floor is the
+ * sending alone), with `post`, keeping `httpConcurrency` requests in flight.
+ *
+ * @param post sends one body and resolves with the HTTP status.
+ * @param what names the floor in failure messages.
+ */
+function floorRunner<B>(
+  job: Job,
+  serialise: (body: JSONObject) => B,
+  post: (body: B) => Promise<number>,
+  what: string
+): Runner {
+  return (events) => {
+    const bodies = minimumBodies(segmentBatches(events, job.batchSize)).map(serialise)
+    return (tally) =>
+      pool(bodies.length, job.httpConcurrency, async (i) => {
+        try {
+          const status = await tally.time(() => post(bodies[i]))
+          if (status !== 200) tally.fail(status, `${what} request rejected`)
+        } catch (error) {
+          tally.fail('network', (error as Error).message)
+        }
+      })
+  }
+}
+
 function runnerFor(job: Job): Runner {
   if (job.mode === 'http-floor') {
-    const target = new URL(process.env.KOALA_API_URL ?? 'http://127.0.0.1:9')
+    const target = new URL(SINK_URL)
     const agent = job.connection === 'close' ? new http.Agent({ keepAlive: false }) : http.globalAgent
     const post = (body: Buffer) =>
       new Promise<number>((resolve, reject) => {
@@ -235,7 +240,7 @@ function runnerFor(job: Job): Runner {
             host: target.hostname,
             port: target.port,
             method: 'POST',
-            path: '/web/projects/pk_bench_local/batch',
+            path: BATCH_PATH,
             agent,
             headers: {
               'Content-Type': 'application/json',
@@ -251,48 +256,19 @@ function runnerFor(job: Job): Runner {
         req.on('error', reject)
         req.end(body)
       })
-    return (events) => {
-      // Serialised before the clock starts: the floor is the sending alone.
-      const bodies = minimumBodies(segmentBatches(events, job.batchSize)).map((body) =>
-        Buffer.from(JSON.stringify(body))
-      )
-      return (tally) =>
-        pool(bodies.length, job.httpConcurrency, async (i) => {
-          const start = performance.now()
-          try {
-            const status = await post(bodies[i])
-            if (status === 200) tally.ok++
-            else tally.fail(status, 'HTTP floor request rejected')
-          } catch (error) {
-            tally.fail('network', (error as Error).message)
-          }
-          tally.calls++
-          tally.slowestCallMs = Math.max(tally.slowestCallMs, performance.now() - start)
-        })
-    }
+    return floorRunner(job, (body) => Buffer.from(JSON.stringify(body)), post, 'HTTP floor')
   }
 
   if (job.mode === 'client-floor') {
     // The framework's own request client, built as actions-core builds it for an action (the destination's
     // extendRequest options), posting the minimum bodies with the destination's request options.
     const request = createRequestClient(definition.extendRequest?.({} as never) ?? {})
-    return (events) => {
-      // Serialised before the clock starts, as for floor a: the floor is the sending alone.
-      const bodies = minimumBodies(segmentBatches(events, job.batchSize)).map((body) => JSON.stringify(body))
-      return (tally) =>
-        pool(bodies.length, job.httpConcurrency, async (i) => {
-          const start = performance.now()
-          try {
-            const response = await postSerialised(request, bodies[i])
-            if (response.status === 200) tally.ok++
-            else tally.fail(response.status, 'request-client floor request rejected')
-          } catch (error) {
-            tally.fail('network', (error as Error).message)
-          }
-          tally.calls++
-          tally.slowestCallMs = Math.max(tally.slowestCallMs, performance.now() - start)
-        })
-    }
+    return floorRunner(
+      job,
+      (body) => JSON.stringify(body),
+      async (body) => (await postSerialised(request, body)).status,
+      'request-client floor'
+    )
   }
 
   const idealBodies = new Map<string, JSONObject[]>()
@@ -303,7 +279,7 @@ function runnerFor(job: Job): Runner {
         ? idealDefinition(idealBodies)
         : variantDefinition(job.variant)
   const destination = new Destination(def)
-  const settings = settingsFor(def)
+  const settings = segmentSettings(def, BENCH_KEY)
   // Destination.responses keeps every response forever; empty it after each call so memory stays what it is.
   const clearResponses = () => void destination.responses.splice(0)
 
@@ -312,7 +288,6 @@ function runnerFor(job: Job): Runner {
       await pool(events.length, job.concurrency, async (i) => {
         try {
           await tally.time(() => destination.onEvent(events[i].event, settings))
-          tally.ok++
         } catch (error) {
           const err = error as { status?: number; message?: string }
           tally.fail(err.status, err.message)
@@ -370,6 +345,8 @@ async function main(job: Job): Promise<void> {
   })
 
   let profiler: Session | undefined
+  // The unmeasured preparation (Segment batches, the floors' bodies) runs before the profiler starts.
+  const measured = run(workload.events)
   if (job.profile) {
     profiler = new Session()
     profiler.connect()
@@ -378,7 +355,6 @@ async function main(job: Job): Promise<void> {
     await profiler.post('Profiler.start')
   }
 
-  const measured = run(workload.events)
   const tally = new Tally()
   const baselineRss = process.memoryUsage.rss()
   let peakRss = baselineRss
@@ -407,7 +383,6 @@ async function main(job: Job): Promise<void> {
     peakRssMB: peakRss / MB,
     maxRssMB: (process.resourceUsage().maxRSS * 1024) / MB,
     baselineRssMB: baselineRss / MB,
-    ok: tally.ok,
     failures: tally.failures,
     calls: tally.calls,
     slowestCallMs: tally.slowestCallMs,

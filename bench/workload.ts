@@ -1,4 +1,6 @@
 import type { JSONObject, JSONValue, SegmentEvent } from '@segment/actions-core'
+// Koala's limit of entries per array in one request, the rule the sandbox checks too.
+import { MAX_ENTRIES_PER_REQUEST } from '../src/destinations/koala-cloud/config'
 
 /**
  * The benchmark's workload: deterministic, Segment-shaped identify and track events for a set of people, modelled on
@@ -488,9 +490,6 @@ export function segmentBatches(events: WorkloadEvent[], batchSize: number): Work
   return batches
 }
 
-/** Koala's limit of entries per array in one request. */
-export const KOALA_ENTRIES_PER_REQUEST = 30
-
 /**
  * The minimum number of Koala requests for these batches: one per person per batch per 30 entries (each batch holds
  * one action's events). Skipped events need no request.
@@ -502,7 +501,7 @@ export function minimumRequests(batches: WorkloadEvent[][]): number {
     for (const item of batch) {
       if (!item.skipped) perPerson.set(item.personKey, (perPerson.get(item.personKey) ?? 0) + 1)
     }
-    for (const count of perPerson.values()) requests += Math.ceil(count / KOALA_ENTRIES_PER_REQUEST)
+    for (const count of perPerson.values()) requests += Math.ceil(count / MAX_ENTRIES_PER_REQUEST)
   }
   return requests
 }
@@ -528,8 +527,8 @@ export function minimumBodies(batches: WorkloadEvent[][]): JSONObject[] {
     }
     for (const [key, items] of perPerson) {
       const [profileId, email] = key.split('\u0000')
-      for (let start = 0; start < items.length; start += KOALA_ENTRIES_PER_REQUEST) {
-        const chunk = items.slice(start, start + KOALA_ENTRIES_PER_REQUEST)
+      for (let start = 0; start < items.length; start += MAX_ENTRIES_PER_REQUEST) {
+        const chunk = items.slice(start, start + MAX_ENTRIES_PER_REQUEST)
         const body: JSONObject = {}
         if (profileId) body.profile_id = profileId
         if (email) body.email = email
