@@ -1,6 +1,5 @@
 import { parseFql, validate } from '@segment/destination-subscriptions'
-import * as fs from 'fs'
-import * as path from 'path'
+import { FIXTURES_DIR, readFixtureEvents } from '../src/cli/validate'
 import destination from '../src/destinations/koala-cloud'
 import { ANALYTICS_JS_SKIP_MESSAGE } from '../src/destinations/koala-cloud/koala'
 import { contractViolation, startSandbox, type RunningSandbox } from '../src/sandbox/sandbox'
@@ -12,8 +11,6 @@ import { startServer, type RunningServer } from '../src/server/server'
  * itself and the rules of the issue, not by calling the destination's own code.
  */
 
-const repoRoot = path.join(__dirname, '..')
-const fixturesDir = path.join(repoRoot, '..', 'shared', 'fixtures', 'segment-events')
 const KEY = 'pk_e2e_fixture_key'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Segment events and Koala bodies, read field by field
@@ -25,18 +22,11 @@ interface FixtureEvent {
   event: Json
 }
 
-const fixtures: FixtureEvent[] = fs
-  .readdirSync(fixturesDir)
-  .filter((name) => name.endsWith('.ndjson'))
-  .sort()
-  .flatMap((file) =>
-    fs
-      .readFileSync(path.join(fixturesDir, file), 'utf8')
-      .split('\n')
-      .map((line, index) => ({ line, index }))
-      .filter(({ line }) => line.trim() !== '')
-      .map(({ line, index }) => ({ where: `${file}:${index + 1}`, file, event: JSON.parse(line) as Json }))
-  )
+const fixtures: FixtureEvent[] = readFixtureEvents(FIXTURES_DIR).map(({ source, event }) => ({
+  where: source,
+  file: source.split(':')[0],
+  event
+}))
 
 /** The preset whose trigger matches the event, as Segment picks it (FQL), if any. */
 function presetFor(event: Json) {

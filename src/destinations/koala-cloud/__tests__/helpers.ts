@@ -5,31 +5,29 @@ import { createTestIntegration, defaultValues, Destination, type SegmentEvent } 
 import type { JSONObject } from '@segment/actions-core'
 import type { Settings } from '../generated-types'
 import definition from '../index'
+import { PROJECT_ROOT } from '../../../cli/paths'
+import { FIXTURES_DIR, readFixtureEvents } from '../../../cli/validate'
 
 /**
  * Shared pieces of the destination's unit tests: the shared Segment fixtures, a Koala mocked with nock, and ways to
  * run an action exactly as Segment would (one event, or a batch with its multistatus).
  */
 
-/** The repository root (this file is `src/destinations/koala-cloud/__tests__/helpers.ts`). */
-export const repoRoot = path.resolve(__dirname, '..', '..', '..', '..')
+/** The repository root. */
+export const repoRoot = PROJECT_ROOT
 
-/** The shared fixtures, beside the repository (CI clones `shared/` next to it). */
-export const fixturesDir = path.join(repoRoot, '..', 'shared', 'fixtures', 'segment-events')
+let fixtureEvents: Map<string, SegmentEvent> | undefined
 
-/** Every event of one fixture file, in line order. */
-export function readFixture(file: string): SegmentEvent[] {
-  return fs
-    .readFileSync(path.join(fixturesDir, file), 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as SegmentEvent)
-}
-
-/** One event of a fixture file; `line` counts from 1, as the fixtures' README does. */
+/**
+ * One event of the shared fixtures (`../shared/fixtures/segment-events`, read once per test file with the
+ * project's own reader); `line` is the file's line number, counting from 1 as the fixtures' README does.
+ *
+ * @throws RangeError when that line holds no event.
+ */
 export function fixture(file: string, line: number): SegmentEvent {
-  const event = readFixture(file)[line - 1]
-  if (!event) throw new RangeError(`${file} has no line ${line}`)
+  fixtureEvents ??= new Map(readFixtureEvents(FIXTURES_DIR).map(({ source, event }) => [source, event]))
+  const event = fixtureEvents.get(`${file}:${line}`)
+  if (!event) throw new RangeError(`${file} has no event on line ${line}`)
   return event
 }
 
@@ -38,7 +36,6 @@ export const SETTINGS = { public_key: KEY }
 export const KOALA = 'https://api2.getkoala.com'
 export const BATCH_PATH = `/web/projects/${KEY}/batch`
 export const AUTH_PATH = `/web/projects/${KEY}/auth`
-export const ENTRY_CONTEXT_SOURCE = { source: 'segment-cloud' }
 
 /** The User-Agent every request must carry: the destination's name and the package's version. */
 export const EXPECTED_USER_AGENT = `Segment Actions Koala (Cloud) destination/${
