@@ -1,7 +1,6 @@
 import { Command } from 'commander'
-import * as http from 'http'
-import type { AddressInfo } from 'net'
 import { sandboxPort } from '../src/cli/commands/sandbox'
+import { listenOnLoopback, type LoopbackServer } from '../src/lib/loopback'
 import registerServe, { checkRequestTimeout, listenFailure, serverPort } from '../src/cli/commands/serve'
 import registerStart, { samePortCheck, startBoth } from '../src/cli/commands/start'
 
@@ -19,18 +18,15 @@ const ENV_NAMES = [
   'KOALA_REQUEST_TIMEOUT_MS'
 ]
 const savedEnv = Object.fromEntries(ENV_NAMES.map((name) => [name, process.env[name]]))
-let occupied: http.Server
+let occupied: LoopbackServer
 let occupiedPort: number
 
 beforeAll(async () => {
-  occupied = http.createServer()
-  await new Promise<void>((resolve) => occupied.listen(0, '127.0.0.1', resolve))
-  occupiedPort = (occupied.address() as AddressInfo).port
+  occupied = await listenOnLoopback(() => undefined, 0)
+  occupiedPort = occupied.port
 })
 
-afterAll(async () => {
-  await new Promise<void>((resolve) => occupied.close(() => resolve()))
-})
+afterAll(() => occupied.close())
 
 beforeEach(() => {
   for (const name of ENV_NAMES) delete process.env[name]

@@ -1,12 +1,12 @@
 import * as fs from 'fs'
 import { hostRequest } from './host-request'
-import * as http from 'http'
 import type { AddressInfo } from 'net'
 import * as path from 'path'
 import { IntegrationError, type DestinationDefinition } from '@segment/actions-core'
 import { checkPublicKey, USER_AGENT } from '../src/destinations/koala-cloud/config'
 import type { Settings } from '../src/destinations/koala-cloud/generated-types'
 import { ANALYTICS_JS_SKIP_MESSAGE } from '../src/destinations/koala-cloud/koala'
+import { listenOnLoopback } from '../src/lib/loopback'
 import { startSandbox, type RunningSandbox } from '../src/sandbox/sandbox'
 import { startServer, type RunningServer } from '../src/server/server'
 import { findTooDeep, MAX_NESTING_DEPTH } from '../src/server/event-checks'
@@ -497,11 +497,9 @@ describe('the Public Key is redacted', () => {
 
   it('in an error that quotes the URL (Koala unreachable)', async () => {
     // A port that was free a moment ago: the connection is refused.
-    const closed = http.createServer()
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
-    const port = (closed.address() as AddressInfo).port
-    await new Promise<void>((resolve) => closed.close(() => resolve()))
-    process.env.KOALA_API_URL = `http://127.0.0.1:${port}`
+    const closed = await listenOnLoopback(() => undefined, 0)
+    await closed.close()
+    process.env.KOALA_API_URL = closed.url
     try {
       const answer = await call('/identify', {
         body: { settings: { public_key: SECRET_KEY }, payload: identifyEvent() }

@@ -1,6 +1,4 @@
 import dns from 'dns'
-import http from 'http'
-import type { AddressInfo } from 'net'
 import nock from 'nock'
 import {
   IntegrationError,
@@ -9,6 +7,7 @@ import {
   type JSONObject,
   type SegmentEvent
 } from '@segment/actions-core'
+import { listenOnLoopback, type LoopbackServer } from '../../../lib/loopback'
 import { requestTimeoutMs } from '../config'
 import { networkError } from '../koala'
 import {
@@ -506,13 +505,13 @@ describe('the request timeout', () => {
  */
 describe('network failures (real loopback sockets): retryable, key redacted', () => {
   const redacted = (base: string) => `${base}/web/projects/${KEY.slice(0, 4)}…/batch`
-  let server: http.Server
+  let server: LoopbackServer
   let base = ''
   let closedBase = ''
 
   beforeAll(async () => {
     // Answers Bob's requests, resets the connection of anyone else's.
-    server = http.createServer((req, res) => {
+    server = await listenOnLoopback((req, res) => {
       const chunks: Buffer[] = []
       req.on('data', (chunk: Buffer) => chunks.push(chunk))
       req.on('end', () => {
@@ -523,18 +522,14 @@ describe('network failures (real loopback sockets): retryable, key redacted', ()
           req.socket.destroy()
         }
       })
-    })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    }, 0)
+    base = server.url
     // A port that was just free and is closed again: connecting to it is refused.
-    const closed = http.createServer()
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
-    closedBase = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`
-    await new Promise<void>((resolve) => closed.close(() => resolve()))
+    const closed = await listenOnLoopback(() => undefined, 0)
+    await closed.close()
+    closedBase = closed.url
   })
-  afterAll(async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()))
-  })
+  afterAll(() => server.close())
   beforeEach(() => nock.enableNetConnect(/^(127\.0\.0\.1|koala\.test)(:\d+)?$/))
   afterEach(() => {
     nock.disableNetConnect()
