@@ -262,7 +262,9 @@ describe('validate', () => {
         brokenCopy((copy) => (copy.slug = 'actions-Koala--Cloud')),
         events
       )
-    ).toHaveLength(1)
+    ).toEqual([
+      'error   slug: "actions-Koala--Cloud" is not "actions-" followed by lowercase kebab-case words (for example "actions-koala-cloud").'
+    ])
     expect(
       errorsOf(
         brokenCopy((copy) => (copy.name = ' Koala  (Cloud)')),
