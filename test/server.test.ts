@@ -47,9 +47,10 @@ interface Answer {
   body: any
 }
 
+/** Calls `route` on the main test server, or on the server at `init.base`. */
 async function call(
   route: string,
-  init: { method?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}
+  init: { method?: string; body?: unknown; raw?: string; headers?: Record<string, string>; base?: string } = {}
 ): Promise<Answer> {
   const headers: Record<string, string> = { ...(init.headers ?? {}) }
   let body: string | undefined = init.raw
@@ -57,7 +58,7 @@ async function call(
     body = JSON.stringify(init.body)
     headers['content-type'] ??= 'application/json'
   }
-  const response = await fetch(`${server.url}${route}`, { method: init.method ?? 'POST', headers, body })
+  const response = await fetch(`${init.base ?? server.url}${route}`, { method: init.method ?? 'POST', headers, body })
   const text = await response.text()
   let parsed: unknown
   try {
@@ -565,14 +566,13 @@ describe('the answer itself is redacted, whatever the destination puts in it', (
   })
   afterAll(() => quotingServer.close())
 
-  const post = async (route: string) => {
-    const response = await fetch(`${quotingServer.url}${route}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ settings: { public_key: SECRET_KEY }, payload: { type: 'track' } })
-    })
-    return response.text()
-  }
+  const post = async (route: string) =>
+    (
+      await call(route, {
+        base: quotingServer.url,
+        body: { settings: { public_key: SECRET_KEY }, payload: { type: 'track' } }
+      })
+    ).text
 
   it('in what the action returned', async () => {
     const text = await post('/echo')
@@ -979,14 +979,11 @@ describe("an action's expected failure is one log line; only unexpected errors g
 
   it('an unexpected error (no status): its stack trace, key redacted, and the request line', async () => {
     crashLogs.length = 0
-    const response = await fetch(`${crashServer.url}/crash`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ settings: { public_key: SECRET_KEY }, payload: { type: 'track' } })
+    const answer = await call('/crash', {
+      base: crashServer.url,
+      body: { settings: { public_key: SECRET_KEY }, payload: { type: 'track' } }
     })
-    expect(await response.json()).toEqual([
-      { statusCode: 500, requestError: true, message: 'cannot read the settings of pk_l…' }
-    ])
+    expect(answer.body).toEqual([{ statusCode: 500, requestError: true, message: 'cannot read the settings of pk_l…' }])
     await requestLines(crashLogs, '/crash')
     expect(crashLogs[0]).toMatch(
       /^\[server\] POST \/crash failed: TypeError: cannot read the settings of pk_l…\n\s+at /
