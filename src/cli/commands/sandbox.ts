@@ -1,5 +1,12 @@
 import type { Command } from 'commander'
-import { FAULT_DESCRIPTIONS, FAULT_KINDS, parseFaults, startSandbox, type SandboxFaults } from '../../sandbox/sandbox'
+import {
+  FAULT_DESCRIPTIONS,
+  FAULT_KINDS,
+  parseFaults,
+  startSandbox,
+  type RunningSandbox,
+  type SandboxFaults
+} from '../../sandbox/sandbox'
 import { envSetting, listenFailure, parsePort, stopOnSignal } from './serve'
 
 /** The sandbox's port: `$KOALA_SANDBOX_PORT` when set and not blank, else 3001. */
@@ -41,6 +48,30 @@ export function sandboxSettingsLines(faults: SandboxFaults, keys: readonly strin
   return lines
 }
 
+/**
+ * Starts the sandbox on 127.0.0.1:`port` with the keys and faults its environment settings give
+ * (`KOALA_SANDBOX_KEYS`, `KOALA_SANDBOX_FAULTS`), as `sandbox` and `start` both run it.
+ *
+ * @param log where the sandbox's one line per accepted batch goes.
+ * @param failure the start of the message when it cannot listen, e.g. `Could not listen on 127.0.0.1:3001`.
+ * @returns the running sandbox and the banner lines of {@link sandboxSettingsLines}.
+ * @throws Error for a malformed `KOALA_SANDBOX_FAULTS` (checked before listening), or the listen failure.
+ */
+export async function startConfiguredSandbox(
+  port: number,
+  log: (line: string) => void,
+  failure: string
+): Promise<{ sandbox: RunningSandbox; settingsLines: string[] }> {
+  const faults = parseFaults(process.env.KOALA_SANDBOX_FAULTS)
+  const keys = sandboxKeys()
+  try {
+    const sandbox = await startSandbox(port, { keys, faults, log })
+    return { sandbox, settingsLines: sandboxSettingsLines(faults, keys) }
+  } catch (error) {
+    throw listenFailure(failure, error, 'Choose another port with KOALA_SANDBOX_PORT.')
+  }
+}
+
 /** The part of `sandbox --help` that lists every fault kind. */
 export const FAULTS_HELP = [
   'KOALA_SANDBOX_FAULTS injects faults into batch requests: comma-separated kind=probability items, each ' +
@@ -61,20 +92,13 @@ export default function register(program: Command): void {
     .action(async () => {
       // Read before listening, so a bad setting reports itself rather than a port problem.
       const port = sandboxPort()
-      const faults = parseFaults(process.env.KOALA_SANDBOX_FAULTS)
-      const keys = sandboxKeys()
-      let sandbox
-      try {
-        sandbox = await startSandbox(port, { keys, faults, log: (line) => console.log(line) })
-      } catch (error) {
-        throw listenFailure(
-          `Could not listen on 127.0.0.1:${port}`,
-          error,
-          'Choose another port with KOALA_SANDBOX_PORT.'
-        )
-      }
+      const { sandbox, settingsLines } = await startConfiguredSandbox(
+        port,
+        (line) => console.log(line),
+        `Could not listen on 127.0.0.1:${port}`
+      )
       console.log(`Koala sandbox listening on ${sandbox.url} (accepted bodies: ${sandbox.url}/__sandbox/received)`)
-      for (const line of sandboxSettingsLines(faults, keys)) console.log(line)
+      for (const line of settingsLines) console.log(line)
       stopOnSignal(() => sandbox.close())
     })
 }

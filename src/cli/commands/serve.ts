@@ -1,4 +1,5 @@
 import type { Command } from 'commander'
+import koalaCloud from '../../destinations/koala-cloud'
 import { koalaBaseUrl, redactProjectUrl } from '../../destinations/koala-cloud/config'
 import { startServer, type RunningServer } from '../../server/server'
 
@@ -106,14 +107,13 @@ export function stopOnSignal(stop: () => Promise<void>): void {
   process.once('SIGTERM', handler)
 }
 
-/** Prints the routes of a running server. */
+/** Prints the routes of a running server: one per action of the destination, as the server serves them. */
 export function describeServer(server: RunningServer): string {
   return [
     `Koala (Cloud) local server listening on ${server.url} (actions-cli compatible), sending to ${redactProjectUrl(koalaBaseUrl())}`,
     `  GET  ${server.url}/manifest`,
     `  POST ${server.url}/authenticate`,
-    `  POST ${server.url}/identify`,
-    `  POST ${server.url}/track`
+    ...Object.keys(koalaCloud.actions).map((slug) => `  POST ${server.url}/${slug}`)
   ].join('\n')
 }
 

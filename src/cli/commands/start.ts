@@ -1,9 +1,9 @@
 import type { Command } from 'commander'
 import * as path from 'path'
-import { startSandbox, parseFaults, type RunningSandbox } from '../../sandbox/sandbox'
+import type { RunningSandbox } from '../../sandbox/sandbox'
 import { startServer, type RunningServer } from '../../server/server'
 import { PROJECT_ROOT } from '../paths'
-import { sandboxKeys, sandboxPort, sandboxSettingsLines } from './sandbox'
+import { sandboxPort, startConfiguredSandbox } from './sandbox'
 import {
   checkApiUrl,
   checkRequestTimeout,
@@ -68,18 +68,13 @@ export async function startBoth(print: (line: string) => void = (line) => consol
   if (!external) {
     const sandboxPortNumber = sandboxPort()
     samePortCheck(port, sandboxPortNumber)
-    const faults = parseFaults(process.env.KOALA_SANDBOX_FAULTS)
-    const keys = sandboxKeys()
-    settingsLines = sandboxSettingsLines(faults, keys)
-    try {
-      sandbox = await startSandbox(sandboxPortNumber, { keys, faults, log: print })
-    } catch (error) {
-      throw listenFailure(
-        `Could not start the Koala sandbox on 127.0.0.1:${sandboxPortNumber}`,
-        error,
-        'Choose another port with KOALA_SANDBOX_PORT.'
-      )
-    }
+    const started = await startConfiguredSandbox(
+      sandboxPortNumber,
+      print,
+      `Could not start the Koala sandbox on 127.0.0.1:${sandboxPortNumber}`
+    )
+    sandbox = started.sandbox
+    settingsLines = started.settingsLines
     // config.ts reads KOALA_API_URL at call time, so this points every request of the server at the sandbox.
     process.env.KOALA_API_URL = sandbox.url
   }
