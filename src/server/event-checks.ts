@@ -1,5 +1,6 @@
 import { isObject } from '@segment/actions-core'
 import validateMapping from '@segment/actions-core/mapping-kit/validate'
+import { endSentence } from '../lib/text'
 
 /**
  * Checks the local server runs before handing a request to actions-core 3.170, for inputs the framework itself
@@ -156,7 +157,7 @@ export function mappingProblem(mapping: unknown): string | undefined {
       return path ? `Field "${path.split('/').join('.')}" ${rest}` : `The mapping ${rest}`
     })
     return (
-      `The mapping is not valid. ${lines.map((line) => (/[.!?]$/.test(line) ? line : `${line}.`)).join(' ')} ` +
+      `The mapping is not valid. ${lines.map(endSentence).join(' ')} ` +
       'Each field takes a JSON value or one directive, for example {"@path": "$.properties.plan"} or ' +
       '{"@template": "{{event}}"}.'
     )

@@ -3,6 +3,7 @@ import * as os from 'os'
 import * as path from 'path'
 import { PROJECT_ROOT } from '../cli/paths'
 import { redactKey, redactProjectUrl } from '../destinations/koala-cloud/config'
+import { endSentence } from '../lib/text'
 import { STACK_OVERFLOW_MESSAGE } from './event-checks'
 
 /**
@@ -148,7 +149,7 @@ export function cleanMessage(message: string): string {
 export function sentence(text: string): string {
   const trimmed = text.trim()
   const capital = trimmed.charAt(0).toUpperCase() + trimmed.slice(1)
-  return /[.!?]$/.test(capital) ? capital : `${capital}.`
+  return endSentence(capital)
 }
 
 /** The message of an error for an answer: an AggregateError's inner messages, else its own; see {@link cleanMessage}. */

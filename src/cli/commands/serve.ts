@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import koalaCloud from '../../destinations/koala-cloud'
 import { koalaBaseUrl, redactProjectUrl } from '../../destinations/koala-cloud/config'
+import { endSentence } from '../../lib/text'
 import { startServer, type RunningServer } from '../../server/server'
 
 /**
@@ -88,7 +89,7 @@ export function listenFailure(what: string, error: unknown, hint: string): Error
   if (err?.code === 'EADDRINUSE') {
     return new Error(`${what}: the port is in use (${reason}). Is another program using it? ${hint}`)
   }
-  return new Error(`${what}: ${/[.!?]$/.test(reason) ? reason : `${reason}.`}`)
+  return new Error(`${what}: ${endSentence(reason)}`)
 }
 
 /** Stops `stop` on Ctrl-C (SIGINT) or SIGTERM, then exits. */
