@@ -1,14 +1,17 @@
-import { fork, type ChildProcess } from 'child_process'
+import { fork } from 'child_process'
+import type { ChildProcess } from 'child_process'
 import { mkdtempSync, readFileSync } from 'fs'
 import os from 'os'
 import path from 'path'
 import { parseArgs } from 'util'
 import { BATCH_CONCURRENCY, MAX_ENTRIES_PER_REQUEST } from '../src/destinations/koala-cloud/config'
 import track from '../src/destinations/koala-cloud/track'
-import { summariseProfile, type CpuProfile } from './profile'
+import { summariseProfile } from './profile'
+import type { CpuProfile } from './profile'
 import type { SinkArguments, SinkCommand, SinkMessage, SinkStats } from './sink'
 import type { Connection, Job, Mode, WorkerResult } from './worker'
-import { generateWorkload, minimumRequests, segmentBatches, type WorkloadEvent, type WorkloadOptions } from './workload'
+import { generateWorkload, minimumRequests, segmentBatches } from './workload'
+import type { WorkloadEvent, WorkloadOptions } from './workload'
 
 /**
  * `npm run bench`: measures the Koala (Cloud) destination through actions-core's own `Destination`, per event
@@ -183,10 +186,7 @@ function waitFor<T>(child: ChildProcess, accept: (message: unknown) => T | undef
 
 /** The sink child process. */
 class Sink {
-  private constructor(
-    private readonly child: ChildProcess,
-    readonly url: string
-  ) {}
+  private constructor(private readonly child: ChildProcess, readonly url: string) {}
 
   static async start(args: SinkArguments): Promise<Sink> {
     const child = fork(path.join(__dirname, 'sink.js'), [JSON.stringify(args)], { execArgv: [] })
@@ -213,7 +213,8 @@ class Sink {
   }
 
   stop(): void {
-    if (this.child.connected) this.child.send({ cmd: 'stop' } satisfies SinkCommand)
+    const stop: SinkCommand = { cmd: 'stop' }
+    if (this.child.connected) this.child.send(stop)
   }
 }
 
@@ -311,7 +312,9 @@ function summaryRow(name: string, runs: Measurement[]): string[] {
     fmt(m((x) => x.sink.requests)),
     fmt(m(cpuMs) / 1000, 2),
     fmt(m(cpuPer1k), 1),
-    `${fmt(m((x) => x.worker.baselineRssMB))} / ${fmt(m((x) => x.worker.peakRssMB))} / ${fmt(m((x) => x.worker.maxRssMB))}`,
+    `${fmt(m((x) => x.worker.baselineRssMB))} / ${fmt(m((x) => x.worker.peakRssMB))} / ${fmt(
+      m((x) => x.worker.maxRssMB)
+    )}`,
     `${fmt(m((x) => x.sink.delivered))}/${fmt(last.deliverable)}`,
     fmt(m((x) => failuresOf(x) + problemsOf(x) + x.sink.duplicates)),
     fmt(m((x) => x.sink.connections)),
@@ -396,7 +399,9 @@ async function main(): Promise<number> {
   console.log(
     `Per-event: onEvent x${options.concurrency} in flight. Batch: onBatch x${options.batchConcurrency} in flight, ` +
       `each performBatch keeps ${options.requestConcurrency} requests in flight` +
-      `${options.requestConcurrency !== BATCH_CONCURRENCY ? ` (what-if: BATCH_CONCURRENCY is ${BATCH_CONCURRENCY})` : ''}. Sink: ${options.sink}, own process` +
+      `${
+        options.requestConcurrency !== BATCH_CONCURRENCY ? ` (what-if: BATCH_CONCURRENCY is ${BATCH_CONCURRENCY})` : ''
+      }. Sink: ${options.sink}, own process` +
       `${options.latencyMs ? `, ${options.latencyMs} ms added latency` : ''}. Rounds: ${options.rounds}.\n`
   )
 
@@ -577,7 +582,9 @@ function report(options: Options, results: Map<string, Measurement[]>, profilePa
   const targets: [boolean, string][] = [
     [
       exact && clean && complete,
-      `batch sends exactly the minimum requests (${batch.map((m) => `${fmt(m.sink.requests)}/${fmt(m.minimum)}`).join(', ')}), ` +
+      `batch sends exactly the minimum requests (${batch
+        .map((m) => `${fmt(m.sink.requests)}/${fmt(m.minimum)}`)
+        .join(', ')}), ` +
         `0 contract violations, every entry under its own person, every message_id delivered once ` +
         `(${batch.map((m) => `${fmt(m.sink.delivered)}/${fmt(m.deliverable)}`).join(', ')})`
     ],
@@ -610,7 +617,10 @@ function report(options: Options, results: Map<string, Measurement[]>, profilePa
     const ratio = (a: string, b: string, f: (m: Measurement) => number) =>
       median(runs(a).map((m, i) => f(m) / f(runs(b)[i])))
     console.log(
-      `  new connection per request vs keep-alive: per-event events/s x${fmt(ratio('per-event-close', 'per-event-small', eventsPerSecond), 2)}, ` +
+      `  new connection per request vs keep-alive: per-event events/s x${fmt(
+        ratio('per-event-close', 'per-event-small', eventsPerSecond),
+        2
+      )}, ` +
         `CPU/1k x${fmt(ratio('per-event-close', 'per-event-small', cpuPer1k), 2)}; ` +
         `batch events/s x${fmt(ratio('batch-close', 'batch', eventsPerSecond), 2)}, ` +
         `CPU/1k x${fmt(ratio('batch-close', 'batch', cpuPer1k), 2)} (loopback, no TLS)`
@@ -630,7 +640,10 @@ function report(options: Options, results: Map<string, Measurement[]>, profilePa
     const vs = (a: string, b: Measurement[], f: (m: Measurement) => number) =>
       median(runs(a).map((m, i) => f(m) / f(b[i])))
     console.log(
-      `  skipResponseCloning vs as shipped: per-event CPU/1k x${fmt(vs('per-event-skip-cloning', perEvent, cpuPer1k), 2)}, ` +
+      `  skipResponseCloning vs as shipped: per-event CPU/1k x${fmt(
+        vs('per-event-skip-cloning', perEvent, cpuPer1k),
+        2
+      )}, ` +
         `batch CPU/1k x${fmt(vs('batch-skip-cloning', batch, cpuPer1k), 2)}, ` +
         `batch events/s x${fmt(vs('batch-skip-cloning', batch, eventsPerSecond), 2)}`
     )

@@ -1,15 +1,10 @@
-import {
-  Destination,
-  RetryableError,
-  type ActionDefinition,
-  type DestinationDefinition,
-  type JSONObject,
-  type SegmentEvent
-} from '@segment/actions-core'
+import { Destination, RetryableError } from '@segment/actions-core'
+import type { ActionDefinition, DestinationDefinition, JSONObject, SegmentEvent } from '@segment/actions-core'
 import { requestTimeoutMs } from '../src/destinations/koala-cloud/config'
 import type { Settings } from '../src/destinations/koala-cloud/generated-types'
 import koalaCloud from '../src/destinations/koala-cloud'
-import { parseFaults, startSandbox, type SandboxFaults, type SandboxStats } from '../src/sandbox/sandbox'
+import { parseFaults, startSandbox } from '../src/sandbox/sandbox'
+import type { SandboxFaults, SandboxStats } from '../src/sandbox/sandbox'
 import { pool, segmentSettings } from './segment'
 import { seededRandom } from './workload'
 

@@ -121,7 +121,9 @@ export function summariseProfile(profile: CpuProfile, top = 12): ProfileSummary 
     if (bucket === 'idle') continue
     const frame = byId.get(id)?.callFrame
     const file = frame?.url ? frame.url.replace(/^.*\/(node_modules|dist)\//, '').replace(/^file:\/\//, '') : ''
-    const name = `${frame?.functionName || '(anonymous)'} ${file ? `${file}:${(frame?.lineNumber ?? 0) + 1}` : `[${bucket}]`}`
+    const name = `${frame?.functionName || '(anonymous)'} ${
+      file ? `${file}:${(frame?.lineNumber ?? 0) + 1}` : `[${bucket}]`
+    }`
     functions.set(name, (functions.get(name) ?? 0) + us)
   }
 

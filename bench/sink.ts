@@ -1,8 +1,10 @@
-import express, { type NextFunction, type Request, type Response } from 'express'
+import express from 'express'
+import type { NextFunction, Request, Response } from 'express'
 import http from 'http'
 import { listenOnLoopback } from '../src/lib/loopback'
 import { contractViolation, createSandbox } from '../src/sandbox/sandbox'
-import { generateWorkload, type WorkloadOptions } from './workload'
+import { generateWorkload } from './workload'
+import type { WorkloadOptions } from './workload'
 
 /**
  * The benchmark's loopback Koala sink, run in its own child process (`fork`) so that its CPU never counts as the
@@ -47,7 +49,9 @@ export type SinkCommand = { cmd: 'reset'; close: boolean; latencyMs: number } | 
 
 /** Messages the sink sends. */
 export type SinkMessage =
-  { type: 'listening'; url: string } | { type: 'reset-done' } | { type: 'stats'; stats: SinkStats }
+  | { type: 'listening'; url: string }
+  | { type: 'reset-done' }
+  | { type: 'stats'; stats: SinkStats }
 
 /** Arguments of the sink process, passed as one JSON argument. */
 export interface SinkArguments {

@@ -1,13 +1,5 @@
-import {
-  createRequestClient,
-  Destination,
-  type DestinationDefinition,
-  type JSONObject,
-  type ModifiedResponse,
-  MultiStatusResponse,
-  type RequestClient,
-  type Result
-} from '@segment/actions-core'
+import { createRequestClient, Destination, MultiStatusResponse } from '@segment/actions-core'
+import type { DestinationDefinition, JSONObject, ModifiedResponse, RequestClient, Result } from '@segment/actions-core'
 import { writeFileSync } from 'fs'
 import http from 'http'
 import type https from 'https'
@@ -16,7 +8,8 @@ import * as config from '../src/destinations/koala-cloud/config'
 import definition from '../src/destinations/koala-cloud'
 import type { Settings } from '../src/destinations/koala-cloud/generated-types'
 import { pool, segmentSettings } from './segment'
-import { generateWorkload, minimumBodies, segmentBatches, type WorkloadEvent, type WorkloadOptions } from './workload'
+import { generateWorkload, minimumBodies, segmentBatches } from './workload'
+import type { WorkloadEvent, WorkloadOptions } from './workload'
 
 /**
  * One measured run of one mode, in a process of its own (forked by bench.ts) so that each mode's CPU time and peak
@@ -276,8 +269,8 @@ function runnerFor(job: Job): Runner {
     job.mode === 'framework-floor'
       ? noopDefinition()
       : job.mode === 'ideal-floor'
-        ? idealDefinition(idealBodies)
-        : variantDefinition(job.variant)
+      ? idealDefinition(idealBodies)
+      : variantDefinition(job.variant)
   const destination = new Destination(def)
   const settings = segmentSettings(def, BENCH_KEY)
   // Destination.responses keeps every response forever; empty it after each call so memory stays what it is.
@@ -394,7 +387,7 @@ async function main(job: Job): Promise<void> {
 if (require.main === module) {
   process.on('disconnect', () => process.exit(1))
   main(JSON.parse(process.argv[2]) as Job).catch((error: unknown) => {
-    process.send?.({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) })
+    process.send?.({ type: 'error', message: error instanceof Error ? error.stack ?? error.message : String(error) })
     process.exitCode = 1
   })
 }

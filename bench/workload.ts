@@ -133,7 +133,9 @@ function makePeople(random: Random, count: number): Person[] {
     const roll = random()
     const email =
       roll < 0.9
-        ? `${firstName.normalize('NFD').replace(/[^A-Za-z]/g, '')}.${lastName.normalize('NFD').replace(/[^A-Za-z]/g, '')}${i}@${domain}`.toLowerCase()
+        ? `${firstName.normalize('NFD').replace(/[^A-Za-z]/g, '')}.${lastName
+            .normalize('NFD')
+            .replace(/[^A-Za-z]/g, '')}${i}@${domain}`.toLowerCase()
         : undefined
     const profileId = roll >= 0.7 ? uuid(random) : undefined
     const [locale, timezone] = pick(random, LOCALES)
@@ -406,10 +408,10 @@ export function generateWorkload(options: WorkloadOptions): Workload {
       library === 'browser'
         ? `ajs-next-${clock}-${uuid(random)}`
         : library === 'engage'
-          ? `personas_${uuid(random).replace(/-/g, '')}`
-          : library === 'node'
-            ? `node-next-${clock}-${uuid(random)}`
-            : uuid(random)
+        ? `personas_${uuid(random).replace(/-/g, '')}`
+        : library === 'node'
+        ? `node-next-${clock}-${uuid(random)}`
+        : uuid(random)
 
     const base = {
       messageId,

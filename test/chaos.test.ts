@@ -6,9 +6,9 @@ import {
   isRetryableError,
   isRetryableStatus,
   runChaos,
-  withSwallowedRetryableErrors,
-  type ChaosReport
+  withSwallowedRetryableErrors
 } from '../bench/chaos-driver'
+import type { ChaosReport } from '../bench/chaos-driver'
 
 // Issue 4, "Fault injection, nothing lost". The big run takes ~30 s alone on 2 cores; the limit leaves room for a
 // busy CI machine. Speed itself is not asserted here (see `npm run chaos`).

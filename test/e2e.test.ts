@@ -2,8 +2,10 @@ import { parseFql, validate } from '@segment/destination-subscriptions'
 import { FIXTURES_DIR, readFixtureEvents } from '../src/cli/validate'
 import destination from '../src/destinations/koala-cloud'
 import { ANALYTICS_JS_SKIP_MESSAGE } from '../src/destinations/koala-cloud/koala'
-import { contractViolation, startSandbox, type RunningSandbox } from '../src/sandbox/sandbox'
-import { startServer, type RunningServer } from '../src/server/server'
+import { contractViolation, startSandbox } from '../src/sandbox/sandbox'
+import type { RunningSandbox } from '../src/sandbox/sandbox'
+import { startServer } from '../src/server/server'
+import type { RunningServer } from '../src/server/server'
 
 /**
  * End to end (issue 2): every track and identify event of the shared Segment fixtures goes through the local server,

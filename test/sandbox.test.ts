@@ -2,7 +2,8 @@ import { Command } from 'commander'
 import { hostRequest } from './host-request'
 import registerSandbox, { sandboxSettingsLines } from '../src/cli/commands/sandbox'
 import { USER_AGENT } from '../src/destinations/koala-cloud/config'
-import { contractViolation, parseFaults, startSandbox, type RunningSandbox } from '../src/sandbox/sandbox'
+import { contractViolation, parseFaults, startSandbox } from '../src/sandbox/sandbox'
+import type { RunningSandbox } from '../src/sandbox/sandbox'
 
 // The Koala sandbox on its own: its contract check, its fault settings, its help text and who it answers.
 

@@ -1,8 +1,10 @@
 import * as v8 from 'v8'
 import * as vm from 'vm'
 import { ANALYTICS_JS_SKIP_MESSAGE } from '../src/destinations/koala-cloud/koala'
-import { startSandbox, type RunningSandbox } from '../src/sandbox/sandbox'
-import { startServer, type RunningServer } from '../src/server/server'
+import { startSandbox } from '../src/sandbox/sandbox'
+import type { RunningSandbox } from '../src/sandbox/sandbox'
+import { startServer } from '../src/server/server'
+import type { RunningServer } from '../src/server/server'
 
 /**
  * A bounded load test over loopback: 20 concurrent clients, 50 requests each per round, a mix of valid and

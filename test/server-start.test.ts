@@ -1,6 +1,7 @@
 import { Command } from 'commander'
 import { sandboxPort } from '../src/cli/commands/sandbox'
-import { listenOnLoopback, type LoopbackServer } from '../src/lib/loopback'
+import { listenOnLoopback } from '../src/lib/loopback'
+import type { LoopbackServer } from '../src/lib/loopback'
 import registerServe, { checkRequestTimeout, listenFailure, serverPort } from '../src/cli/commands/serve'
 import registerStart, { samePortCheck, startBoth } from '../src/cli/commands/start'
 
@@ -190,8 +191,9 @@ describe('configuration', () => {
     const started = await startBoth((line) => lines.push(line))
     try {
       expect(lines.slice(0, 3)).toEqual([
-        `Koala sandbox listening on ${started.sandbox!.url}: accepted bodies at ${started.sandbox!.url}/__sandbox/received, ` +
-          `counts at ${started.sandbox!.url}/__sandbox/stats`,
+        `Koala sandbox listening on ${started.sandbox!.url}: accepted bodies at ${
+          started.sandbox!.url
+        }/__sandbox/received, ` + `counts at ${started.sandbox!.url}/__sandbox/stats`,
         '  Faults injected (KOALA_SANDBOX_FAULTS): 500=0.2, accept-reset=0.02 (probability per batch request): some ' +
           'requests fail on purpose.',
         '  Only the 2 Public Keys listed in KOALA_SANDBOX_KEYS are accepted; any other key gets 401.'

@@ -2,13 +2,16 @@ import * as fs from 'fs'
 import { hostRequest } from './host-request'
 import type { AddressInfo } from 'net'
 import * as path from 'path'
-import { IntegrationError, type DestinationDefinition } from '@segment/actions-core'
+import { IntegrationError } from '@segment/actions-core'
+import type { DestinationDefinition } from '@segment/actions-core'
 import { checkPublicKey, USER_AGENT } from '../src/destinations/koala-cloud/config'
 import type { Settings } from '../src/destinations/koala-cloud/generated-types'
 import { ANALYTICS_JS_SKIP_MESSAGE } from '../src/destinations/koala-cloud/koala'
 import { listenOnLoopback } from '../src/lib/loopback'
-import { startSandbox, type RunningSandbox } from '../src/sandbox/sandbox'
-import { startServer, type RunningServer } from '../src/server/server'
+import { startSandbox } from '../src/sandbox/sandbox'
+import type { RunningSandbox } from '../src/sandbox/sandbox'
+import { startServer } from '../src/server/server'
+import type { RunningServer } from '../src/server/server'
 import { findTooDeep, MAX_NESTING_DEPTH } from '../src/server/event-checks'
 
 // The local server over real loopback HTTP, in front of a real sandbox.
@@ -402,7 +405,7 @@ describe('bad requests get a 4xx that says what to send, and the server keeps ru
     const answer = await call('/page', { body: { settings: { public_key: KEY }, payload: identifyEvent() } })
     expect(answer.status).toBe(404)
     expect(answer.body[0].message).toBe(
-      'There is no route POST /page. Routes: GET /manifest, POST /authenticate, POST /identify, POST /track.'
+      'There is no route POST /page. Routes: GET /manifest, POST /authenticate, POST /refreshAccessToken, POST /identify, POST /track.'
     )
   })
 
@@ -446,6 +449,17 @@ describe('bad requests get a 4xx that says what to send, and the server keeps ru
     ])
     const after = await call('/manifest', { method: 'GET' })
     expect(after.status).toBe(200)
+  })
+})
+
+describe('POST /refreshAccessToken', () => {
+  it('answers 400 with the framework’s refusal, as actions-cli does for a destination without OAuth', async () => {
+    const answer = await call('/refreshAccessToken', { body: { settings: { public_key: KEY } } })
+    expect(answer.status).toBe(400)
+    expect(answer.body).toEqual({
+      ok: false,
+      error: 'refreshAccessToken is only valid with oauth2 authentication scheme'
+    })
   })
 })
 
@@ -553,7 +567,11 @@ describe('the answer itself is redacted, whatever the destination puts in it', (
         fields: {},
         perform: () => {
           throw new Error(
-            `could not read ${path.join(repoRoot, 'data', 'table.txt')} (from /opt/lib/node_modules/pkg/index.js:10:5)\n` +
+            `could not read ${path.join(
+              repoRoot,
+              'data',
+              'table.txt'
+            )} (from /opt/lib/node_modules/pkg/index.js:10:5)\n` +
               `    at read (${path.join(repoRoot, 'src', 'read.js')}:1:2)\n    at process (node:internal/x:3:4)`
           )
         }

@@ -14,11 +14,11 @@ import {
   formatFinding,
   readFixtureEvents,
   syntheticEvents,
-  validateDefinition,
-  type RealEvent
+  validateDefinition
 } from '../src/cli/validate'
+import type { RealEvent } from '../src/cli/validate'
 import destination from '../src/destinations/koala-cloud'
-import { generateTestData, seededRandom } from '../src/destinations/koala-cloud/__tests__/test-data'
+import { generateTestData, seededRandom } from '../src/destinations/koala-cloud/__tests__/__helpers__/test-data'
 
 // json-schema-to-typescript requires prettier's main entry, which runs a dynamic import() that Jest 29 rejects;
 // the generators format with prettier's standalone build themselves, so the main entry is never called here.
@@ -129,7 +129,6 @@ describe('metadata.json shape', () => {
           required: true,
           multiple: false,
           choices: null,
-          format: null,
           default: null,
           depends_on: null
         }
@@ -142,7 +141,8 @@ describe('metadata.json shape', () => {
       defaultSubscription: 'type = "track"',
       hasPerformBatch: true,
       syncMode: null,
-      hooks: null
+      hooks: null,
+      dynamicFields: null
     })
     expect(metadata.actions.track.fields.sent_at).toMatchObject({
       label: 'Sent At',
@@ -294,7 +294,9 @@ describe('validate', () => {
     const trackEvents = events.filter(({ event }) => event.type === 'track').length
     expect(errorsOf(broken, events)).toEqual([
       'error   presets[0] "Track Calls": maps the field "colour", which the "track" action does not define.',
-      `error   presets[0] "Track Calls": maps ${trackEvents} of the ${trackEvents} real events its subscription matches to an invalid payload (first: ${events.find(({ event }) => event.type === 'track')!.source}): The root value is missing the required field 'sent_at'.`
+      `error   presets[0] "Track Calls": maps ${trackEvents} of the ${trackEvents} real events its subscription matches to an invalid payload (first: ${
+        events.find(({ event }) => event.type === 'track')!.source
+      }): The root value is missing the required field 'sent_at'.`
     ])
   })
 

@@ -4,8 +4,7 @@ import type { JSONSchema4 } from 'json-schema'
 import { compile } from 'json-schema-to-typescript'
 import * as fs from 'fs'
 import * as path from 'path'
-import * as estree from 'prettier/plugins/estree'
-import * as typescript from 'prettier/plugins/typescript'
+import typescript from 'prettier/parser-typescript'
 import { format } from 'prettier/standalone'
 
 /** The banner actions-cli puts at the top of every generated file. */
@@ -15,12 +14,11 @@ const BANNER = '// Generated file. DO NOT MODIFY IT BY HAND.'
 const STYLE = { semi: false, singleQuote: true, trailingComma: 'none', printWidth: 120 } as const
 
 /**
- * Formats TypeScript with prettier's standalone build and explicit plugins. Same output as prettier's main entry
- * (same version, same options), but loadable everywhere: the main entry starts with a dynamic `import()`, which
- * Jest 29 cannot run without `--experimental-vm-modules`.
+ * Formats TypeScript with prettier 2, the version and options the monorepo's `generate:types` uses. The standalone
+ * build with its parser given explicitly: jest 27 resolves `prettier` to it anyway (the package's `browser` field).
  */
-function formatTypeScript(code: string): Promise<string> {
-  return format(code, { parser: 'typescript', plugins: [estree, typescript], ...STYLE })
+function formatTypeScript(code: string): string {
+  return format(code, { parser: 'typescript', plugins: [typescript], ...STYLE })
 }
 
 /** Drops the schema keys that only make generated types noisier (titles become names, enums stay as strings). */

@@ -1,12 +1,8 @@
 import type { DestinationDefinition, InputField, JSONLikeObject, SegmentEvent } from '@segment/actions-core'
 import { createTestEvent, defaultValues, fieldsToJsonSchema, transform, validateSchema } from '@segment/actions-core'
 import validateMapping from '@segment/actions-core/mapping-kit/validate'
-import {
-  generateFql,
-  parseFql,
-  validate as matchesSubscription,
-  type Subscription
-} from '@segment/destination-subscriptions'
+import { generateFql, parseFql, validate as matchesSubscription } from '@segment/destination-subscriptions'
+import type { Subscription } from '@segment/destination-subscriptions'
 import * as fs from 'fs'
 import type { JSONSchema4 } from 'json-schema'
 import * as path from 'path'
@@ -244,7 +240,9 @@ function parseSubscription(fql: string): { condition?: Subscription; error?: str
   const unknown = eventTypes(condition).find((type) => typeof type !== 'string' || !EVENT_TYPES.has(type))
   if (unknown !== undefined) {
     return {
-      error: `it compares type with ${JSON.stringify(unknown)}, which is not a Segment event type (${[...EVENT_TYPES].join(', ')})`
+      error: `it compares type with ${JSON.stringify(unknown)}, which is not a Segment event type (${[
+        ...EVENT_TYPES
+      ].join(', ')})`
     }
   }
   return { condition }
@@ -295,7 +293,9 @@ function checkDestination(definition: DestinationDefinition<unknown>, out: Findi
   } else if (!SLUG_PATTERN.test(slug as string)) {
     out.error(
       'slug',
-      `${JSON.stringify(slug)} is not "actions-" followed by lowercase kebab-case words (for example "actions-${kebab(name || 'my-destination')}").`
+      `${JSON.stringify(slug)} is not "actions-" followed by lowercase kebab-case words (for example "actions-${kebab(
+        name || 'my-destination'
+      )}").`
     )
   } else if (!blank(name) && slug !== `actions-${kebab(name)}`) {
     out.warning('slug', `${JSON.stringify(slug)} does not match the name (expected "actions-${kebab(name)}").`)
@@ -357,7 +357,9 @@ function checkField(actionKey: string, key: string, field: InputField, out: Find
   } else if (!isDirective(field.default) && !literalFits(field, field.default)) {
     out.error(
       where,
-      `has a default of type "${typeOfValue(field.default)}", but the field's type is "${field.type}"${field.multiple ? ' (multiple)' : ''}.`
+      `has a default of type "${typeOfValue(field.default)}", but the field's type is "${field.type}"${
+        field.multiple ? ' (multiple)' : ''
+      }.`
     )
   } else if (typeof field.default === 'number') {
     if (field.minimum !== undefined && field.default < field.minimum) {
@@ -412,7 +414,10 @@ function checkOnRealEvents(source: MappingSource, events: RealEvent[], out: Find
   if (!matching.length) {
     out.error(
       source.where,
-      `its subscription ${JSON.stringify(source.subscribe)} matches none of the ${events.length} ${eventsNoun(events, 'real Segment events')}.`
+      `its subscription ${JSON.stringify(source.subscribe)} matches none of the ${events.length} ${eventsNoun(
+        events,
+        'real Segment events'
+      )}.`
     )
     return
   }
@@ -435,7 +440,10 @@ function checkOnRealEvents(source: MappingSource, events: RealEvent[], out: Find
   for (const [message, origins] of failures) {
     out.error(
       source.where,
-      `maps ${origins.length} of the ${matching.length} ${eventsNoun(events, 'real events')} its subscription matches to an invalid payload (first: ${origins[0]}): ${message}`
+      `maps ${origins.length} of the ${matching.length} ${eventsNoun(
+        events,
+        'real events'
+      )} its subscription matches to an invalid payload (first: ${origins[0]}): ${message}`
     )
   }
   for (const key of Object.keys(source.mapping)) {
@@ -443,7 +451,10 @@ function checkOnRealEvents(source: MappingSource, events: RealEvent[], out: Find
     if (!field || field.required === true || resolved.has(key)) continue
     out.warning(
       source.where,
-      `field "${key}" resolves to no value on any of the ${matching.length} ${eventsNoun(events, 'real events')} its subscription matches (${JSON.stringify(source.mapping[key])}).`
+      `field "${key}" resolves to no value on any of the ${matching.length} ${eventsNoun(
+        events,
+        'real events'
+      )} its subscription matches (${JSON.stringify(source.mapping[key])}).`
     )
   }
 }
@@ -464,7 +475,9 @@ function checkPresets(definition: DestinationDefinition<unknown>, events: RealEv
     if (!action) {
       out.error(
         where,
-        `names the action ${JSON.stringify(preset.partnerAction)}, which does not exist (actions: ${Object.keys(actions).join(', ') || 'none'}).`
+        `names the action ${JSON.stringify(preset.partnerAction)}, which does not exist (actions: ${
+          Object.keys(actions).join(', ') || 'none'
+        }).`
       )
     }
     const type = raw.type ?? 'automatic'

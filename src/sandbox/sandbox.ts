@@ -1,5 +1,6 @@
 import { isObject } from '@segment/actions-core'
-import express, { type NextFunction, type Request, type Response } from 'express'
+import express from 'express'
+import type { NextFunction, Request, Response } from 'express'
 import { MAX_ENTRIES_PER_REQUEST, redactProjectUrl } from '../destinations/koala-cloud/config'
 import { listenOnLoopback, loopbackHostOnly } from '../lib/loopback'
 
@@ -35,7 +36,7 @@ export interface SandboxFaults {
 export const FAULT_KINDS = ['500', '503', '429', 'reset', 'slow', 'accept-reset'] as const
 
 /** What each fault kind does to a batch request, for help texts (the same as {@link SandboxFaults} says). */
-export const FAULT_DESCRIPTIONS: Record<(typeof FAULT_KINDS)[number], string> = {
+export const FAULT_DESCRIPTIONS: Record<typeof FAULT_KINDS[number], string> = {
   '500': 'answer 500',
   '503': 'answer 503',
   '429': 'answer 429 with Retry-After: 1',
@@ -117,7 +118,9 @@ export function parseFaults(spec: string | undefined): SandboxFaults {
     const probability = Number(match?.[2])
     if (!kind || !(FAULT_KINDS as readonly string[]).includes(kind) || !(probability >= 0 && probability <= 1)) {
       throw new Error(
-        `KOALA_SANDBOX_FAULTS: "${item}" is not kind=probability with kind ${FAULT_KINDS.join(', ')} and a probability from 0 to 1.`
+        `KOALA_SANDBOX_FAULTS: "${item}" is not kind=probability with kind ${FAULT_KINDS.join(
+          ', '
+        )} and a probability from 0 to 1.`
       )
     }
     if (faults[kind as keyof SandboxFaults] !== undefined) {
@@ -129,7 +132,9 @@ export function parseFaults(spec: string | undefined): SandboxFaults {
   // A small tolerance: 0.7 + 0.2 + 0.1 is 1.0000000000000002 in floating point.
   if (total > 1 + 1e-9) {
     throw new Error(
-      `KOALA_SANDBOX_FAULTS: the probabilities add up to ${Number(total.toFixed(6))}, more than 1. Each request gets at ` +
+      `KOALA_SANDBOX_FAULTS: the probabilities add up to ${Number(
+        total.toFixed(6)
+      )}, more than 1. Each request gets at ` +
         'most one fault, so together they must stay within 1 (for example 500=0.2,429=0.1).'
     )
   }
@@ -139,7 +144,7 @@ export function parseFaults(spec: string | undefined): SandboxFaults {
 const ARRAYS = ['identifies', 'events', 'page_views'] as const
 
 /** The entry `type` each of Koala's arrays takes. */
-const ENTRY_TYPES: Record<(typeof ARRAYS)[number], string> = {
+const ENTRY_TYPES: Record<typeof ARRAYS[number], string> = {
   identifies: 'identify',
   events: 'track',
   page_views: 'page'
@@ -170,8 +175,9 @@ export function contractViolation(body: unknown): string | undefined {
   const unknown = Object.keys(body).filter((key) => !TOP_LEVEL_KEYS.has(key))
   if (unknown.length > 0) {
     return (
-      `Unknown top-level key${unknown.length > 1 ? 's' : ''} ${unknown.map((key) => JSON.stringify(key)).join(', ')}: ` +
-      `the body takes only ${[...TOP_LEVEL_KEYS].join(', ')}.`
+      `Unknown top-level key${unknown.length > 1 ? 's' : ''} ${unknown
+        .map((key) => JSON.stringify(key))
+        .join(', ')}: ` + `the body takes only ${[...TOP_LEVEL_KEYS].join(', ')}.`
     )
   }
   if (body.email !== undefined && !(typeof body.email === 'string' && body.email.includes('@'))) {
@@ -205,7 +211,7 @@ export function contractViolation(body: unknown): string | undefined {
 }
 
 /** What is wrong with one entry of `name`, as the rest of a sentence that starts with `name[i]`. */
-function entryViolation(name: (typeof ARRAYS)[number], entry: unknown): string | undefined {
+function entryViolation(name: typeof ARRAYS[number], entry: unknown): string | undefined {
   if (!isObject(entry)) return ` must be an object, but it is ${describe(entry)}.`
   const type = ENTRY_TYPES[name]
   if (entry.type !== type) {
@@ -347,7 +353,7 @@ export function createSandbox(options: SandboxOptions = {}) {
   // Body parser failures (malformed JSON, too large) keep their status: 400 or 413.
   app.use((error: { status?: number; message?: string }, _req: Request, res: Response, _next: NextFunction) => {
     const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500
-    reject(res, status, status === 413 ? 'The body is too large.' : (error.message ?? 'Bad request.'))
+    reject(res, status, status === 413 ? 'The body is too large.' : error.message ?? 'Bad request.')
   })
 
   function pickFault(): keyof SandboxFaults | undefined {

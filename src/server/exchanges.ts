@@ -1,4 +1,5 @@
-import { HTTPError, type DecoratedResponse } from '@segment/actions-core'
+import { HTTPError } from '@segment/actions-core'
+import type { DecoratedResponse } from '@segment/actions-core'
 import * as os from 'os'
 import * as path from 'path'
 import { PROJECT_ROOT } from '../cli/paths'
@@ -210,7 +211,7 @@ const MIN_KEY_LENGTH_FOR_TEXT = 6
  */
 export function redactAnswer<T>(value: T, publicKeys?: string | readonly (string | undefined)[]): T {
   // Longest first, so a padded key is replaced whole before the trimmed key inside it.
-  const keys = (typeof publicKeys === 'string' ? [publicKeys] : (publicKeys ?? []))
+  const keys = (typeof publicKeys === 'string' ? [publicKeys] : publicKeys ?? [])
     .filter((key): key is string => typeof key === 'string' && key.trim().length >= MIN_KEY_LENGTH_FOR_TEXT)
     .sort((a, b) => b.length - a.length)
   const redactText = (text: string) => keys.reduce((result, key) => redactKey(result, key), redactProjectUrl(text))

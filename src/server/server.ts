@@ -1,13 +1,10 @@
-import {
-  defaultValues,
-  Destination,
-  isObject,
-  type DestinationDefinition,
-  type JSONObject
-} from '@segment/actions-core'
-import express, { type NextFunction, type Request, type Response } from 'express'
+import { defaultValues, Destination, isObject } from '@segment/actions-core'
+import type { DestinationDefinition, JSONObject } from '@segment/actions-core'
+import express from 'express'
+import type { NextFunction, Request, Response } from 'express'
 import koalaCloud from '../destinations/koala-cloud'
-import { listenOnLoopback, loopbackHostOnly, type LoopbackServer } from '../lib/loopback'
+import { listenOnLoopback, loopbackHostOnly } from '../lib/loopback'
+import type { LoopbackServer } from '../lib/loopback'
 import { checkPublicKey } from '../destinations/koala-cloud/config'
 import { MAX_BATCH_SIZE } from '../destinations/koala-cloud/fields'
 import type { Settings } from '../destinations/koala-cloud/generated-types'
@@ -19,16 +16,8 @@ import {
   tooDeepMessage,
   unprocessableEvent
 } from './event-checks'
-import {
-  cleanMessage,
-  isStackOverflow,
-  redactAnswer,
-  sentence,
-  toErrorOutput,
-  toExchanges,
-  type ErrorOutput,
-  type Exchange
-} from './exchanges'
+import { cleanMessage, isStackOverflow, redactAnswer, sentence, toErrorOutput, toExchanges } from './exchanges'
+import type { ErrorOutput, Exchange } from './exchanges'
 
 /**
  * The local development server, compatible with actions-cli's (`./bin/run serve` in the action-destinations
@@ -37,6 +26,8 @@ import {
  *
  * - `GET /manifest` -> the destination definition (JSON) plus `directoryName`.
  * - `POST /authenticate` with the settings as the body (or `{ settings }`) -> `{ ok, error?, fields? }`.
+ * - `POST /refreshAccessToken` with `{ settings }` -> `{ ok: true, data }`, or 400 `{ ok: false, error }`; for this
+ *   destination, which has no OAuth, always the framework's 400.
  * - `POST /<action>` with `{ payload, settings, mapping?, auth?, features? }` -> the list of HTTP exchanges the
  *   request made ({@link Exchange}), or `[ErrorOutput]` when the action failed. Additions: `{ output }` when the action
  *   made no request (a skipped event), `{ multistatus }` for a batch (`payload` is an array).
@@ -100,10 +91,7 @@ export const BATCHING_OFF =
 
 /** A request the server refuses before running anything; answered with its status. */
 class BadRequest extends Error {
-  constructor(
-    readonly status: number,
-    message: string
-  ) {
+  constructor(readonly status: number, message: string) {
     super(message)
   }
 }
@@ -284,7 +272,9 @@ const MAX_LOGGED_REASON = 600
 /** One line saying why an action failed, e.g. `RetryableError 500: Koala could not …`, cut to 600 characters. */
 function failureReason(error: unknown, output: ErrorOutput): string {
   const name = (error as { name?: unknown })?.name
-  const line = `${typeof name === 'string' && name ? `${name} ` : ''}${output.statusCode}: ${cleanMessage(output.message)}`
+  const line = `${typeof name === 'string' && name ? `${name} ` : ''}${output.statusCode}: ${cleanMessage(
+    output.message
+  )}`
   return line.length > MAX_LOGGED_REASON ? `${line.slice(0, MAX_LOGGED_REASON - 1)}…` : line
 }
 
@@ -317,10 +307,13 @@ function sendJson(res: Response, status: number, value: unknown): void {
     .send(`${JSON.stringify(value, null, 2)}\n`)
 }
 
-/** Sends a refusal in the shape of the route: `{ ok: false, error }` for /authenticate, else `[ErrorOutput]`. */
+/** The routes that answer `{ ok, error? }` rather than a list of exchanges. */
+const OK_ROUTES = ['/authenticate', '/refreshAccessToken']
+
+/** Sends a refusal in the shape of the route: `{ ok: false, error }` for {@link OK_ROUTES}, else `[ErrorOutput]`. */
 function refuse(req: Request, res: Response, status: number, message: string): void {
   const text = redactAnswer(message, publicKeysOf(req.body))
-  if (req.path === '/authenticate') {
+  if (OK_ROUTES.includes(req.path)) {
     sendJson(res, status, { ok: false, error: text })
     return
   }
@@ -341,7 +334,12 @@ export function createServer(options: ServerOptions = {}): express.Express {
   // Built once for /manifest and the route list; action requests get their own (see runAction).
   const manifestDestination = new Destination<Settings>(definition)
   const actionSlugs = Object.keys(manifestDestination.actions)
-  const routes = ['GET /manifest', 'POST /authenticate', ...actionSlugs.map((slug) => `POST /${slug}`)]
+  const routes = [
+    'GET /manifest',
+    'POST /authenticate',
+    'POST /refreshAccessToken',
+    ...actionSlugs.map((slug) => `POST /${slug}`)
+  ]
 
   const app = express()
   app.disable('x-powered-by')
@@ -420,6 +418,20 @@ export function createServer(options: ServerOptions = {}): express.Express {
     } catch (error) {
       const output = toErrorOutput(error)
       sendJson(res, 200, redactAnswer({ ok: false, error: output.message, fields: output.fields ?? {} }, keys))
+    }
+  })
+
+  app.post('/refreshAccessToken', async (req, res) => {
+    const body: unknown = req.body
+    const settings = isObject(body) && isObject(body.settings) ? body.settings : {}
+    try {
+      const data: unknown = await new Destination<Settings>(definition).refreshAccessToken(
+        settings as unknown as Settings,
+        (isObject(body) ? body : {}) as never
+      )
+      sendJson(res, 200, { ok: true, data })
+    } catch (error) {
+      sendJson(res, 400, redactAnswer({ ok: false, error: (error as Error).message }, publicKeysOf(body)))
     }
   })
 

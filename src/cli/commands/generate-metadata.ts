@@ -1,4 +1,5 @@
-import { Option, type Command } from 'commander'
+import { Option } from 'commander'
+import type { Command } from 'commander'
 import * as path from 'path'
 import { loadDestination, resolveEntry } from '../load-destination'
 import { isMetadataStale, metadataPath, writeMetadata } from '../metadata'

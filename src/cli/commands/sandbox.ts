@@ -1,12 +1,6 @@
 import type { Command } from 'commander'
-import {
-  FAULT_DESCRIPTIONS,
-  FAULT_KINDS,
-  parseFaults,
-  startSandbox,
-  type RunningSandbox,
-  type SandboxFaults
-} from '../../sandbox/sandbox'
+import { FAULT_DESCRIPTIONS, FAULT_KINDS, parseFaults, startSandbox } from '../../sandbox/sandbox'
+import type { RunningSandbox, SandboxFaults } from '../../sandbox/sandbox'
 import { envSetting, listenFailure, parsePort, stopOnSignal } from './serve'
 
 /** The sandbox's port: `$KOALA_SANDBOX_PORT` when set and not blank, else 3001. */

@@ -2,7 +2,8 @@ import type { Command } from 'commander'
 import koalaCloud from '../../destinations/koala-cloud'
 import { koalaBaseUrl, redactProjectUrl } from '../../destinations/koala-cloud/config'
 import { endSentence } from '../../lib/text'
-import { startServer, type RunningServer } from '../../server/server'
+import { startServer } from '../../server/server'
+import type { RunningServer } from '../../server/server'
 
 /**
  * An environment setting, trimmed; undefined when it is unset or blank, so `PORT=` in a shell or an `.env` file means
@@ -53,7 +54,9 @@ export function checkApiUrl(value: string | undefined = process.env.KOALA_API_UR
   const fits = url && (url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash
   if (!fits) {
     throw new Error(
-      `KOALA_API_URL "${redactProjectUrl(text)}" is not an http(s) base URL. Set it to one such as http://127.0.0.1:3001 (a sandbox) ` +
+      `KOALA_API_URL "${redactProjectUrl(
+        text
+      )}" is not an http(s) base URL. Set it to one such as http://127.0.0.1:3001 (a sandbox) ` +
         "or https://api2.getkoala.com, without a query or fragment, or unset it to send to Koala's production API."
     )
   }
@@ -111,7 +114,9 @@ export function stopOnSignal(stop: () => Promise<void>): void {
 /** Prints the routes of a running server: one per action of the destination, as the server serves them. */
 export function describeServer(server: RunningServer): string {
   return [
-    `Koala (Cloud) local server listening on ${server.url} (actions-cli compatible), sending to ${redactProjectUrl(koalaBaseUrl())}`,
+    `Koala (Cloud) local server listening on ${server.url} (actions-cli compatible), sending to ${redactProjectUrl(
+      koalaBaseUrl()
+    )}`,
     `  GET  ${server.url}/manifest`,
     `  POST ${server.url}/authenticate`,
     ...Object.keys(koalaCloud.actions).map((slug) => `  POST ${server.url}/${slug}`)

@@ -1,7 +1,8 @@
 import type { Command } from 'commander'
 import * as path from 'path'
 import type { RunningSandbox } from '../../sandbox/sandbox'
-import { startServer, type RunningServer } from '../../server/server'
+import { startServer } from '../../server/server'
+import type { RunningServer } from '../../server/server'
 import { PROJECT_ROOT } from '../paths'
 import { sandboxPort, startConfiguredSandbox } from './sandbox'
 import {

@@ -1,4 +1,5 @@
-import { Option, type Command } from 'commander'
+import { Option } from 'commander'
+import type { Command } from 'commander'
 import { loadDestination } from '../load-destination'
 import { DESTINATION_DIR } from '../paths'
 import { defaultEvents, formatFinding, validateDefinition } from '../validate'

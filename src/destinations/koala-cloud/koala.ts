@@ -6,10 +6,9 @@ import {
   isObject,
   MultiStatusResponse,
   PayloadValidationError,
-  RetryableError,
-  type ModifiedResponse,
-  type RequestClient
+  RetryableError
 } from '@segment/actions-core'
+import type { ModifiedResponse, RequestClient } from '@segment/actions-core'
 import {
   BATCH_CONCURRENCY,
   MAX_ENTRIES_PER_REQUEST,
@@ -176,7 +175,9 @@ export function preparePayload(kind: ActionKind, payload: KoalaPayload): Prepara
   const sent_at = toUtcIso(payload.sent_at)
   if (!sent_at) {
     return invalid(
-      `The Sent At field is not a date: ${JSON.stringify(payload.sent_at)}. Map it to an ISO-8601 timestamp such as $.timestamp.`
+      `The Sent At field is not a date: ${JSON.stringify(
+        payload.sent_at
+      )}. Map it to an ISO-8601 timestamp such as $.timestamp.`
     )
   }
   // Like an empty MessageId, an empty Event Name gets past the framework in batch mode only.
@@ -197,8 +198,8 @@ export function preparePayload(kind: ActionKind, payload: KoalaPayload): Prepara
       nonEmpty(payload.email) !== undefined
         ? ` The Email field ${JSON.stringify(payload.email)} is not an email address.`
         : nonEmpty(traits.email) !== undefined
-          ? ` The email ${JSON.stringify(traits.email)} in the Traits field is not an email address.`
-          : ''
+        ? ` The email ${JSON.stringify(traits.email)} in the Traits field is not an email address.`
+        : ''
     return invalid(
       'Koala needs an email or a Koala profile_id to know who this event belongs to, and this event has neither.' +
         notEmail +
@@ -328,8 +329,8 @@ export function koalaError(status: number, body: unknown, retryAfter?: string | 
     const wait = !retryAfter
       ? ''
       : /^\d+$/.test(retryAfter.trim())
-        ? ` Koala asked to retry after ${retryAfter.trim()} ${retryAfter.trim() === '1' ? 'second' : 'seconds'}.`
-        : ` Koala asked to retry after ${retryAfter.trim()}.`
+      ? ` Koala asked to retry after ${retryAfter.trim()} ${retryAfter.trim() === '1' ? 'second' : 'seconds'}.`
+      : ` Koala asked to retry after ${retryAfter.trim()}.`
     return new RetryableError(`Koala rate-limited the request (429)${said}.${wait}`, 429)
   }
   if (status >= 300 && status < 400) {

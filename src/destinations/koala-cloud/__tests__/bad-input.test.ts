@@ -1,4 +1,5 @@
-import { PayloadValidationError, type JSONObject, type SegmentEvent } from '@segment/actions-core'
+import { PayloadValidationError } from '@segment/actions-core'
+import type { JSONObject, SegmentEvent } from '@segment/actions-core'
 import {
   FIX,
   fixture,
@@ -10,9 +11,9 @@ import {
   runBatch,
   runEvent,
   SENT_AT,
-  type ActionName,
   useNock
-} from './helpers'
+} from './__helpers__/helpers'
+import type { ActionName } from './__helpers__/helpers'
 
 useNock()
 
@@ -28,7 +29,8 @@ const notAnEmail = (value: string) =>
 const missing = (field: string) => `The root value is missing the required field '${field}'.`
 
 type Expected =
-  { body: JSONObject } | { error: 'AggregateAjvError' | 'PayloadValidationError' | 'TypeError'; message: string }
+  | { body: JSONObject }
+  | { error: 'AggregateAjvError' | 'PayloadValidationError' | 'TypeError'; message: string }
 
 interface BadCase {
   name: string
@@ -522,7 +524,9 @@ const cases: BadCase[] = [
     action: 'track',
     event: track('c53', { context: { ...LIBRARY, traits: { email: 'Jordan <c53@example.com>' } } }),
     expected: refused(
-      `${NEITHER} The email ${JSON.stringify('Jordan <c53@example.com>')} in the Traits field is not an email address.${FIX}`
+      `${NEITHER} The email ${JSON.stringify(
+        'Jordan <c53@example.com>'
+      )} in the Traits field is not an email address.${FIX}`
     ),
     inBatch: true
   },

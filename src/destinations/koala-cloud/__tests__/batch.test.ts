@@ -13,7 +13,7 @@ import {
   SKIP_MESSAGE,
   trackEvent,
   useNock
-} from './helpers'
+} from './__helpers__/helpers'
 
 useNock()
 

@@ -1,7 +1,7 @@
 import { createTestEvent, createTestIntegration } from '@segment/actions-core'
 import nock from 'nock'
-import { useNock } from './helpers'
-import { generateTestData } from './test-data'
+import { useNock } from './__helpers__/helpers'
+import { generateTestData } from './__helpers__/test-data'
 import { KOALA_PRODUCTION_URL } from '../config'
 import destination from '../index'
 

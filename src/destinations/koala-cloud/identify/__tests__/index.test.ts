@@ -1,5 +1,6 @@
 import nock from 'nock'
-import { createTestEvent, PayloadValidationError, type SegmentEvent } from '@segment/actions-core'
+import { createTestEvent, PayloadValidationError } from '@segment/actions-core'
+import type { SegmentEvent } from '@segment/actions-core'
 import destination from '../../index'
 import {
   AUTH_PATH,
@@ -17,7 +18,7 @@ import {
   sentBody,
   SETTINGS,
   useNock
-} from '../../__tests__/helpers'
+} from '../../__tests__/__helpers__/helpers'
 
 useNock()
 
@@ -340,16 +341,10 @@ describe('Identify: where requests go', () => {
 
 describe('testAuthentication', () => {
   it('accepts a key Koala accepts (200), asking GET {base}/web/projects/{key}/auth with our User-Agent', async () => {
-    let userAgent: unknown
-    const scope = nock(KOALA)
-      .get(AUTH_PATH)
-      .reply(function () {
-        userAgent = this.req.headers['user-agent']
-        return [200, { ok: true }]
-      })
+    // nock's own header matcher: a request with another User-Agent finds no mock and fails.
+    const scope = nock(KOALA).get(AUTH_PATH).matchHeader('user-agent', EXPECTED_USER_AGENT).reply(200, { ok: true })
     await expect(newDestination().testAuthentication(SETTINGS)).resolves.toBeUndefined()
     expect(scope.isDone()).toBe(true)
-    expect(userAgent).toBe(EXPECTED_USER_AGENT)
   })
 
   it('rejects a key Koala refuses (401) saying what Koala answered and where the key is', async () => {

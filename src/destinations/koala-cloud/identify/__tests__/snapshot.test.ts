@@ -1,3 +1,3 @@
-import { describeActionSnapshots } from '../../__tests__/action-snapshot'
+import { describeActionSnapshots } from '../../__tests__/__helpers__/action-snapshot'
 
 describeActionSnapshots('identify')

@@ -17,7 +17,7 @@ import {
   SKIP_MESSAGE,
   trackEvent,
   useNock
-} from '../../__tests__/helpers'
+} from '../../__tests__/__helpers__/helpers'
 
 useNock()
 

@@ -2,8 +2,8 @@ import { createTestEvent, createTestIntegration } from '@segment/actions-core'
 import nock from 'nock'
 import { useNock } from './helpers'
 import { generateTestData } from './test-data'
-import { KOALA_PRODUCTION_URL, USER_AGENT } from '../config'
-import destination from '../index'
+import { KOALA_PRODUCTION_URL, USER_AGENT } from '../../config'
+import destination from '../../index'
 
 const testDestination = createTestIntegration(destination)
 const destinationSlug = 'koala-cloud'

@@ -1,34 +1,41 @@
-import fs from 'fs'
-import path from 'path'
 import nock from 'nock'
-import { createTestIntegration, defaultValues, Destination, type SegmentEvent } from '@segment/actions-core'
-import type { JSONObject } from '@segment/actions-core'
-import type { Settings } from '../generated-types'
-import definition from '../index'
-import { PROJECT_ROOT } from '../../../cli/paths'
-import { FIXTURES_DIR, readFixtureEvents } from '../../../cli/validate'
+import { createTestIntegration, defaultValues, Destination } from '@segment/actions-core'
+import type { JSONObject, SegmentEvent } from '@segment/actions-core'
+import type { Settings } from '../../generated-types'
+import definition from '../../index'
+import analyticsNextBrowser from './fixtures/analytics-next-browser.json'
+import analyticsNode from './fixtures/analytics-node.json'
+import engageAudiences from './fixtures/engage-audiences.json'
+import httpApi from './fixtures/http-api.json'
+import specExamples from './fixtures/spec-examples.json'
 
 /**
- * Shared pieces of the destination's unit tests: the shared Segment fixtures, a Koala mocked with nock, and ways to
+ * Shared pieces of the destination's unit tests: the real Segment fixtures, a Koala mocked with nock, and ways to
  * run an action exactly as Segment would (one event, or a batch with its multistatus).
  */
 
-/** The repository root. */
-export const repoRoot = PROJECT_ROOT
-
-let fixtureEvents: Map<string, SegmentEvent> | undefined
+/**
+ * The folder's copies of `../shared/fixtures/segment-events` (`./bin/run copy-fixtures` writes them; a test outside
+ * the folder fails when they drift): the event of line N of `name.ndjson` is at index N - 1 of `name.json`.
+ */
+const FIXTURES: Record<string, unknown[]> = {
+  'analytics-next-browser.ndjson': analyticsNextBrowser,
+  'analytics-node.ndjson': analyticsNode,
+  'engage-audiences.ndjson': engageAudiences,
+  'http-api.ndjson': httpApi,
+  'spec-examples.ndjson': specExamples
+}
 
 /**
- * One event of the shared fixtures (`../shared/fixtures/segment-events`, read once per test file with the
- * project's own reader); `line` is the file's line number, counting from 1 as the fixtures' README does.
+ * One real Segment event; `line` is its line in the shared file, counting from 1 as the fixtures' README does.
  *
  * @throws RangeError when that line holds no event.
  */
 export function fixture(file: string, line: number): SegmentEvent {
-  fixtureEvents ??= new Map(readFixtureEvents(FIXTURES_DIR).map(({ source, event }) => [source, event]))
-  const event = fixtureEvents.get(`${file}:${line}`)
+  const event = FIXTURES[file]?.[line - 1]
   if (!event) throw new RangeError(`${file} has no event on line ${line}`)
-  return event
+  // A fresh copy, so a test that edits its event cannot change another test's.
+  return JSON.parse(JSON.stringify(event)) as SegmentEvent
 }
 
 export const KEY = 'pk_test_123'
@@ -37,10 +44,8 @@ export const KOALA = 'https://api2.getkoala.com'
 export const BATCH_PATH = `/web/projects/${KEY}/batch`
 export const AUTH_PATH = `/web/projects/${KEY}/auth`
 
-/** The User-Agent every request must carry: the destination's name and the package's version. */
-export const EXPECTED_USER_AGENT = `Segment Actions Koala (Cloud) destination/${
-  (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version
-}`
+/** The User-Agent every request must carry, written out (test/versions.test.ts ties its version to package.json). */
+export const EXPECTED_USER_AGENT = 'Segment Actions Koala (Cloud) destination/1.0.0'
 
 export type ActionName = 'identify' | 'track'
 
@@ -67,8 +72,17 @@ export function defaultMapping(action: ActionName): JSONObject {
 /** One request Koala received. */
 export interface Received {
   path: string
-  headers: Record<string, string | string[] | undefined>
+  /** Lowercase names; a header nock hands over as a list of values (nock 13 does) is joined as HTTP joins it. */
+  headers: Record<string, string>
   body: JSONObject
+}
+
+function headersOf(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const flat: Record<string, string> = {}
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value
+  }
+  return flat
 }
 
 /**
@@ -82,7 +96,7 @@ export function recordKoala(status = 200, answer: JSONObject | string = { ok: tr
     .persist()
     .post(/^\/web\/projects\/[^/]+\/batch$/)
     .reply(function (uri, body) {
-      received.push({ path: uri, headers: { ...this.req.headers }, body: body as JSONObject })
+      received.push({ path: uri, headers: headersOf(this.req.headers), body: body as JSONObject })
       return [status, answer]
     })
   return received
@@ -182,11 +196,9 @@ export function trackEvent(
 }
 
 /**
- * Test-wide nock hygiene: no real network, no mock leaking into the next test, and nock's patch of Node's `http`
- * removed after the file. Jest shares core modules between the test files of one worker, so an unrestored nock
- * stacks under the next file's nock; a mocked socket error then escapes as an unhandled 'error' event. The
- * destination's environment overrides are cleared before the first test too, so a `KOALA_API_URL` left in the
- * developer's shell cannot send the first test's requests past the mocked production URL.
+ * Test-wide hygiene on top of the monorepo's jest setup (which cleans nock before each test and allows only
+ * 127.0.0.1): no network at all, delayed replies aborted so jest exits promptly, and the destination's environment
+ * overrides cleared, so a `KOALA_API_URL` left in the developer's shell cannot send requests past the mocked host.
  */
 export function useNock(): void {
   const clearOverrides = () => {
@@ -195,18 +207,12 @@ export function useNock(): void {
   }
   beforeAll(() => {
     clearOverrides()
-    if (!nock.isActive()) nock.activate()
     nock.disableNetConnect()
   })
   afterEach(() => {
-    // Also clears the timers of delayed replies (the timeout tests), so Jest exits promptly.
     nock.abortPendingRequests()
     nock.cleanAll()
     clearOverrides()
-  })
-  afterAll(() => {
-    nock.enableNetConnect()
-    nock.restore()
   })
 }
 

@@ -1,8 +1,17 @@
 import fs from 'fs'
 import path from 'path'
 import { fieldsToJsonSchema } from '@segment/actions-core'
-import destination from '../index'
-import { recordKoala, repoRoot, runBatch, runEvent, identifyEvent, trackEvent, useNock } from './helpers'
+import destination from '../src/destinations/koala-cloud'
+import {
+  recordKoala,
+  runBatch,
+  runEvent,
+  identifyEvent,
+  trackEvent,
+  useNock
+} from '../src/destinations/koala-cloud/__tests__/__helpers__/helpers'
+
+const repoRoot = path.join(__dirname, '..')
 
 /**
  * actions-core validates every payload with ajv under the schema key `${destination name}:${action title}`, here

@@ -1,0 +1,88 @@
+import * as fs from 'fs'
+import * as path from 'path'
+import { expectedFixtureCopies, currentFixtureCopies, FIXTURE_COPIES_DIR } from '../src/cli/fixture-copies'
+import { DESTINATION_DIR } from '../src/cli/paths'
+import { FIXTURES_DIR } from '../src/cli/validate'
+import { DESTINATION_VERSION, USER_AGENT } from '../src/destinations/koala-cloud/config'
+
+// The destination's folder moves into Segment's monorepo as it is (docs/monorepo.md): these tests hold it to what
+// that move needs, from outside, since the folder's own tests may not read files.
+
+/** Every `.ts` file under `dir`, as paths relative to it. */
+function typeScriptFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name)
+    if (entry.isDirectory()) return typeScriptFiles(full).map((file) => path.join(entry.name, file))
+    return entry.name.endsWith('.ts') ? [entry.name] : []
+  })
+}
+
+/** The module specifiers a file imports (static imports and re-exports, `require` and `import()` calls). */
+function importsOf(text: string): string[] {
+  const specifiers = [
+    ...text.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'/gm),
+    ...text.matchAll(/^\s*import\s+'([^']+)'/gm),
+    ...text.matchAll(/\b(?:require|import)\(\s*'([^']+)'\s*\)/g)
+  ]
+  return specifiers.map((match) => match[1])
+}
+
+describe('the destination folder is self-contained', () => {
+  const files = typeScriptFiles(DESTINATION_DIR)
+
+  it('finds the folder’s files', () => {
+    expect(files).toEqual(expect.arrayContaining(['index.ts', 'identify/index.ts', '__tests__/__helpers__/helpers.ts']))
+  })
+
+  it.each(files)('%s imports only the folder itself, @segment/actions-core and (in tests) nock', (file) => {
+    const isTest = file.split(path.sep).includes('__tests__')
+    const allowed = isTest ? ['@segment/actions-core', 'nock'] : ['@segment/actions-core']
+    const outside = importsOf(fs.readFileSync(path.join(DESTINATION_DIR, file), 'utf8')).filter((specifier) => {
+      if (specifier.startsWith('.')) {
+        const target = path.resolve(path.dirname(path.join(DESTINATION_DIR, file)), specifier)
+        return path.relative(DESTINATION_DIR, target).startsWith('..')
+      }
+      return !allowed.includes(specifier)
+    })
+    expect(outside).toEqual([])
+  })
+
+  it('the import scan sees every form of import (so the test above can fail)', () => {
+    expect(
+      importsOf(
+        "import fs from 'fs'\nimport type { A } from '../../x'\nexport { b } from './y'\nimport './side'\nrequire('path')\n"
+      )
+    ).toEqual(['fs', '../../x', './y', './side', 'path'])
+  })
+
+  it('no helper module sits where the monorepo’s jest would run it as a suite', () => {
+    const suitesOutsideHelpers = files.filter(
+      (file) => file.split(path.sep).includes('__tests__') && !file.split(path.sep).includes('__helpers__')
+    )
+    expect(suitesOutsideHelpers.filter((file) => !file.endsWith('.test.ts'))).toEqual([])
+  })
+})
+
+describe('the folder’s copies of the shared Segment fixtures', () => {
+  it('are exactly the shared set (on drift: ./bin/run copy-fixtures, then commit)', () => {
+    const expected = expectedFixtureCopies(FIXTURES_DIR)
+    expect(expected.size).toBeGreaterThan(0)
+    expect(currentFixtureCopies()).toEqual(expected)
+  })
+
+  it('would notice one changed event', () => {
+    const current = currentFixtureCopies()
+    const [name, text] = [...current][0]
+    const changed = new Map(current).set(name, text.replace('"messageId"', '"messageID"'))
+    expect(changed).not.toEqual(expectedFixtureCopies(FIXTURES_DIR))
+    expect(path.dirname(path.join(FIXTURE_COPIES_DIR, name))).toBe(FIXTURE_COPIES_DIR)
+  })
+})
+
+describe('the version in the User-Agent', () => {
+  it('is the package version, written into the folder (which may not read package.json)', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }
+    expect(DESTINATION_VERSION).toBe(pkg.version)
+    expect(USER_AGENT).toBe(`Segment Actions Koala (Cloud) destination/${pkg.version}`)
+  })
+})

@@ -1,0 +1,155 @@
+import dns from 'dns'
+import nock from 'nock'
+import { RetryableError } from '@segment/actions-core'
+import type { JSONObject } from '@segment/actions-core'
+import { listenOnLoopback } from '../src/lib/loopback'
+import type { LoopbackServer } from '../src/lib/loopback'
+import {
+  identifyEvent,
+  KEY,
+  LIBRARY,
+  runBatch,
+  runEvent,
+  SENT_AT,
+  useNock
+} from '../src/destinations/koala-cloud/__tests__/__helpers__/helpers'
+
+// Outside the destination's folder because they need Node's sockets and resolver, which the folder's tests may not
+// import; the folder checks the same mapping with nock's replyWithError.
+useNock()
+
+const event = identifyEvent('m1', { email: 'ann@example.com' })
+const body = {
+  email: 'ann@example.com',
+  traits: { email: 'ann@example.com' },
+  identifies: [
+    {
+      type: 'identify',
+      message_id: 'm1',
+      sent_at: SENT_AT,
+      traits: { email: 'ann@example.com' },
+      context: { ...LIBRARY, source: 'segment-cloud' }
+    }
+  ]
+}
+
+/** What perform throws; fails the test when nothing is thrown. */
+async function performError(): Promise<Error & { status?: number }> {
+  const outcome = await runEvent('identify', event).then(
+    () => undefined,
+    (error: Error) => error
+  )
+  if (!outcome) throw new Error('perform did not throw')
+  return outcome
+}
+
+describe('network failures (real loopback sockets): retryable, key redacted', () => {
+  const redacted = (base: string) => `${base}/web/projects/${KEY.slice(0, 4)}…/batch`
+  let server: LoopbackServer
+  let base = ''
+  let closedBase = ''
+
+  beforeAll(async () => {
+    // Answers Bob's requests, resets the connection of anyone else's.
+    server = await listenOnLoopback((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (chunk: Buffer) => chunks.push(chunk))
+      req.on('end', () => {
+        const sent = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { email?: string }
+        if (sent.email === 'bob@example.com') {
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true }))
+        } else {
+          req.socket.destroy()
+        }
+      })
+    }, 0)
+    base = server.url
+    // A port that was just free and is closed again: connecting to it is refused.
+    const closed = await listenOnLoopback(() => undefined, 0)
+    await closed.close()
+    closedBase = closed.url
+  })
+  afterAll(() => server.close())
+  beforeEach(() => nock.enableNetConnect(/^(127\.0\.0\.1|koala\.test)(:\d+)?$/))
+  afterEach(() => {
+    nock.disableNetConnect()
+    jest.restoreAllMocks()
+  })
+
+  /** Makes every lookup of koala.test fail as an unknown host would, without asking any DNS server. */
+  function failDns() {
+    process.env.KOALA_API_URL = 'http://koala.test'
+    return jest.spyOn(dns, 'lookup').mockImplementation((hostname: string, ...rest: unknown[]) => {
+      const callback = rest[rest.length - 1] as (error: Error) => void
+      const error = Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), {
+        code: 'ENOTFOUND',
+        syscall: 'getaddrinfo',
+        hostname
+      })
+      process.nextTick(() => callback(error))
+    })
+  }
+
+  const bob = identifyEvent('b1', { email: 'bob@example.com' })
+  const bobBody = {
+    email: 'bob@example.com',
+    traits: { email: 'bob@example.com' },
+    identifies: [{ ...body.identifies[0], message_id: 'b1', traits: { email: 'bob@example.com' } }]
+  }
+  const failedEntry = (message: string, sent: JSONObject) => ({
+    status: 503,
+    errortype: 'SERVICE_UNAVAILABLE',
+    errormessage: message,
+    sent,
+    body: '',
+    errorreporter: 'DESTINATION'
+  })
+
+  it('connection reset: perform throws a retryable 503', async () => {
+    process.env.KOALA_API_URL = base
+    const error = await performError()
+    expect(error).toBeInstanceOf(RetryableError)
+    expect(error.status).toBe(503)
+    expect(error.message).toBe(
+      `Could not reach Koala (ECONNRESET request to ${redacted(base)} failed, reason: socket hang up).`
+    )
+  })
+
+  it('connection reset: in a batch, only the reset request’s payload fails', async () => {
+    process.env.KOALA_API_URL = base
+    const message = `Could not reach Koala (ECONNRESET request to ${redacted(base)} failed, reason: socket hang up).`
+    expect(await runBatch('identify', [event, bob])).toStrictEqual([
+      failedEntry(message, body),
+      { status: 200, sent: bobBody, body: { ok: true } }
+    ])
+  })
+
+  it('connection refused: perform throws a retryable 503; a batch fails each payload with its own body', async () => {
+    process.env.KOALA_API_URL = closedBase
+    const port = closedBase.split(':')[2]
+    const message = `Could not reach Koala (ECONNREFUSED request to ${redacted(
+      closedBase
+    )} failed, reason: connect ECONNREFUSED 127.0.0.1:${port}).`
+    const error = await performError()
+    expect(error).toBeInstanceOf(RetryableError)
+    expect({ status: error.status, message: error.message }).toEqual({ status: 503, message })
+    expect(await runBatch('identify', [event, bob])).toStrictEqual([
+      failedEntry(message, body),
+      failedEntry(message, bobBody)
+    ])
+  })
+
+  it('DNS failure: perform throws a retryable 503; a batch fails each payload with its own body', async () => {
+    const lookup = failDns()
+    const message =
+      'Could not reach Koala (ENOTFOUND request to http://koala.test/web/projects/pk_t…/batch failed, reason: getaddrinfo ENOTFOUND koala.test).'
+    const error = await performError()
+    expect(error).toBeInstanceOf(RetryableError)
+    expect({ status: error.status, message: error.message }).toEqual({ status: 503, message })
+    expect(await runBatch('identify', [event, bob])).toStrictEqual([
+      failedEntry(message, body),
+      failedEntry(message, bobBody)
+    ])
+    expect(lookup).toHaveBeenCalled()
+  })
+})
