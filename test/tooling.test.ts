@@ -173,6 +173,59 @@ describe('metadata.json shape', () => {
     expect(metadata.presets[0].mapping.event).toEqual({ '@path': '$.event' })
   })
 
+  it('follows the monorepo generator’s rules: key order, format near the end, none on settings, dynamicFields', () => {
+    const metadata = buildMetadata(real)
+    expect(Object.keys(metadata.actions.identify)).toEqual([
+      'title',
+      'description',
+      'platform',
+      'defaultSubscription',
+      'hidden',
+      'hasPerformBatch',
+      'syncMode',
+      'hooks',
+      'dynamicFields',
+      'fields'
+    ])
+    expect(Object.keys(metadata.actions.identify.fields.sent_at)).toEqual([
+      'label',
+      'description',
+      'type',
+      'required',
+      'multiple',
+      'allowNull',
+      'dynamic',
+      'default',
+      'choices',
+      'placeholder',
+      'properties',
+      'category',
+      'depends_on',
+      'readOnly',
+      'hidden',
+      'minimum',
+      'maximum',
+      'defaultObjectUI',
+      'disabledInputMethods',
+      'displayMode',
+      'format',
+      'additionalProperties'
+    ])
+    expect(metadata.authentication?.fields.public_key).not.toHaveProperty('format')
+    // Unset labels, descriptions and preset types are left out of the file, not written as null.
+    const bare = buildMetadata(
+      brokenCopy((copy) => {
+        delete copy.description
+        delete (copy.actions.track.fields.event as { label?: string }).label
+        delete (copy.presets![0] as { type?: string }).type
+      })
+    )
+    const text = JSON.stringify(bare)
+    expect(JSON.parse(text)).not.toHaveProperty('description')
+    expect(JSON.parse(text).actions.track.fields.event).not.toHaveProperty('label')
+    expect(JSON.parse(text).presets[0]).not.toHaveProperty('type')
+  })
+
   it('refuses a definition without a slug', () => {
     expect(() => buildMetadata(brokenCopy((copy) => delete copy.slug))).toThrow(
       'The destination "Koala (Cloud)" has no slug: metadata.json needs one.'
