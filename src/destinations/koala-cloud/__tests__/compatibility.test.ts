@@ -66,7 +66,7 @@ describe('the successor of the published Koala (Cloud)', () => {
 
     it('a mapping saved before (the published defaults only) still holds every key the action requires', () => {
       const saved = defaultValues(
-        Object.fromEntries(Object.entries(published).map(([key, field]) => [key, { ...field, label: key }])) as never
+        Object.fromEntries(Object.entries(published).map(([key, field]) => [key, { ...field, label: key }]))
       )
       const required = Object.entries(action.fields).filter(([, field]) => field.required === true)
       expect(required.map(([key]) => key).filter((key) => !(key in saved))).toEqual([])
