@@ -1,7 +1,7 @@
 import { parseFql, validate } from '@segment/destination-subscriptions'
 import { FIXTURES_DIR, readFixtureEvents } from '../src/cli/validate'
 import destination from '../src/destinations/koala-cloud'
-import { ANALYTICS_JS_SKIP_MESSAGE } from '../src/destinations/koala-cloud/koala'
+import { ANALYTICS_JS_SKIP_MESSAGE } from '../src/destinations/koala-cloud/functions'
 import { contractViolation, startSandbox } from '../src/sandbox/sandbox'
 import type { RunningSandbox } from '../src/sandbox/sandbox'
 import { startServer } from '../src/server/server'
@@ -196,7 +196,8 @@ it('delivers every fixture event one by one as the body it implies, nothing lost
     entries: sent.size,
     uniqueMessageIds: sent.size,
     duplicates: 0,
-    contractViolations: 0
+    contractViolations: 0,
+    accounts: { requests: 0, accepted: 0, entries: 0 }
   })
 })
 

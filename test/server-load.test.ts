@@ -1,6 +1,6 @@
 import * as v8 from 'v8'
 import * as vm from 'vm'
-import { ANALYTICS_JS_SKIP_MESSAGE } from '../src/destinations/koala-cloud/koala'
+import { ANALYTICS_JS_SKIP_MESSAGE } from '../src/destinations/koala-cloud/functions'
 import { startSandbox } from '../src/sandbox/sandbox'
 import type { RunningSandbox } from '../src/sandbox/sandbox'
 import { startServer } from '../src/server/server'

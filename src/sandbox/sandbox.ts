@@ -1,11 +1,12 @@
 import { isObject } from '@segment/actions-core'
 import express from 'express'
 import type { NextFunction, Request, Response } from 'express'
-import { MAX_ENTRIES_PER_REQUEST, redactProjectUrl } from '../destinations/koala-cloud/config'
+import { redactProjectUrl } from '../destinations/koala-cloud/config'
 import { listenOnLoopback, loopbackHostOnly } from '../lib/loopback'
 
 /**
  * A local stand-in for Koala's ingestion API, enforcing the contract Koala documents for
+ * `POST /web/projects/{public_key}/accounts/batch` (see {@link accountContractViolation}) and for
  * `POST /web/projects/{public_key}/batch`: a JSON object body; `profile_id` or `email`; `identifies`, `events` and
  * `page_views` arrays of at most 30 entries, each with `type`, `message_id` and `sent_at`; a `User-Agent` header
  * (the full rule list is on {@link contractViolation}). It answers with Koala's statuses: 400 with a reason, 401 for
@@ -81,6 +82,8 @@ export interface SandboxStats {
   duplicates: number
   /** Requests rejected with 400 for breaking the contract. */
   contractViolations: number
+  /** Company requests (`/accounts/batch`), apart from the person requests counted above. */
+  accounts: { requests: number; accepted: number; entries: number }
 }
 
 /** A running sandbox. */
@@ -141,6 +144,12 @@ export function parseFaults(spec: string | undefined): SandboxFaults {
   return faults
 }
 
+/**
+ * Koala's limit on each array of one request. Source: Koala's server-side API docs (the batch endpoints take at most
+ * 30 entries per array). Written here, not taken from the destination, so a wrong limit there fails here.
+ */
+const KOALA_ENTRY_LIMIT = 30
+
 const ARRAYS = ['identifies', 'events', 'page_views'] as const
 
 /** The entry `type` each of Koala's arrays takes. */
@@ -197,8 +206,8 @@ export function contractViolation(body: unknown): string | undefined {
     const list = body[name]
     if (list === undefined) continue
     if (!Array.isArray(list)) return `${name} must be an array, but it is ${describe(list)}.`
-    if (list.length > MAX_ENTRIES_PER_REQUEST) {
-      return `${name} has ${list.length} entries; at most ${MAX_ENTRIES_PER_REQUEST} are allowed per request.`
+    if (list.length > KOALA_ENTRY_LIMIT) {
+      return `${name} has ${list.length} entries; at most ${KOALA_ENTRY_LIMIT} are allowed per request.`
     }
     for (const [i, entry] of list.entries()) {
       const violation = entryViolation(name, entry)
@@ -207,6 +216,57 @@ export function contractViolation(body: unknown): string | undefined {
     entries += list.length
   }
   if (entries === 0) return 'At least one of identifies, events or page_views must have an entry.'
+  return undefined
+}
+
+/** The top-level keys of Koala's accounts body. Source: Koala's server-side docs, "Sending Account Traits". */
+const ACCOUNT_KEYS = new Set(['domain', 'account_id', 'identifies', 'events'])
+
+// A bare host name with a dot: what Koala keys companies by (no scheme, path, port or spaces).
+const BARE_DOMAIN = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/
+
+/**
+ * The contract check of `POST /web/projects/{public_key}/accounts/batch`: the reason a body breaks it, or undefined.
+ * Checked: a JSON object with only `domain`, `account_id`, `identifies` and `events` (a person's `email`,
+ * `profile_id` or `page_views` are refused); `domain` (a bare lowercase domain) or `account_id` (a non-empty
+ * string), one of them required; `identifies` and `events` arrays of at most 30 entries, each an object of the right
+ * `type` with a non-empty `message_id` and an ISO-8601 `sent_at`; `traits` of an identify an object; at least one entry.
+ */
+export function accountContractViolation(body: unknown): string | undefined {
+  if (!isObject(body)) return 'The body must be a JSON object.'
+  const unknown = Object.keys(body).filter((key) => !ACCOUNT_KEYS.has(key))
+  if (unknown.length > 0) {
+    return (
+      `Unknown top-level key${unknown.length > 1 ? 's' : ''} ${unknown.map((key) => JSON.stringify(key)).join(', ')}` +
+      ` for a company: the accounts body takes only ${[...ACCOUNT_KEYS].join(', ')}.`
+    )
+  }
+  if (body.domain !== undefined && !(typeof body.domain === 'string' && BARE_DOMAIN.test(body.domain))) {
+    return `domain must be a bare lowercase domain such as acme.com, but it is ${describe(body.domain)}.`
+  }
+  if (body.account_id !== undefined && !isNonEmptyString(body.account_id)) {
+    return `account_id must be a non-empty string, but it is ${describe(body.account_id)}.`
+  }
+  if (body.domain === undefined && body.account_id === undefined) return 'domain or account_id is required.'
+  let entries = 0
+  for (const name of ['identifies', 'events'] as const) {
+    const list = body[name]
+    if (list === undefined) continue
+    if (!Array.isArray(list)) return `${name} must be an array, but it is ${describe(list)}.`
+    if (list.length > KOALA_ENTRY_LIMIT) {
+      return `${name} has ${list.length} entries; at most ${KOALA_ENTRY_LIMIT} are allowed per request.`
+    }
+    for (const [i, entry] of list.entries()) {
+      const violation =
+        entryViolation(name, entry) ??
+        (name === 'identifies' && isObject(entry) && entry.traits !== undefined && !isObject(entry.traits)
+          ? `.traits must be an object, but it is ${describe(entry.traits)}.`
+          : undefined)
+      if (violation) return `${name}[${i}]${violation}`
+    }
+    entries += list.length
+  }
+  if (entries === 0) return 'At least one of identifies or events must have an entry.'
   return undefined
 }
 
@@ -277,7 +337,8 @@ export function createSandbox(options: SandboxOptions = {}) {
       entries: 0,
       uniqueMessageIds: 0,
       duplicates: 0,
-      contractViolations: 0
+      contractViolations: 0,
+      accounts: { requests: 0, accepted: 0, entries: 0 }
     }
   }
 
@@ -299,8 +360,12 @@ export function createSandbox(options: SandboxOptions = {}) {
     res.json({ ok: true })
   })
 
-  app.post('/web/projects/:key/batch', async (req, res, next) => {
-    counters.requests++
+  const PROFILE_PATH = '/web/projects/:key/batch'
+  const ACCOUNTS_PATH = '/web/projects/:key/accounts/batch'
+
+  app.post([PROFILE_PATH, ACCOUNTS_PATH], async (req, res, next) => {
+    if (req.path.endsWith('/accounts/batch')) counters.accounts.requests++
+    else counters.requests++
     const fault = pickFault()
     if (fault) counters.faults[fault] = (counters.faults[fault] ?? 0) + 1
     if (fault === 'accept-reset') res.locals.acceptThenReset = true
@@ -311,15 +376,44 @@ export function createSandbox(options: SandboxOptions = {}) {
       res.set('Retry-After', '1')
       return reject(res, 429, 'Rate limit exceeded.')
     }
-    if (!knownKey(req.params.key)) return reject(res, 401, 'Unknown public key.')
+    if (!knownKey(String(req.params.key))) return reject(res, 401, 'Unknown public key.')
     if (!req.get('user-agent')) return reject(res, 400, 'A User-Agent header is required.')
     if (!req.is('application/json')) return reject(res, 400, 'The body must be JSON (Content-Type: application/json).')
     next()
   })
 
-  app.use('/web/projects/:key/batch', express.json({ limit: options.bodyLimitBytes ?? 5 * 1024 * 1024, strict: false }))
+  app.use(
+    [PROFILE_PATH, ACCOUNTS_PATH],
+    express.json({ limit: options.bodyLimitBytes ?? 5 * 1024 * 1024, strict: false })
+  )
 
-  app.post('/web/projects/:key/batch', (req, res) => {
+  app.post(ACCOUNTS_PATH, (req, res) => {
+    const violation = accountContractViolation(req.body)
+    if (violation) return reject(res, 400, violation)
+    const body = req.body as Record<string, { message_id: string }[] | undefined>
+    let count = 0
+    for (const name of ['identifies', 'events']) {
+      for (const entry of body[name] ?? []) {
+        count++
+        if (messageIds.has(entry.message_id)) counters.duplicates++
+        else messageIds.add(entry.message_id)
+      }
+    }
+    counters.accounts.accepted++
+    counters.accounts.entries += count
+    if (keepBodies) received.push(req.body)
+    options.log?.(
+      `[sandbox] ${redactProjectUrl(req.originalUrl)}: accepted ${count} ${count === 1 ? 'entry' : 'entries'}` +
+        ` for ${String(
+          (req.body as { domain?: string; account_id?: string }).domain ??
+            (req.body as { account_id?: string }).account_id
+        )}`
+    )
+    if (res.locals.acceptThenReset === true) return void req.socket.destroy()
+    res.json({ ok: true })
+  })
+
+  app.post(PROFILE_PATH, (req, res) => {
     const violation = contractViolation(req.body)
     if (violation) return reject(res, 400, violation)
     const body = req.body as Record<string, { message_id: string }[] | undefined>
@@ -367,7 +461,7 @@ export function createSandbox(options: SandboxOptions = {}) {
   }
 
   function stats(): SandboxStats {
-    return { ...counters, uniqueMessageIds: messageIds.size }
+    return { ...counters, accounts: { ...counters.accounts }, uniqueMessageIds: messageIds.size }
   }
 
   function reset(): void {

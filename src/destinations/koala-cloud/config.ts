@@ -89,11 +89,11 @@ export function checkPublicKey(publicKey: unknown): string {
  * Builds the URL of one of Koala's project endpoints.
  *
  * @param publicKey the `public_key` setting; validated with {@link checkPublicKey}.
- * @param endpoint `batch` (ingestion) or `auth` (key check).
+ * @param endpoint `batch` (a person's data), `accounts/batch` (a company's) or `auth` (key check).
  * @returns e.g. `https://api2.getkoala.com/web/projects/pk_123/batch`.
  * @throws PayloadValidationError for an empty or unsafe key.
  */
-export function projectUrl(publicKey: unknown, endpoint: 'batch' | 'auth'): string {
+export function projectUrl(publicKey: unknown, endpoint: 'batch' | 'accounts/batch' | 'auth'): string {
   const key = checkPublicKey(publicKey)
   return `${koalaBaseUrl()}/web/projects/${encodeURIComponent(key)}/${endpoint}`
 }

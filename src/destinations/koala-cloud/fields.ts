@@ -118,3 +118,59 @@ export const batch_size: InputField = {
   minimum: 1,
   maximum: MAX_BATCH_SIZE
 }
+
+/** Page only: the page's name, sent as the entry's `name` when the event has one. */
+export const name: InputField = {
+  label: 'Page Name',
+  description: 'The name of the page, as the page call gives it.',
+  type: 'string',
+  required: false,
+  default: { '@path': '$.name' }
+}
+
+/** Page only: sent as the entry's `properties`. */
+export const page_properties: InputField = {
+  label: 'Page properties',
+  description: "The page's properties: url, path, title, referrer, search and any of the site's own keys.",
+  type: 'object',
+  required: false,
+  default: { '@path': '$.properties' }
+}
+
+/** Group only: Koala keys companies by domain; normalised by `normaliseDomain`. */
+export const domain: InputField = {
+  label: 'Company Domain',
+  description:
+    "The company's website domain, which Koala uses to recognise the company (for example acme.com; a full URL such as https://www.acme.com/about works too). Needed unless you map the Koala Account ID.",
+  type: 'string',
+  required: false,
+  default: firstExisting(['$.traits.domain', '$.traits.website'])
+}
+
+/** Group only: sent instead of `domain` when mapped. */
+export const account_id: InputField = {
+  label: 'Koala Account ID',
+  description:
+    "Koala's own id for the company, if you have it from Koala. Not Segment's groupId. When mapped, Koala finds the company by it instead of by its domain.",
+  type: 'string',
+  required: false
+}
+
+/** Group only: added to the traits as `group_id` (Koala's docs, "Deduplicating Account Traits"). */
+export const group_id: InputField = {
+  label: 'Group ID',
+  description:
+    'The Segment groupId. Koala keeps the traits of several groups (for example workspaces or tenants) of one company apart by it.',
+  type: 'string',
+  required: false,
+  default: { '@path': '$.groupId' }
+}
+
+/** Group only: the company's traits, sent as the entry's `traits`. */
+export const company_traits: InputField = {
+  label: 'Company traits',
+  description: 'Traits of the company, such as name, industry, plan or employee count.',
+  type: 'object',
+  required: false,
+  default: { '@path': '$.traits' }
+}

@@ -2,8 +2,10 @@ import type { DestinationDefinition } from '@segment/actions-core'
 import { defaultValues, InvalidAuthenticationError } from '@segment/actions-core'
 import { PUBLIC_KEY_HELP, USER_AGENT, projectUrl, requestTimeoutMs } from './config'
 import type { Settings } from './generated-types'
+import { koalaReason, networkError, redirectMessage } from './errors'
+import group from './group'
 import identify from './identify'
-import { koalaReason, networkError, redirectMessage } from './koala'
+import page from './page'
 import track from './track'
 
 /**
@@ -15,14 +17,16 @@ function withStatus<E extends Error>(error: E, status: number): E {
 }
 
 /**
- * Koala (Cloud): delivers Segment track and identify events to Koala's server-side ingestion API
- * (`POST {base}/web/projects/{public_key}/batch`). Source: Koala's server-side API docs.
+ * Koala (Cloud): delivers Segment identify, track and page events to Koala's server-side ingestion API
+ * (`POST {base}/web/projects/{public_key}/batch`) and group traits to its accounts endpoint (`.../accounts/batch`).
+ * Source: Koala's server-side API docs.
  */
 const destination: DestinationDefinition<Settings> = {
   name: 'Koala (Cloud)',
   slug: 'actions-koala-cloud',
   mode: 'cloud',
-  description: 'Send Segment track and identify events to Koala to see who is showing intent on your product.',
+  description:
+    'Send Segment identify, track, page and group events to Koala to see which people and companies are showing intent on your product.',
 
   authentication: {
     scheme: 'custom',
@@ -103,7 +107,9 @@ const destination: DestinationDefinition<Settings> = {
 
   actions: {
     identify,
-    track
+    track,
+    page,
+    group
   }
 }
 

@@ -2,7 +2,7 @@ import nock from 'nock'
 import { IntegrationError, InvalidAuthenticationError, RetryableError } from '@segment/actions-core'
 import type { JSONObject, SegmentEvent } from '@segment/actions-core'
 import { requestTimeoutMs } from '../config'
-import { networkError } from '../koala'
+import { networkError } from '../errors'
 import {
   BATCH_PATH,
   expectBody,

@@ -5,7 +5,8 @@ import {
   RetryableError
 } from '@segment/actions-core'
 import { checkPublicKey, koalaBaseUrl, projectUrl, redactKey, redactProjectUrl } from '../config'
-import { koalaError, networkError, normaliseEmail, preparePayload, toUtcIso } from '../koala'
+import { koalaError, networkError } from '../errors'
+import { normaliseDomain, normaliseEmail, preparePayload, toUtcIso } from '../functions'
 
 /**
  * The shared functions of config.ts and koala.ts, called directly for the inputs the framework never lets reach them
@@ -37,6 +38,44 @@ describe('toUtcIso', () => {
     ['2026-11-30T10:00:00+14:00', '2026-11-29T20:00:00.000Z']
   ])('%p gives %p', (value, expected) => {
     expect(toUtcIso(value)).toBe(expected)
+  })
+})
+
+describe('normaliseDomain', () => {
+  it.each([
+    ['https://WWW.Acme.Example.com:8443/about?x=1', 'acme.example.com'],
+    ['acme.com', 'acme.com'],
+    ['  ACME.com  ', 'acme.com'],
+    ['http://acme.com/', 'acme.com'],
+    ['//acme.com/pricing', 'acme.com'],
+    ['acme.com.', 'acme.com'],
+    ['www.acme.co.uk', 'acme.co.uk'],
+    ['acme.com#team', 'acme.com'],
+    ['acme.com?ref=segment', 'acme.com'],
+    ['münchen.de', 'xn--mnchen-3ya.de'],
+    ['https://bücher.example/de', 'xn--bcher-kva.example'],
+    ['例え.テスト', 'xn--r8jz45g.xn--zckzah'],
+    // `www.` stays when removing it would leave no domain.
+    ['www.com', 'www.com'],
+    ['sub-domain.acme.io', 'sub-domain.acme.io'],
+    ['', undefined],
+    ['   ', undefined],
+    ['localhost', undefined],
+    ['acme', undefined],
+    ['acme .com', undefined],
+    ['203.0.113.7', undefined],
+    ['http://203.0.113.7:8080/', undefined],
+    ['[2001:db8::1]', undefined],
+    ['acme.c0m', undefined],
+    ['acme.123', undefined],
+    ['jane@acme.com', undefined],
+    ['-acme.com', undefined],
+    ['acme..com', undefined],
+    [`${'a'.repeat(64)}.com`, undefined],
+    [42, undefined],
+    [undefined, undefined]
+  ])('%p gives %p', (value, expected) => {
+    expect(normaliseDomain(value)).toBe(expected)
   })
 })
 

@@ -19,11 +19,11 @@ const envelope = (messageId: string) => ({
   receivedAt: '2026-01-01T00:00:00.000Z'
 })
 
-/** Records the bodies Koala receives at one project's batch endpoint. */
+/** Records the bodies Koala receives at one project's endpoints (a person's `batch`, a company's `accounts/batch`). */
 function mockKoala(publicKey: string, bodies: unknown[]) {
   return nock(KOALA_PRODUCTION_URL)
     .persist()
-    .post(`/web/projects/${publicKey}/batch`)
+    .post(new RegExp(`^/web/projects/${publicKey}/(accounts/)?batch$`))
     .reply(200, (_uri, body) => {
       bodies.push(body)
       return {}
@@ -84,9 +84,10 @@ describe(`Testing snapshot for ${destinationSlug} destination:`, () => {
 
       const multistatus = (testDestination.results[0] as { multistatus: { status: number }[] }).multistatus
       expect(multistatus.map((result) => result.status)).toEqual([200, 200])
-      // Two people, so two requests; order them by profile_id so concurrency cannot reorder the snapshot.
-      const sorted = (bodies as { profile_id?: string }[]).sort((a, b) =>
-        String(a.profile_id).localeCompare(String(b.profile_id))
+      // Two people (or companies), so two requests; sorted so concurrency cannot reorder the snapshot.
+      const keyOf = (body: { profile_id?: string; account_id?: string }) => String(body.profile_id ?? body.account_id)
+      const sorted = (bodies as { profile_id?: string; account_id?: string }[]).sort((a, b) =>
+        keyOf(a).localeCompare(keyOf(b))
       )
       expect(sorted).toHaveLength(2)
       expect(sorted).toMatchSnapshot()

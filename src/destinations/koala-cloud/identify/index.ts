@@ -11,7 +11,7 @@ import {
   traits
 } from '../fields'
 import type { Settings } from '../generated-types'
-import { sendBatch, sendOne } from '../koala'
+import { sendBatch, sendOne } from '../send'
 import type { Payload } from './generated-types'
 
 const action: ActionDefinition<Settings, Payload> = {

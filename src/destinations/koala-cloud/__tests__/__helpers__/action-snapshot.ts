@@ -20,7 +20,8 @@ async function sendGenerated(actionSlug: string, isRequiredOnly: boolean) {
   const seedName = `${destinationSlug}#${actionSlug}`
   const action = destination.actions[actionSlug]
   const [eventData, settingsData] = generateTestData(seedName, destination, action, isRequiredOnly)
-  const scope = nock(KOALA_PRODUCTION_URL).post(`/web/projects/${settingsData.public_key}/batch`).reply(200, {})
+  const endpoint = actionSlug === 'group' ? 'accounts/batch' : 'batch'
+  const scope = nock(KOALA_PRODUCTION_URL).post(`/web/projects/${settingsData.public_key}/${endpoint}`).reply(200, {})
   const event = createTestEvent({ ...envelope, properties: eventData })
   const responses = await testDestination.testAction(actionSlug, {
     event,
@@ -38,7 +39,7 @@ async function sendGenerated(actionSlug: string, isRequiredOnly: boolean) {
  * literal mapping, Koala mocked with nock, the request body snapshotted. The data is deterministic (seeded PRNG), so
  * a snapshot changes only when the fields or the request building change. Each action's `snapshot.test.ts` calls it.
  *
- * @param actionSlug `identify` or `track`.
+ * @param actionSlug an action's key.
  */
 export function describeActionSnapshots(actionSlug: string): void {
   describe(`Testing snapshot for ${destinationSlug}'s ${actionSlug} destination action:`, () => {

@@ -42,12 +42,13 @@ export const KEY = 'pk_test_123'
 export const SETTINGS = { public_key: KEY }
 export const KOALA = 'https://api2.getkoala.com'
 export const BATCH_PATH = `/web/projects/${KEY}/batch`
+export const ACCOUNTS_PATH = `/web/projects/${KEY}/accounts/batch`
 export const AUTH_PATH = `/web/projects/${KEY}/auth`
 
 /** The User-Agent every request must carry, written out (test/versions.test.ts ties its version to package.json). */
 export const EXPECTED_USER_AGENT = 'Segment Actions Koala (Cloud) destination/1.0.0'
 
-export type ActionName = 'identify' | 'track'
+export type ActionName = 'identify' | 'track' | 'page' | 'group'
 
 /** A fresh test destination (its `responses` list never carries over from another test). */
 export function newDestination() {
@@ -94,7 +95,7 @@ export function recordKoala(status = 200, answer: JSONObject | string = { ok: tr
   const received: Received[] = []
   nock(KOALA)
     .persist()
-    .post(/^\/web\/projects\/[^/]+\/batch$/)
+    .post(/^\/web\/projects\/[^/]+\/(accounts\/)?batch$/)
     .reply(function (uri, body) {
       received.push({ path: uri, headers: headersOf(this.req.headers), body: body as JSONObject })
       return [status, answer]

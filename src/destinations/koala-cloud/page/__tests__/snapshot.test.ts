@@ -1,0 +1,3 @@
+import { describeActionSnapshots } from '../../__tests__/__helpers__/action-snapshot'
+
+describeActionSnapshots('page')
