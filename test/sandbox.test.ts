@@ -1,3 +1,4 @@
+import http from 'http'
 import { Command } from 'commander'
 import { hostRequest } from './host-request'
 import registerSandbox, { sandboxSettingsLines } from '../src/cli/commands/sandbox'
@@ -327,5 +328,32 @@ describe('the sandbox command', () => {
         'fail on purpose.',
       '  Only the 2 Public Keys listed in KOALA_SANDBOX_KEYS are accepted; any other key gets 401.'
     ])
+  })
+})
+
+describe('a client that gives up mid-body', () => {
+  it('is not counted as a contract violation', async () => {
+    const sandbox = await startSandbox(0, { keys: [KEY] })
+    try {
+      await new Promise<void>((resolve) => {
+        const request = http.request(`${sandbox.url}/web/projects/${KEY}/batch`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': '1000', 'user-agent': USER_AGENT }
+        })
+        request.on('error', () => resolve())
+        request.write('{"email":"ada@exa')
+        // Give the sandbox time to start reading the body, then drop the connection as a timed-out client does.
+        setTimeout(() => {
+          request.destroy()
+          resolve()
+        }, 100)
+      })
+      // Bounded wait for the sandbox to see the abort.
+      for (let i = 0; i < 50 && sandbox.stats().requests === 0; i++) await new Promise((r) => setTimeout(r, 20))
+      await new Promise((r) => setTimeout(r, 100))
+      expect(sandbox.stats()).toMatchObject({ requests: 1, accepted: 0, contractViolations: 0 })
+    } finally {
+      await sandbox.close()
+    }
   })
 })

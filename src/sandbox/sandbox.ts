@@ -347,9 +347,10 @@ export function createSandbox(options: SandboxOptions = {}) {
   // Before anything else, so a page reaching the sandbox through DNS rebinding neither reads nor counts anything.
   app.use(loopbackHostOnly())
 
-  const reject = (res: Response, status: number, error: string) => {
+  /** Answers an error; a 400 counts as a contract violation unless `violation` is false (the body was never read). */
+  const reject = (res: Response, status: number, error: string, violation = status === 400) => {
     counters.rejected[status] = (counters.rejected[status] ?? 0) + 1
-    if (status === 400) counters.contractViolations++
+    if (violation) counters.contractViolations++
     res.status(status).json({ ok: false, error })
   }
 
@@ -445,10 +446,19 @@ export function createSandbox(options: SandboxOptions = {}) {
 
   app.use((_req, res) => void res.status(404).json({ ok: false, error: 'Not found.' }))
   // Body parser failures (malformed JSON, too large) keep their status: 400 or 413.
-  app.use((error: { status?: number; message?: string }, _req: Request, res: Response, _next: NextFunction) => {
-    const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500
-    reject(res, status, status === 413 ? 'The body is too large.' : error.message ?? 'Bad request.')
-  })
+  app.use(
+    (
+      error: { status?: number; message?: string; type?: string },
+      _req: Request,
+      res: Response,
+      _next: NextFunction
+    ) => {
+      const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500
+      // A client that gave up mid-body (its timeout) sent nothing wrong: not a contract violation.
+      const violation = status === 400 && error.type !== 'request.aborted'
+      reject(res, status, status === 413 ? 'The body is too large.' : error.message ?? 'Bad request.', violation)
+    }
+  )
 
   function pickFault(): keyof SandboxFaults | undefined {
     let roll = random()

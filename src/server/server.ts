@@ -84,6 +84,15 @@ const AUTH_BODY_HELP =
   'Send the settings as a JSON object: {"public_key": "<your Koala Public Key>"} (or {"settings": {...}}), ' +
   'with Content-Type: application/json.'
 
+const REFRESH_BODY_HELP =
+  'Send a JSON object: {"settings": {"public_key": "<your Koala Public Key>"}}, with Content-Type: application/json.'
+
+/** The hint that ends a refusal of a request to `path`: what that route takes. */
+function bodyHelp(path: string): string {
+  if (path === '/authenticate') return AUTH_BODY_HELP
+  return path === '/refreshAccessToken' ? REFRESH_BODY_HELP : ACTION_BODY_HELP
+}
+
 /** The refusal of an array `payload` whose mapping sets `enable_batching: false`. */
 export const BATCHING_OFF =
   'Batching is off in the mapping ("enable_batching": false), so Segment would never send these events as a batch: ' +
@@ -387,7 +396,7 @@ export function createServer(options: ServerOptions = {}): express.Express {
     const hasBody = req.get('transfer-encoding') !== undefined || Number(req.get('content-length') ?? 0) > 0
     if (!hasBody) return next()
     if (!req.is('application/json')) {
-      const help = req.path === '/authenticate' ? AUTH_BODY_HELP : ACTION_BODY_HELP
+      const help = bodyHelp(req.path)
       return refuse(req, res, 415, `The body must be JSON (Content-Type: application/json). ${help}`)
     }
     next()
@@ -459,7 +468,7 @@ export function createServer(options: ServerOptions = {}): express.Express {
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const err = error as { status?: number; type?: string; message?: string }
     if (error instanceof BadRequest) return refuse(req, res, error.status, error.message)
-    const help = req.path === '/authenticate' ? AUTH_BODY_HELP : ACTION_BODY_HELP
+    const help = bodyHelp(req.path)
     if (err?.type === 'entity.too.large') {
       return refuse(req, res, 413, `The request body is larger than the ${formatBytes(limit)} this server accepts.`)
     }

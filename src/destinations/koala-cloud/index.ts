@@ -56,6 +56,7 @@ const destination: DestinationDefinition<Settings> = {
       } catch (error) {
         // A timeout or network failure says nothing about the key; networkError also redacts the key in the URL.
         const failure = networkError(error)
+        failure.message = `${failure.message} The Public Key was not checked: try again in a few minutes.`
         throw withStatus(failure, failure.status)
       }
       if (response.ok) return response

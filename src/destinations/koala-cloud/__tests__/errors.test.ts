@@ -472,7 +472,8 @@ describe('the request timeout', () => {
     nock(KOALA).get(`/web/projects/${KEY}/auth`).delay(2_000).reply(200, { ok: true })
     await expect(newDestination().testAuthentication({ public_key: KEY })).rejects.toThrow(
       new Error(
-        'Credentials are invalid: 504 Koala did not answer within 150 ms (ETIMEDOUT Request timed out after 150ms).'
+        'Credentials are invalid: 504 Koala did not answer within 150 ms (ETIMEDOUT Request timed out after 150ms).' +
+          ' The Public Key was not checked: try again in a few minutes.'
       )
     )
   })
