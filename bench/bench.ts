@@ -23,7 +23,7 @@ import type { WorkloadEvent, WorkloadOptions } from './workload'
  * Flags (environment variable in brackets): --events [BENCH_EVENTS] 10000, --people [BENCH_PEOPLE] 500,
  * --seed [BENCH_SEED] 42, --rounds [BENCH_ROUNDS] 3, --concurrency 50, --batch-concurrency (concurrency divided by
  * BATCH_CONCURRENCY: 3 as shipped), --batch-size (the action's batch_size default), --sweep 100,500,1000,2000 (or
- * none), --connection-events 2000 (events for the per-event new-connection run), --identify-share 0.25,
+ * none), --connection-events 2000 (events for the per-event new-connection run), --identify-share 0.25, --page-share 0.15, --group-share 0.05,
  * --browser-track-share 0, --session-events 10 (mean events per visit; 1 = no locality), --active-sessions 50 (visits
  * interleaved at once), --warmup 500, --latency-ms 0, --sink bare|sandbox, --no-profile, --no-connections,
  * --variants (what-if runs), --profile-interval-us 250, --request-concurrency (what-if: overrides BATCH_CONCURRENCY
@@ -32,7 +32,7 @@ import type { WorkloadEvent, WorkloadOptions } from './workload'
 
 const USAGE = `Usage: npm run bench -- [--events N] [--people N] [--seed N] [--rounds N] [--concurrency N]
   [--batch-concurrency N] [--batch-size N] [--sweep 100,500,1000,2000|none] [--connection-events N]
-  [--identify-share 0..1] [--browser-track-share 0..1] [--session-events N] [--active-sessions N] [--warmup N]
+  [--identify-share 0..1] [--page-share 0..1] [--group-share 0..1] [--browser-track-share 0..1] [--session-events N] [--active-sessions N] [--warmup N]
   [--latency-ms N] [--sink bare|sandbox] [--no-profile] [--no-connections] [--variants] [--profile-interval-us N]
   [--request-concurrency N (what-if: overrides the destination's BATCH_CONCURRENCY in the workers)]
 Environment: BENCH_EVENTS, BENCH_PEOPLE, BENCH_SEED, BENCH_ROUNDS.`
@@ -74,6 +74,8 @@ function parseOptions(argv: string[]): Options {
       sweep: { type: 'string' },
       'connection-events': { type: 'string' },
       'identify-share': { type: 'string' },
+      'page-share': { type: 'string' },
+      'group-share': { type: 'string' },
       'browser-track-share': { type: 'string' },
       'session-events': { type: 'string' },
       'active-sessions': { type: 'string' },
@@ -109,6 +111,19 @@ function parseOptions(argv: string[]): Options {
     sweepText === 'none'
       ? []
       : sweepText.split(',').map((part) => num('sweep', part.trim(), defaultBatchSize, 1, 1_000_000))
+  const shares = ['identify-share', 'page-share', 'group-share'].map((flag) =>
+    num(
+      flag,
+      values[flag as 'identify-share'],
+      { 'identify-share': 0.25, 'page-share': 0.15, 'group-share': 0.05 }[flag] ?? 0,
+      0,
+      1,
+      false
+    )
+  )
+  if (shares[0] + shares[1] + shares[2] > 1 + 1e-9) {
+    throw new UsageError('--identify-share, --page-share and --group-share add up to more than 1; the rest are tracks.')
+  }
   const sink = values.sink ?? 'bare'
   if (sink !== 'bare' && sink !== 'sandbox') throw new UsageError('--sink must be bare or sandbox.')
   return {
@@ -116,7 +131,9 @@ function parseOptions(argv: string[]): Options {
       events,
       people: num('people', values.people ?? env.BENCH_PEOPLE, 500, 1, 10_000_000),
       seed: num('seed', values.seed ?? env.BENCH_SEED, 42, 0, 2 ** 32 - 1),
-      identifyShare: num('identify-share', values['identify-share'], 0.25, 0, 1, false),
+      identifyShare: shares[0],
+      pageShare: shares[1],
+      groupShare: shares[2],
       browserTrackShare: num('browser-track-share', values['browser-track-share'], 0, 0, 1, false),
       sessionEvents: num('session-events', values['session-events'], 10, 1, 1_000_000, false),
       activeSessions: num('active-sessions', values['active-sessions'], 50, 1, 1_000_000)

@@ -1,3 +1,4 @@
+import { defaultValues } from '@segment/actions-core'
 import type { DestinationDefinition, JSONObject } from '@segment/actions-core'
 import type { Settings } from '../src/destinations/koala-cloud/generated-types'
 
@@ -9,7 +10,8 @@ import type { Settings } from '../src/destinations/koala-cloud/generated-types'
 
 /**
  * `onEvent`/`onBatch` settings as Segment builds them: the destination's settings plus the presets as subscriptions
- * (`name`, `partnerAction`, `subscribe`, `mapping`).
+ * (`name`, `partnerAction`, `subscribe`, `mapping`), and, for every action no preset covers (Page, Group), the
+ * subscription a customer adds for it: its default trigger and default mapping.
  *
  * @throws Error when a preset is not an automatic subscription (it would have no trigger to subscribe with).
  */
@@ -23,6 +25,15 @@ export function segmentSettings(definition: DestinationDefinition<Settings>, pub
       mapping: preset.mapping
     }
   })
+  for (const [slug, action] of Object.entries(definition.actions)) {
+    if (subscriptions.some((subscription) => subscription.partnerAction === slug)) continue
+    subscriptions.push({
+      name: action.title,
+      partnerAction: slug,
+      subscribe: action.defaultSubscription as string,
+      mapping: defaultValues(action.fields)
+    })
+  }
   return { public_key: publicKey, subscriptions } as unknown as JSONObject
 }
 

@@ -2,7 +2,7 @@ import express from 'express'
 import type { NextFunction, Request, Response } from 'express'
 import http from 'http'
 import { listenOnLoopback } from '../src/lib/loopback'
-import { contractViolation, createSandbox } from '../src/sandbox/sandbox'
+import { accountContractViolation, contractViolation, createSandbox } from '../src/sandbox/sandbox'
 import { generateWorkload } from './workload'
 import type { WorkloadOptions } from './workload'
 
@@ -99,18 +99,21 @@ async function runSink(args: SinkArguments): Promise<void> {
    * Checks one parsed body and counts it. Returns the contract violation, if any (the request is then rejected
    * and its entries are not counted as delivered).
    */
-  const inspect = (body: unknown): string | undefined => {
+  const inspect = (body: unknown, url = ''): string | undefined => {
     stats.requests++
-    const violation = contractViolation(body)
+    const isAccount = url.endsWith('/accounts/batch')
+    const violation = isAccount ? accountContractViolation(body) : contractViolation(body)
     if (violation) {
       stats.contractViolations++
       note(`contract: ${violation}`)
       return violation
     }
     const record = body as Record<string, unknown>
-    const person = `${typeof record.profile_id === 'string' ? record.profile_id : ''}\u0000${
-      typeof record.email === 'string' ? record.email : ''
-    }`
+    const person = isAccount
+      ? `domain\u0000${String(record.domain)}`
+      : `${typeof record.profile_id === 'string' ? record.profile_id : ''}\u0000${
+          typeof record.email === 'string' ? record.email : ''
+        }`
     for (const name of ARRAYS) {
       const list = record[name]
       if (!Array.isArray(list)) continue
@@ -141,7 +144,7 @@ async function runSink(args: SinkArguments): Promise<void> {
         const raw = Buffer.concat(chunks)
         let status = 200
         let answer = '{"ok":true}'
-        if (req.method !== 'POST' || !/^\/web\/projects\/[^/]+\/batch$/.test(req.url ?? '')) {
+        if (req.method !== 'POST' || !/^\/web\/projects\/[^/]+\/(accounts\/)?batch$/.test(req.url ?? '')) {
           status = 404
           answer = '{"ok":false,"error":"Not found."}'
         } else {
@@ -151,7 +154,7 @@ async function runSink(args: SinkArguments): Promise<void> {
           } catch {
             body = undefined
           }
-          const violation = inspect(body)
+          const violation = inspect(body, req.url)
           if (violation) {
             status = 400
             answer = JSON.stringify({ ok: false, error: violation })
@@ -175,7 +178,7 @@ async function runSink(args: SinkArguments): Promise<void> {
     // The sandbox's own express.json sees the body already parsed and leaves it be.
     app.use(express.json({ limit: 5 * 1024 * 1024, strict: false }))
     app.use((req: Request, _res: Response, next: NextFunction) => {
-      if (req.method === 'POST') inspect(req.body)
+      if (req.method === 'POST') inspect(req.body, req.path)
       next()
     })
     app.use(sandbox.app)

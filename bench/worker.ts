@@ -85,6 +85,9 @@ const MB = 1024 * 1024
 /** The Public Key every mode sends with, and the sink's batch endpoint for it (`KOALA_API_URL` is the sink). */
 const BENCH_KEY = 'pk_bench_local'
 const BATCH_PATH = `/web/projects/${BENCH_KEY}/batch`
+const ACCOUNTS_PATH = `/web/projects/${BENCH_KEY}/accounts/batch`
+/** Where a minimum body goes: a company's (it has a `domain`) to the accounts endpoint, a person's to batch. */
+const pathOf = (body: JSONObject) => ('domain' in body ? ACCOUNTS_PATH : BATCH_PATH)
 const SINK_URL = process.env.KOALA_API_URL ?? 'http://127.0.0.1:9'
 
 /** The definition with the same fields and presets whose actions do nothing: what actions-core costs by itself. */
@@ -100,8 +103,8 @@ function noopDefinition(): DestinationDefinition<Settings> {
  * Posts an already serialised body to the sink's batch endpoint with the request options the destination uses
  * (`postBody` in koala.ts), through a request client built by actions-core.
  */
-function postSerialised(request: RequestClient, body: string): Promise<ModifiedResponse> {
-  return request(`${SINK_URL}${BATCH_PATH}`, {
+function postSerialised(request: RequestClient, body: string, path = BATCH_PATH): Promise<ModifiedResponse> {
+  return request(`${SINK_URL}${path}`, {
     method: 'POST',
     body,
     redirect: 'manual',
@@ -127,7 +130,7 @@ function idealDefinition(bodiesByFirstMessageId: Map<string, JSONObject[]>): Des
         const bodies = bodiesByFirstMessageId.get(String(payload[0]?.message_id)) ?? []
         await pool(bodies.length, config.BATCH_CONCURRENCY, async (i) => {
           // Serialising is part of sending: every destination has to do it.
-          await postSerialised(request, JSON.stringify(bodies[i]))
+          await postSerialised(request, JSON.stringify(bodies[i]), pathOf(bodies[i]))
         })
         const response = new MultiStatusResponse()
         payload.forEach((_item, index) =>
@@ -226,14 +229,14 @@ function runnerFor(job: Job): Runner {
   if (job.mode === 'http-floor') {
     const target = new URL(SINK_URL)
     const agent = job.connection === 'close' ? new http.Agent({ keepAlive: false }) : http.globalAgent
-    const post = (body: Buffer) =>
+    const post = ({ path, bytes: body }: { path: string; bytes: Buffer }) =>
       new Promise<number>((resolve, reject) => {
         const req = http.request(
           {
             host: target.hostname,
             port: target.port,
             method: 'POST',
-            path: BATCH_PATH,
+            path,
             agent,
             headers: {
               'Content-Type': 'application/json',
@@ -249,7 +252,8 @@ function runnerFor(job: Job): Runner {
         req.on('error', reject)
         req.end(body)
       })
-    return floorRunner(job, (body) => Buffer.from(JSON.stringify(body)), post, 'HTTP floor')
+    const serialise = (body: JSONObject) => ({ path: pathOf(body), bytes: Buffer.from(JSON.stringify(body)) })
+    return floorRunner(job, serialise, post, 'HTTP floor')
   }
 
   if (job.mode === 'client-floor') {
@@ -258,8 +262,8 @@ function runnerFor(job: Job): Runner {
     const request = createRequestClient(definition.extendRequest?.({} as never) ?? {})
     return floorRunner(
       job,
-      (body) => JSON.stringify(body),
-      async (body) => (await postSerialised(request, body)).status,
+      (body) => ({ path: pathOf(body), text: JSON.stringify(body) }),
+      async ({ path, text }) => (await postSerialised(request, text, path)).status,
       'request-client floor'
     )
   }

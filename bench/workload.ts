@@ -3,7 +3,8 @@ import type { JSONObject, JSONValue, SegmentEvent } from '@segment/actions-core'
 import { MAX_ENTRIES_PER_REQUEST } from '../src/destinations/koala-cloud/config'
 
 /**
- * The benchmark's workload: deterministic, Segment-shaped identify and track events for a set of people, modelled on
+ * The benchmark's workload: deterministic, Segment-shaped identify, track, page and group events for a set of people
+ * and their companies, modelled on
  * the captured fixtures in `shared/fixtures/segment-events` (analytics-node 3.1.0 server events, analytics.js 2.0
  * browser events with `context.page`/`userAgentData`/`campaign`, a mobile analytics-swift context, Engage
  * audience events with `context.personas`). Everything derives from one seed, so every process of a run (the
@@ -18,9 +19,13 @@ export interface WorkloadOptions {
   people: number
   /** Seed of the pseudo-random generator. */
   seed: number
-  /** Share of identify events, 0..1 (default 0.25); the rest are track events. */
+  /** Share of identify events, 0..1 (default 0.25). */
   identifyShare: number
-  /** Share of track events sent by analytics.js, 0..1 (default 0): the destination skips those by design. */
+  /** Share of page events, 0..1 (default 0.15). */
+  pageShare: number
+  /** Share of group events, 0..1 (default 0.05); the rest (at least 0) are track events. */
+  groupShare: number
+  /** Share of track and page events sent by analytics.js, 0..1 (default 0): the destination skips those by design. */
   browserTrackShare: number
   /**
    * Mean number of events in one visit (session) of a person (default 10; the captured fixture sessions have 12 and
@@ -45,7 +50,7 @@ export interface Person {
   lastName: string
   title: string
   plan: string
-  company: { id: string; name: string; industry: string; employee_count: number; plan: string }
+  company: { id: string; name: string; domain: string; industry: string; employee_count: number; plan: string }
   ip: string
   userAgent: string
   locale: string
@@ -56,7 +61,7 @@ export interface Person {
 /** A generated event with what the benchmark needs to check its delivery. */
 export interface WorkloadEvent {
   event: SegmentEvent
-  /** The person's key ({@link Person.key}). */
+  /** Whom Koala must file it under: the person's key ({@link Person.key}), or `domain \0 <domain>` for a group. */
   personKey: string
   /** True when the destination is expected to skip it (analytics.js track). */
   skipped: boolean
@@ -153,6 +158,7 @@ function makePeople(random: Random, count: number): Person[] {
       company: {
         id: `org_${companyName.toLowerCase()}_${int(random, 100, 9999)}`,
         name: `${companyName} ${pick(random, ['Analytics', 'Labs', 'Inc', 'GmbH'])}`,
+        domain,
         industry: pick(random, INDUSTRIES),
         employee_count: int(random, 5, 5000),
         plan
@@ -387,7 +393,16 @@ export function generateWorkload(options: WorkloadOptions): Workload {
   for (let n = 0; n < options.events; n++) {
     clock += int(random, 0, 500)
     const person = nextPerson()
-    const isIdentify = random() < options.identifyShare
+    const roll = random()
+    const type =
+      roll < options.identifyShare
+        ? 'identify'
+        : roll < options.identifyShare + options.pageShare
+        ? 'page'
+        : roll < options.identifyShare + options.pageShare + options.groupShare
+        ? 'group'
+        : 'track'
+    const isIdentify = type === 'identify'
     const timestamp = new Date(clock).toISOString()
     const sentAt = new Date(clock + int(random, 5, 400)).toISOString()
     const receivedAt = new Date(clock + int(random, 400, 900)).toISOString()
@@ -397,7 +412,7 @@ export function generateWorkload(options: WorkloadOptions): Workload {
     let skipped = false
     if (isIdentify) {
       library = pick(random, ['browser', 'browser', 'node', 'node', 'mobile', 'engage'] as const)
-    } else if (random() < options.browserTrackShare) {
+    } else if (type !== 'group' && random() < options.browserTrackShare) {
       library = 'browser'
       skipped = true
     } else {
@@ -445,6 +460,33 @@ export function generateWorkload(options: WorkloadOptions): Workload {
       }
       if (library === 'engage') traits.visited_pricing_3x_last_7_days = random() < 0.7
       event = { ...base, type: 'identify', traits } as SegmentEvent
+    } else if (type === 'group') {
+      const { company } = person
+      const traits = {
+        name: company.name,
+        website: `https://www.${company.domain}`,
+        industry: company.industry,
+        employees: company.employee_count,
+        plan: company.plan
+      }
+      delete context.traits
+      event = { ...base, type: 'group', groupId: company.id, traits } as SegmentEvent
+      events.push({ event, personKey: `domain\u0000${company.domain}`, skipped: false })
+      continue
+    } else if (type === 'page') {
+      const path = pick(random, ['/pricing', '/docs/getting-started', '/customers', '/blog/intent-signals'])
+      const properties = {
+        url: `https://www.example.com${path}`,
+        path,
+        title: `${path.slice(1)} | Example`,
+        referrer: 'https://www.example.com/',
+        search: ''
+      }
+      const contextTraits: JSONObject = {}
+      if (email) contextTraits.email = email
+      if (person.profileId) contextTraits.profile_id = person.profileId
+      if (!skipped) context.traits = contextTraits
+      event = { ...base, type: 'page', name: path.slice(1), properties } as SegmentEvent
     } else {
       const [name, makeProperties] =
         library === 'engage'
@@ -464,9 +506,9 @@ export function generateWorkload(options: WorkloadOptions): Workload {
   return { options, people, events }
 }
 
-/** The action a Segment event goes to under the two presets. */
-export function actionOf(event: SegmentEvent): 'identify' | 'track' {
-  return event.type === 'identify' ? 'identify' : 'track'
+/** The action a Segment event goes to: the presets' (Identify, Track) or the Page and Group mappings'. */
+export function actionOf(event: SegmentEvent): 'identify' | 'track' | 'page' | 'group' {
+  return event.type === 'identify' || event.type === 'page' || event.type === 'group' ? event.type : 'track'
 }
 
 /**
@@ -508,6 +550,23 @@ export function minimumRequests(batches: WorkloadEvent[][]): number {
   return requests
 }
 
+const ARRAY_OF = { identify: 'identifies', track: 'events', page: 'page_views', group: 'identifies' } as const
+
+/** The bodies of one company's group events: `{ domain, identifies }`, 30 entries at most each. */
+function accountBodies(domain: string, items: WorkloadEvent[]): JSONObject[] {
+  const bodies: JSONObject[] = []
+  for (let start = 0; start < items.length; start += MAX_ENTRIES_PER_REQUEST) {
+    const identifies = items.slice(start, start + MAX_ENTRIES_PER_REQUEST).map(({ event }) => ({
+      type: 'identify',
+      message_id: event.messageId ?? '',
+      sent_at: String(event.timestamp),
+      traits: { ...asObject(event.traits), group_id: String(event.groupId) }
+    }))
+    bodies.push({ domain, identifies })
+  }
+  return bodies
+}
+
 function asObject(value: unknown): JSONObject {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as JSONObject) : {}
 }
@@ -528,6 +587,10 @@ export function minimumBodies(batches: WorkloadEvent[][]): JSONObject[] {
       perPerson.set(item.personKey, list)
     }
     for (const [key, items] of perPerson) {
+      if (actionOf(items[0].event) === 'group') {
+        bodies.push(...accountBodies(key.split('\u0000')[1], items))
+        continue
+      }
       const [profileId, email] = key.split('\u0000')
       for (let start = 0; start < items.length; start += MAX_ENTRIES_PER_REQUEST) {
         const chunk = items.slice(start, start + MAX_ENTRIES_PER_REQUEST)
@@ -535,7 +598,7 @@ export function minimumBodies(batches: WorkloadEvent[][]): JSONObject[] {
         if (profileId) body.profile_id = profileId
         if (email) body.email = email
         const traits: JSONObject = {}
-        const entries: JSONObject[] = chunk.map(({ event }) => {
+        const entries: JSONObject[] = chunk.map(({ event }): JSONObject => {
           const context = asObject(event.context)
           if (typeof context.ip === 'string') body.ip = context.ip
           const entryContext: JSONObject = { ...context, source: 'segment-cloud' }
@@ -545,10 +608,15 @@ export function minimumBodies(batches: WorkloadEvent[][]): JSONObject[] {
             return { type: 'identify', ...common, traits: asObject(event.traits) }
           }
           Object.assign(traits, asObject(context.traits))
+          if (event.type === 'page') {
+            const { message_id, sent_at } = common
+            const properties = asObject(event.properties)
+            return { type: 'page', message_id, sent_at, name: event.name ?? '', properties, context: entryContext }
+          }
           return { type: 'track', event: event.event ?? '', ...common, properties: asObject(event.properties) }
         })
         body.traits = traits
-        body[actionOf(chunk[0].event) === 'identify' ? 'identifies' : 'events'] = entries
+        body[ARRAY_OF[actionOf(chunk[0].event)]] = entries
         bodies.push(body)
       }
     }

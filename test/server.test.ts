@@ -95,7 +95,7 @@ describe('the server itself', () => {
       mode: 'cloud',
       directoryName: 'koala-cloud'
     })
-    expect(Object.keys(answer.body.actions).sort()).toEqual(['identify', 'track'])
+    expect(Object.keys(answer.body.actions).sort()).toEqual(['group', 'identify', 'page', 'track'])
     expect(answer.body.presets.map((preset: { name: string }) => preset.name)).toEqual([
       'Track Calls',
       'Identify Calls'
@@ -402,10 +402,10 @@ describe('bad requests get a 4xx that says what to send, and the server keeps ru
   })
 
   it('an unknown action -> 404 listing the routes', async () => {
-    const answer = await call('/page', { body: { settings: { public_key: KEY }, payload: identifyEvent() } })
+    const answer = await call('/screen', { body: { settings: { public_key: KEY }, payload: identifyEvent() } })
     expect(answer.status).toBe(404)
     expect(answer.body[0].message).toBe(
-      'There is no route POST /page. Routes: GET /manifest, POST /authenticate, POST /refreshAccessToken, POST /identify, POST /track.'
+      'There is no route POST /screen. Routes: GET /manifest, POST /authenticate, POST /refreshAccessToken, POST /identify, POST /track, POST /page, POST /group.'
     )
   })
 

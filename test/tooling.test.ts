@@ -81,7 +81,9 @@ describe('generated files are up to date', () => {
     const expected = await expectedTypeFiles(real, DESTINATION_DIR)
     expect([...expected.keys()].map((file) => path.relative(DESTINATION_DIR, file)).sort()).toEqual([
       'generated-types.ts',
+      'group/generated-types.ts',
       'identify/generated-types.ts',
+      'page/generated-types.ts',
       'track/generated-types.ts'
     ])
     // On failure: run `./bin/run generate:types` (or `npm run types`) and commit the result.
@@ -134,7 +136,7 @@ describe('metadata.json shape', () => {
         }
       }
     })
-    expect(Object.keys(metadata.actions)).toEqual(['identify', 'track'])
+    expect(Object.keys(metadata.actions)).toEqual(['identify', 'track', 'page', 'group'])
     expect(metadata.actions.track).toMatchObject({
       title: 'Track',
       platform: 'cloud',
@@ -251,7 +253,7 @@ describe('validate', () => {
       trackPreset(copy).partnerAction = 'trackEvent'
     })
     expect(errorsOf(broken, events)).toEqual([
-      'error   presets[0] "Track Calls": names the action "trackEvent", which does not exist (actions: identify, track).'
+      'error   presets[0] "Track Calls": names the action "trackEvent", which does not exist (actions: identify, track, page, group).'
     ])
   })
 

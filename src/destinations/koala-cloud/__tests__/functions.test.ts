@@ -72,6 +72,10 @@ describe('normaliseDomain', () => {
     ['-acme.com', undefined],
     ['acme..com', undefined],
     [`${'a'.repeat(64)}.com`, undefined],
+    // Unicode that IDNA refuses (a replacement character, a zero-width joiner), or maps to an empty label.
+    ['ab\uFFFDc.com', undefined],
+    ['x\u200D.com', undefined],
+    ['\u00AD.com', undefined],
     [42, undefined],
     [undefined, undefined]
   ])('%p gives %p', (value, expected) => {
