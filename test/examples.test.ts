@@ -1,5 +1,6 @@
 import fs from 'fs'
 import path from 'path'
+import { FIXTURES_DIR, readFixtureEvents } from '../src/cli/validate'
 import { startSandbox } from '../src/sandbox/sandbox'
 import type { RunningSandbox } from '../src/sandbox/sandbox'
 import { startServer } from '../src/server/server'
@@ -103,4 +104,14 @@ it('examples/group-batch.json: two tenants of one company in one request, each w
   })
   const multistatus = (answer[answer.length - 1] as { multistatus: { status: number }[] }).multistatus
   expect(multistatus.map((entry) => entry.status)).toEqual([200, 200])
+})
+
+it.each([
+  ['real-identify.json', 'analytics-node.ndjson:3'],
+  ['real-track.json', 'analytics-node.ndjson:4'],
+  ['real-page.json', 'analytics-node.ndjson:1'],
+  ['real-group.json', 'analytics-node.ndjson:8']
+])('examples/%s is the real event %s, unchanged', (file, source) => {
+  const real = readFixtureEvents(FIXTURES_DIR).find((item) => item.source === source)
+  expect((JSON.parse(example(file)) as { payload: unknown }).payload).toStrictEqual(real?.event)
 })

@@ -405,14 +405,14 @@ describe('bad requests get a 4xx that says what to send, and the server keeps ru
     const answer = await call('/screen', { body: { settings: { public_key: KEY }, payload: identifyEvent() } })
     expect(answer.status).toBe(404)
     expect(answer.body[0].message).toBe(
-      'There is no route POST /screen. Routes: GET /manifest, POST /authenticate, POST /refreshAccessToken, POST /identify, POST /track, POST /page, POST /group.'
+      'There is no route POST /screen. Routes: GET /, GET /manifest, POST /authenticate, POST /refreshAccessToken, POST /identify, POST /track, POST /page, POST /group.'
     )
   })
 
   it('a known route with the wrong method -> 405', async () => {
     const answer = await call('/track', { method: 'GET' })
     expect(answer.status).toBe(405)
-    expect(answer.body[0].message).toMatch(/^GET is not supported here\. Routes: GET \/manifest/)
+    expect(answer.body[0].message).toMatch(/^GET is not supported here\. Routes: GET \/, GET \/manifest/)
   })
 
   it('accepts a 1 MB property and delivers it whole', async () => {

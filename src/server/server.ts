@@ -16,6 +16,7 @@ import {
   tooDeepMessage,
   unprocessableEvent
 } from './event-checks'
+import { testerRoutes } from './tester'
 import { cleanMessage, isStackOverflow, redactAnswer, sentence, toErrorOutput, toExchanges } from './exchanges'
 import type { ErrorOutput, Exchange } from './exchanges'
 
@@ -344,6 +345,7 @@ export function createServer(options: ServerOptions = {}): express.Express {
   const manifestDestination = new Destination<Settings>(definition)
   const actionSlugs = Object.keys(manifestDestination.actions)
   const routes = [
+    'GET /',
     'GET /manifest',
     'POST /authenticate',
     'POST /refreshAccessToken',
@@ -402,6 +404,8 @@ export function createServer(options: ServerOptions = {}): express.Express {
     next()
   })
   app.use(express.json({ limit, strict: false }))
+
+  app.use(testerRoutes())
 
   app.get('/manifest', (_req, res) => {
     sendJson(res, 200, { ...manifestDestination.definition, directoryName })

@@ -117,6 +117,7 @@ export function describeServer(server: RunningServer): string {
     `Koala (Cloud) local server listening on ${server.url} (actions-cli compatible), sending to ${redactProjectUrl(
       koalaBaseUrl()
     )}`,
+    `  Actions Tester (open in a browser): ${server.url}/`,
     `  GET  ${server.url}/manifest`,
     `  POST ${server.url}/authenticate`,
     ...Object.keys(koalaCloud.actions).map((slug) => `  POST ${server.url}/${slug}`)

@@ -124,9 +124,13 @@ export function redactKey(text: string, publicKey: string | undefined): string {
  * segment already redacted (ending in `…`) is left alone, so applying it twice changes nothing.
  */
 export function redactProjectUrl(url: string): string {
-  return url
-    .replace(/(\/web\/projects\/)([^/?#]+)/g, (match, prefix: string, key: string) =>
-      key.endsWith('…') ? match : `${prefix}${shownPart(key)}`
-    )
-    .replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^/?#@\s]+@/gi, '$1…@')
+  return (
+    url
+      .replace(/(\/web\/projects\/)([^/?#]+)/g, (match, prefix: string, key: string) =>
+        key.endsWith('…') ? match : `${prefix}${shownPart(key)}`
+      )
+      // Userinfo is only the characters RFC 3986 allows in it, so a match never runs on past the URL (into the JSON
+      // around it, to the `@` of an email further on).
+      .replace(/\b([a-z][a-z0-9+.-]*:\/\/)[\w.~%!$&'()*+,;=:-]+@/gi, '$1…@')
+  )
 }

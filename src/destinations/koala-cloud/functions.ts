@@ -145,19 +145,22 @@ export function normaliseDomain(value: unknown): string | undefined {
     .toLowerCase()
     .replace(/^[a-z][a-z0-9+.-]*:\/\//, '')
     .replace(/^\/\//, '')
-  host = host.split(/[/?#]/, 1)[0].replace(/:\d*$/, '').replace(/\.$/, '')
-  if (host.startsWith('www.') && host.indexOf('.', 4) > 0) host = host.slice(4)
-  if (host === '' || /[\s@:[\]%\\]/.test(host)) return undefined
-  if (/[^\x21-\x7e]/.test(host)) {
+    .split(/[/?#]/, 1)[0]
+  if (host === '' || /[\s@[\]%\\]/.test(host)) return undefined
+  if (/[^\x21-\x7e]/.test(host) || host.includes('xn--')) {
     try {
-      // The WHATWG URL parser applies IDNA (UTS #46) to the host: the punycode form Koala and DNS use.
+      // The WHATWG URL parser applies IDNA (UTS #46): full-width forms folded, Unicode to punycode, bad punycode
+      // refused. Before the `www.` and port rules, so `ＷＷＷ.acme.com` and `www.acme.com` are one company.
       host = new URL(`http://${host}`).hostname
     } catch {
       return undefined
     }
   }
+  host = host.replace(/:\d*$/, '').replace(/\.$/, '')
+  if (host.startsWith('www.') && host.indexOf('.', 4) > 0) host = host.slice(4)
   const labels = host.split('.')
-  if (labels.length < 2 || !labels.every((label) => ASCII_LABEL.test(label))) return undefined
+  // 253 characters: the longest name DNS carries (RFC 1035, 255 octets on the wire).
+  if (host.length > 253 || labels.length < 2 || !labels.every((label) => ASCII_LABEL.test(label))) return undefined
   return TOP_LABEL.test(labels[labels.length - 1]) ? host : undefined
 }
 
@@ -294,11 +297,13 @@ function prepareAccount(payload: GroupPayload, message_id: string, sent_at: stri
   const domain = normaliseDomain(payload.domain)
   if (!account_id && !domain) {
     const given = nonEmpty(payload.domain)
-    return invalid(
-      (given !== undefined
+    const problem =
+      given !== undefined
         ? `The Company Domain field ${JSON.stringify(payload.domain)} is not a domain such as acme.com.`
         : 'Koala needs a company domain or a Koala account id to know which company these traits belong to, and ' +
-          'this event has neither.') +
+          'this event has neither.'
+    return invalid(
+      problem +
         ' Map the Company Domain field to where your group calls carry the company website, for example' +
         ' $.traits.website or $.traits.domain, or map the Koala Account ID field.'
     )

@@ -9,7 +9,7 @@ import { koalaError, networkError } from '../errors'
 import { normaliseDomain, normaliseEmail, preparePayload, toUtcIso } from '../functions'
 
 /**
- * The shared functions of config.ts and koala.ts, called directly for the inputs the framework never lets reach them
+ * The shared functions of config.ts, functions.ts and errors.ts, called directly for the inputs the framework never lets reach them
  * (its schema validation runs first) and for what the local server and sandbox reuse (redaction).
  */
 
@@ -74,6 +74,16 @@ describe('normaliseDomain', () => {
     [`${'a'.repeat(64)}.com`, undefined],
     // Unicode that IDNA refuses (a replacement character, a zero-width joiner), or maps to an empty label.
     ['ab\uFFFDc.com', undefined],
+    // Full-width letters and dots fold before the `www.` rule: one company, one key.
+    ['\uFF37\uFF37\uFF37.acme.example.com', 'acme.example.com'],
+    ['acme\uFF0Ecom:8443', 'acme.com'],
+    ['xn--zz.com', undefined],
+    ['xn--mnchen-3ya.de', 'xn--mnchen-3ya.de'],
+    [`${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}.com`, undefined],
+    [
+      `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(57)}.com`,
+      `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(57)}.com`
+    ],
     ['x\u200D.com', undefined],
     ['\u00AD.com', undefined],
     [42, undefined],
@@ -273,5 +283,8 @@ describe('config', () => {
     expect(redactProjectUrl('see https://token@proxy.example.com/ and mailto:a@example.com')).toBe(
       'see https://…@proxy.example.com/ and mailto:a@example.com'
     )
+    // A URL inside JSON, with an email further on: the JSON is left whole.
+    const json = '{"url":"https://www.example.com","traits":{"email":"jordan@acme.example.com"}}'
+    expect(redactProjectUrl(json)).toBe(json)
   })
 })

@@ -114,6 +114,12 @@ describe('Group: real Segment events', () => {
     )
   })
 
+  it('an empty traits.domain hides traits.website from the default mapping: refused as having no company', async () => {
+    await expect(
+      runEvent('group', groupEvent('g1', 'org_1', { domain: '', website: 'https://www.acme.com' }))
+    ).rejects.toThrow(new PayloadValidationError(NO_COMPANY))
+  })
+
   it('sends account_id instead of domain when the Koala Account ID is mapped', async () => {
     const received = recordKoala()
     await runEvent('group', groupEvent('g1', 'org_1', { domain: 'acme.com', plan: 'pro' }), {
