@@ -8,13 +8,9 @@ import {
 } from '@segment/actions-core'
 import { PUBLIC_KEY_HELP, redactProjectUrl, requestTimeoutMs } from './config'
 
-/**
- * Koala's answers as the framework's error classes, so Segment retries exactly what can succeed later. Source:
- * Koala's API docs (400 malformed or no identifier, 401 bad key, 429 rate limit, 5xx transient) and the monorepo's
- * convention (4xx final except 408/423/429; 5xx retried except 501).
- */
+/** Koala's answers and network failures as the framework's error classes. */
 
-/** 408, 423, 429 and every 5xx but 501 (Not Implemented, which no retry changes) are worth retrying. */
+/** 501 (Not Implemented) is final: no retry changes it. */
 export function isRetryable(status: number): boolean {
   return status === 408 || status === 423 || status === 429 || (status >= 500 && status <= 599 && status !== 501)
 }
@@ -49,7 +45,7 @@ export function redirectMessage(status: number, location?: string | null): strin
  * later. Source: Koala's API docs (400 malformed or no identifier, 401 bad key, 429 rate limit, 5xx transient) and
  * the monorepo's convention (4xx final except 408/423/429; 5xx retried except 501).
  *
- * @param status Koala's HTTP status (400 or more).
+ * @param status Koala's HTTP status: a redirect (3xx) or an error (4xx, 5xx).
  * @param body Koala's answer, parsed JSON or text (may be empty).
  * @param retryAfter the `Retry-After` header, if any: put into the message because the framework's request client
  *   does not read it and Segment's own retry schedule applies.

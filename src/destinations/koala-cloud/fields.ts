@@ -1,8 +1,8 @@
 import type { InputField } from '@segment/actions-core'
 
 /**
- * The one library of `InputField`s that the Identify and Track actions share. An action takes a field as it is or
- * spreads it and overrides what differs (Track's Traits come from `context.traits`, for instance).
+ * The one library of `InputField`s that the actions share. An action takes a field as it is or spreads it and
+ * overrides what differs (Track's and Page's Traits come from `context.traits`, for instance).
  */
 
 /** `@if exists` chain: the first of `paths` that exists in the event. */
@@ -49,7 +49,7 @@ export const properties: InputField = {
   default: { '@path': '$.properties' }
 }
 
-/** Identify's traits (`$.traits`); Track overrides the default with `$.context.traits`. */
+/** Identify's traits (`$.traits`); Track and Page override the default with `$.context.traits`. */
 export const traits: InputField = {
   label: 'Traits',
   description: 'Traits to associate with the user',

@@ -24,7 +24,7 @@ interface Target {
 }
 
 /**
- * Resolves the batch endpoint and the timeout once per call of `perform` or `performBatch`, rather than once per
+ * Resolves the action's endpoint and the timeout once per call of `perform` or `performBatch`, rather than once per
  * request (both read the environment).
  *
  * @throws PayloadValidationError for an empty or unsafe Public Key (see `projectUrl`).
@@ -34,7 +34,7 @@ function targetOf(settings: Settings, kind: ActionKind): Target {
 }
 
 /**
- * Sends one body to Koala's batch endpoint.
+ * Sends one body to the action's endpoint (`batch`, or `accounts/batch` for Group).
  *
  * @returns never throws for Koala's answer or a network failure: both become `{ ok: false, status, error }`.
  */
@@ -67,7 +67,7 @@ async function postBody(request: RequestClient, target: Target, body: KoalaBody)
 }
 
 /**
- * Sends one person's payloads (already chunked to at most 30), splitting the request in halves while Koala answers
+ * Sends the payloads of one person or company (already chunked to at most 30), splitting the request in halves while Koala answers
  * 413 (too large), until it fits or a single entry is too large on its own.
  *
  * @returns one result per request made, each with the slice of `group` it carried.
@@ -104,10 +104,6 @@ async function pool<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]>
   return results
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// The two entry points
-// ---------------------------------------------------------------------------------------------------------------
-
 /**
  * `perform` for every action: one payload, one request.
  *
@@ -135,9 +131,9 @@ export async function sendOne<K extends ActionKind>(
  * per 30 entries, and reports every payload at its own index.
  *
  * Payloads of one person (same normalised email and profile_id; for Group, the same account id or normalised domain)
- * keep their order; the same `message_id` twice for one person is sent once and both payloads share its result when they are the same event, while a `message_id`
- * a different event already uses (another person's, or different content) fails with 400 (see
- * {@link duplicateMessageIdError}). A payload that cannot be sent fails alone; a failed
+ * keep their order. The same `message_id` twice for one person is sent once, and both payloads share its result when
+ * they are the same event; a `message_id` that a different event already uses (another person's, or different
+ * content) fails with 400 (see {@link duplicateMessageIdError}). A payload that cannot be sent fails alone; a failed
  * request fails exactly the payloads it carried, with Koala's status.
  *
  * @param payloads the batch as the framework hands it over (already filtered by the field schema).
@@ -169,8 +165,9 @@ export async function sendBatch<K extends ActionKind>(
   }
 
   // Person key -> payloads in order and, for each, the input indexes it answers for (several when a message_id
-  // repeats for that person). Every message_id belongs to the first person that used it in this batch.
-  const people = new Map<string, { items: PreparedPayload[]; indexes: number[][] }>()
+  // repeats for that person). Every message_id belongs to the first person that used it in this batch. A company
+  // (Group) is grouped the same way, by its key.
+  const groups = new Map<string, { items: PreparedPayload[]; indexes: number[][] }>()
   const owners = new Map<string, { key: string; position: number }>()
 
   payloads.forEach((payload, index) => {
@@ -184,30 +181,30 @@ export async function sendBatch<K extends ActionKind>(
     const messageId = prepared.entry.message_id
     const owner = owners.get(messageId)
     if (owner) {
-      const person = people.get(owner.key)
-      if (person && owner.key === prepared.key && sameEntry(person.items[owner.position], prepared)) {
+      const earlier = groups.get(owner.key)
+      if (earlier && owner.key === prepared.key && sameEntry(earlier.items[owner.position], prepared)) {
         // The same event twice (a Segment retry, for instance): sent once, both report its result.
-        person.indexes[owner.position].push(index)
+        earlier.indexes[owner.position].push(index)
         return
       }
       // Koala keeps one event per message_id, so a different event with the same id would be dropped silently.
       return fail(index, duplicateMessageIdError(messageId, owner.key === prepared.key, kind === 'group'))
     }
-    let person = people.get(prepared.key)
-    if (!person) {
-      person = { items: [], indexes: [] }
-      people.set(prepared.key, person)
+    let group = groups.get(prepared.key)
+    if (!group) {
+      group = { items: [], indexes: [] }
+      groups.set(prepared.key, group)
     }
-    owners.set(messageId, { key: prepared.key, position: person.items.length })
-    person.items.push(prepared)
-    person.indexes.push([index])
+    owners.set(messageId, { key: prepared.key, position: group.items.length })
+    group.items.push(prepared)
+    group.indexes.push([index])
   })
 
   const tasks: (() => Promise<void>)[] = []
-  for (const person of people.values()) {
-    for (let start = 0; start < person.items.length; start += MAX_ENTRIES_PER_REQUEST) {
-      const chunk = person.items.slice(start, start + MAX_ENTRIES_PER_REQUEST)
-      const chunkIndexes = person.indexes.slice(start, start + MAX_ENTRIES_PER_REQUEST)
+  for (const group of groups.values()) {
+    for (let start = 0; start < group.items.length; start += MAX_ENTRIES_PER_REQUEST) {
+      const chunk = group.items.slice(start, start + MAX_ENTRIES_PER_REQUEST)
+      const chunkIndexes = group.indexes.slice(start, start + MAX_ENTRIES_PER_REQUEST)
       tasks.push(async () => {
         const outcomes = await sendChunk(request, target, kind, chunk)
         let offset = 0
