@@ -5,12 +5,11 @@ import type { JSONObject } from '@segment/actions-core'
 import { listenOnLoopback } from '../src/lib/loopback'
 import type { LoopbackServer } from '../src/lib/loopback'
 import {
+  identifyBody,
   identifyEvent,
   KEY,
-  LIBRARY,
+  performError,
   runBatch,
-  runEvent,
-  SENT_AT,
   useNock
 } from '../src/destinations/koala-cloud/__tests__/__helpers__/helpers'
 
@@ -19,29 +18,7 @@ import {
 useNock()
 
 const event = identifyEvent('m1', { email: 'ann@example.com' })
-const body = {
-  email: 'ann@example.com',
-  traits: { email: 'ann@example.com' },
-  identifies: [
-    {
-      type: 'identify',
-      message_id: 'm1',
-      sent_at: SENT_AT,
-      traits: { email: 'ann@example.com' },
-      context: { ...LIBRARY, source: 'segment-cloud' }
-    }
-  ]
-}
-
-/** What perform throws; fails the test when nothing is thrown. */
-async function performError(): Promise<Error & { status?: number }> {
-  const outcome = await runEvent('identify', event).then(
-    () => undefined,
-    (error: Error) => error
-  )
-  if (!outcome) throw new Error('perform did not throw')
-  return outcome
-}
+const body = identifyBody('m1', 'ann@example.com')
 
 describe('network failures (real loopback sockets): retryable, key redacted', () => {
   const redacted = (base: string) => `${base}/web/projects/${KEY.slice(0, 4)}…/batch`
@@ -107,7 +84,7 @@ describe('network failures (real loopback sockets): retryable, key redacted', ()
 
   it('connection reset: perform throws a retryable 503', async () => {
     process.env.KOALA_API_URL = base
-    const error = await performError()
+    const error = await performError('identify', event)
     expect(error).toBeInstanceOf(RetryableError)
     expect(error.status).toBe(503)
     expect(error.message).toBe(
@@ -130,7 +107,7 @@ describe('network failures (real loopback sockets): retryable, key redacted', ()
     const message = `Could not reach Koala (ECONNREFUSED request to ${redacted(
       closedBase
     )} failed, reason: connect ECONNREFUSED 127.0.0.1:${port}).`
-    const error = await performError()
+    const error = await performError('identify', event)
     expect(error).toBeInstanceOf(RetryableError)
     expect({ status: error.status, message: error.message }).toEqual({ status: 503, message })
     expect(await runBatch('identify', [event, bob])).toStrictEqual([
@@ -143,7 +120,7 @@ describe('network failures (real loopback sockets): retryable, key redacted', ()
     const lookup = failDns()
     const message =
       'Could not reach Koala (ENOTFOUND request to http://koala.test/web/projects/pk_t…/batch failed, reason: getaddrinfo ENOTFOUND koala.test).'
-    const error = await performError()
+    const error = await performError('identify', event)
     expect(error).toBeInstanceOf(RetryableError)
     expect({ status: error.status, message: error.message }).toEqual({ status: 503, message })
     expect(await runBatch('identify', [event, bob])).toStrictEqual([

@@ -201,8 +201,16 @@ export function contractViolation(body: unknown): string | undefined {
   if (body.traits !== undefined && !isObject(body.traits)) {
     return `traits must be an object, but it is ${describe(body.traits)}.`
   }
+  return arraysViolation(body, ARRAYS)
+}
+
+/**
+ * What is wrong with a body's arrays: each at most 30 entries of the right kind (see {@link entryViolation}), an
+ * identify's `traits` an object, and at least one entry in all.
+ */
+function arraysViolation(body: Record<string, unknown>, names: readonly typeof ARRAYS[number][]): string | undefined {
   let entries = 0
-  for (const name of ARRAYS) {
+  for (const name of names) {
     const list = body[name]
     if (list === undefined) continue
     if (!Array.isArray(list)) return `${name} must be an array, but it is ${describe(list)}.`
@@ -215,8 +223,9 @@ export function contractViolation(body: unknown): string | undefined {
     }
     entries += list.length
   }
-  if (entries === 0) return 'At least one of identifies, events or page_views must have an entry.'
-  return undefined
+  const listed =
+    names.length === 2 ? names.join(' or ') : `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`
+  return entries === 0 ? `At least one of ${listed} must have an entry.` : undefined
 }
 
 /** The top-level keys of Koala's accounts body. Source: Koala's server-side docs, "Sending Account Traits". */
@@ -248,26 +257,7 @@ export function accountContractViolation(body: unknown): string | undefined {
     return `account_id must be a non-empty string, but it is ${describe(body.account_id)}.`
   }
   if (body.domain === undefined && body.account_id === undefined) return 'domain or account_id is required.'
-  let entries = 0
-  for (const name of ['identifies', 'events'] as const) {
-    const list = body[name]
-    if (list === undefined) continue
-    if (!Array.isArray(list)) return `${name} must be an array, but it is ${describe(list)}.`
-    if (list.length > KOALA_ENTRY_LIMIT) {
-      return `${name} has ${list.length} entries; at most ${KOALA_ENTRY_LIMIT} are allowed per request.`
-    }
-    for (const [i, entry] of list.entries()) {
-      const violation =
-        entryViolation(name, entry) ??
-        (name === 'identifies' && isObject(entry) && entry.traits !== undefined && !isObject(entry.traits)
-          ? `.traits must be an object, but it is ${describe(entry.traits)}.`
-          : undefined)
-      if (violation) return `${name}[${i}]${violation}`
-    }
-    entries += list.length
-  }
-  if (entries === 0) return 'At least one of identifies or events must have an entry.'
-  return undefined
+  return arraysViolation(body, ['identifies', 'events'])
 }
 
 /** What is wrong with one entry of `name`, as the rest of a sentence that starts with `name[i]`. */
@@ -290,6 +280,9 @@ function entryViolation(name: typeof ARRAYS[number], entry: unknown): string | u
       `.sent_at must be an ISO-8601 date and time with a zone, e.g. "2026-11-30T08:00:00.000Z", ` +
       `but it is ${describe(entry.sent_at)}.`
     )
+  }
+  if (name === 'identifies' && entry.traits !== undefined && !isObject(entry.traits)) {
+    return `.traits must be an object, but it is ${describe(entry.traits)}.`
   }
   if (name === 'events' && !isNonEmptyString(entry.event)) {
     return entry.event === undefined

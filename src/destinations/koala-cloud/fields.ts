@@ -58,6 +58,13 @@ export const traits: InputField = {
   default: { '@path': '$.traits' }
 }
 
+/** Track's and Page's traits: where the track and page specs put the user's traits. */
+export const context_traits: InputField = {
+  ...traits,
+  description: 'Traits inherited from the context object',
+  default: { '@path': '$.context.traits' }
+}
+
 /** The event time; converted to ISO-8601 UTC by `toUtcIso` because Koala reads `sent_at` as UTC. */
 export const sent_at: InputField = {
   label: 'Sent At',

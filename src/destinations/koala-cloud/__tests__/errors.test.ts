@@ -7,11 +7,13 @@ import {
   BATCH_PATH,
   expectBody,
   HELP,
+  identifyBody,
   identifyEvent,
   KEY,
   KOALA,
   LIBRARY,
   newDestination,
+  performError,
   runBatch,
   runEvent,
   SENT_AT,
@@ -22,33 +24,11 @@ import {
 useNock()
 
 const event = identifyEvent('m1', { email: 'ann@example.com' })
-const body = {
-  email: 'ann@example.com',
-  traits: { email: 'ann@example.com' },
-  identifies: [
-    {
-      type: 'identify',
-      message_id: 'm1',
-      sent_at: SENT_AT,
-      traits: { email: 'ann@example.com' },
-      context: { ...LIBRARY, source: 'segment-cloud' }
-    }
-  ]
-}
+const body = identifyBody('m1', 'ann@example.com')
 
 /** `Error` with a Node system-error code, as Node's sockets and resolver raise them. */
 function systemError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code })
-}
-
-/** What perform throws for one mocked answer; fails the test when nothing is thrown. */
-async function performError(): Promise<Error & { status?: number; code?: string }> {
-  const outcome = await runEvent('identify', event).then(
-    () => undefined,
-    (error: Error) => error
-  )
-  if (!outcome) throw new Error('perform did not throw')
-  return outcome
 }
 
 interface Case {
@@ -277,7 +257,7 @@ describe('Koala’s answers in perform: thrown with the framework’s error clas
     // A short timeout, so the timeout case need not wait 10 s; see requestTimeoutMs() in config.ts.
     if (c.timeoutMs) process.env.KOALA_REQUEST_TIMEOUT_MS = c.timeoutMs
     const scope = c.mock(nock(KOALA).post(BATCH_PATH, body))
-    const error = await performError()
+    const error = await performError('identify', event)
 
     expect(error).toBeInstanceOf(c.errorClass)
     expect({ status: error.status, code: error.code, message: error.message }).toEqual({
@@ -292,13 +272,15 @@ describe('Koala’s answers in perform: thrown with the framework’s error clas
 
   it('a non-retryable 400 is not a RetryableError', async () => {
     nock(KOALA).post(BATCH_PATH).reply(400, { error: 'bad' })
-    expect(await performError()).not.toBeInstanceOf(RetryableError)
+    expect(await performError('identify', event)).not.toBeInstanceOf(RetryableError)
   })
 
   it('keeps Koala’s reason short (500 characters)', async () => {
     const page = `<html>${'x'.repeat(2_000)}</html>`
     nock(KOALA).post(BATCH_PATH).reply(502, page)
-    expect((await performError()).message).toBe(`Koala is temporarily unavailable (502): ${page.slice(0, 500)}.`)
+    expect((await performError('identify', event)).message).toBe(
+      `Koala is temporarily unavailable (502): ${page.slice(0, 500)}.`
+    )
   })
 
   it.each([
@@ -509,7 +491,7 @@ describe('network failures (mocked by nock): retryable, key redacted', () => {
 
   it('connection reset: perform throws a retryable 503', async () => {
     nock(KOALA).post(BATCH_PATH).replyWithError(systemError('ECONNRESET', 'socket hang up'))
-    const error = await performError()
+    const error = await performError('identify', event)
     expect(error).toBeInstanceOf(RetryableError)
     expect({ status: error.status, message: error.message }).toEqual({ status: 503, message: reset })
   })
@@ -532,7 +514,7 @@ describe('network failures (mocked by nock): retryable, key redacted', () => {
 
   it('unknown host: perform throws a retryable 503 naming it', async () => {
     nock(KOALA).post(BATCH_PATH).replyWithError(systemError('ENOTFOUND', 'getaddrinfo ENOTFOUND api2.getkoala.com'))
-    const error = await performError()
+    const error = await performError('identify', event)
     expect(error).toBeInstanceOf(RetryableError)
     expect({ status: error.status, message: error.message }).toEqual({
       status: 503,

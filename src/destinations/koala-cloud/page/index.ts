@@ -2,6 +2,7 @@ import type { ActionDefinition } from '@segment/actions-core'
 import {
   batch_size,
   context,
+  context_traits,
   device_ip,
   email,
   enable_batching,
@@ -9,8 +10,7 @@ import {
   name,
   page_properties,
   profile_id,
-  sent_at,
-  traits
+  sent_at
 } from '../fields'
 import type { Settings } from '../generated-types'
 import { sendBatch, sendOne } from '../send'
@@ -23,11 +23,7 @@ const action: ActionDefinition<Settings, Payload> = {
   fields: {
     email,
     profile_id,
-    traits: {
-      ...traits,
-      description: 'Traits inherited from the context object',
-      default: { '@path': '$.context.traits' }
-    },
+    traits: context_traits,
     sent_at,
     context,
     device_ip,

@@ -176,6 +176,33 @@ export function identifyEvent(messageId: string, traits: JSONObject, extra: Part
   }
 }
 
+/** The body Koala receives for `identifyEvent(messageId, { email })`, written out. */
+export function identifyBody(messageId: string, email: string) {
+  return {
+    email,
+    traits: { email },
+    identifies: [
+      {
+        type: 'identify',
+        message_id: messageId,
+        sent_at: SENT_AT,
+        traits: { email },
+        context: { ...LIBRARY, source: 'segment-cloud' }
+      }
+    ]
+  }
+}
+
+/** What `perform` throws for one event; fails the test when nothing is thrown. */
+export async function performError(action: ActionName, event: SegmentEvent) {
+  const outcome = await runEvent(action, event).then(
+    () => undefined,
+    (error: Error & { status?: number; code?: string }) => error
+  )
+  if (!outcome) throw new Error('perform did not throw')
+  return outcome
+}
+
 /** Minimal track event (traits in `context.traits`, as the track spec suggests). */
 export function trackEvent(
   messageId: string,
