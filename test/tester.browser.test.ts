@@ -119,3 +119,32 @@ it('points out a bad JSON edit where it is, and sends nothing', async () => {
   expect(sandbox.received).toHaveLength(before)
   expect(await page.$eval('#output', (node) => (node as HTMLElement).innerText)).toBe(shownBefore)
 })
+
+it('points out a bad mapping beside its field, sends nothing, and Reset to defaults clears it', async () => {
+  await page.select('#action', 'track')
+  await page.select('#example', 'track.json')
+  const before = sandbox.received.length
+  await page.$eval('#field-event', (node) => ((node as HTMLInputElement).value = '{"@path": "$.event"'))
+  await page.click('#run')
+  await page.waitForFunction(() => document.getElementById('field-event-error')?.textContent !== '')
+  expect(await page.$eval('#field-event-error', (node) => node.textContent)).toMatch(
+    /^The mapping of event is not valid JSON at line 1, column 20: /
+  )
+  expect(await page.$eval('#field-event', (node) => node.getAttribute('aria-invalid'))).toBe('true')
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  expect(sandbox.received).toHaveLength(before)
+  await page.click('#reset-mapping')
+  expect(await page.$eval('#field-event', (node) => (node as HTMLInputElement).value)).toBe('{"@path":"$.event"}')
+  expect(await page.$eval('#field-event-error', (node) => node.textContent)).toBe('')
+})
+
+it('sends the group example to the accounts endpoint and shows the company in the sandbox panel', async () => {
+  await runExample('group', 'group.json', '.request-body')
+  await page.waitForFunction(() =>
+    Array.from(document.querySelectorAll('#sandbox-bodies h3')).some((node) => node.textContent?.startsWith('company'))
+  )
+  expect((await texts('#results h3'))[0]).toMatch(
+    /^POST http:\/\/127\.0\.0\.1:\d+\/web\/projects\/pk_e…\/accounts\/batch$/
+  )
+  expect((await texts('#sandbox-bodies h3'))[0]).toBe('company acme.example.com (1)')
+})

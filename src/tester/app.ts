@@ -80,7 +80,11 @@ function renderFields(): void {
   $('action-description').textContent = action.description
   $('fields').replaceChildren(
     ...Object.entries(action.fields).map(([key, field]) => {
-      const input = el('input', { id: `field-${key}`, 'data-key': key, 'aria-describedby': `field-${key}-help` })
+      const input = el('input', {
+        id: `field-${key}`,
+        'data-key': key,
+        'aria-describedby': `field-${key}-help field-${key}-error`
+      })
       ;(input as HTMLInputElement).value = field.default === undefined ? '' : JSON.stringify(field.default)
       const type = field.format ? `${field.type} (${field.format})` : field.type
       return el(
@@ -93,7 +97,8 @@ function renderFields(): void {
           field.required ? el('span', { class: 'required' }, ' (required)') : ''
         ),
         el('p', { class: 'meta', id: `field-${key}-help` }, `${key} · ${type} · ${field.description ?? ''}`),
-        input
+        input,
+        el('p', { class: 'error', id: `field-${key}-error`, role: 'alert' })
       )
     })
   )
@@ -114,14 +119,26 @@ function chooseExample(file: string): void {
   }
 }
 
-function readMapping(): Json {
+/** The mapping as the fields give it; undefined when a field is not JSON (its error is then shown beside it). */
+function readMapping(): Json | undefined {
   const mapping: Json = {}
+  let valid = true
   for (const input of Array.from(document.querySelectorAll<HTMLInputElement>('#fields input'))) {
     const key = input.dataset.key as string
+    const error = $(`field-${key}-error`)
+    error.textContent = ''
+    input.removeAttribute('aria-invalid')
     if (input.value.trim() === '') continue
-    mapping[key] = parseJson(input.value, `The mapping of ${key}`)
+    try {
+      mapping[key] = parseJson(input.value, `The mapping of ${key}`)
+    } catch (problem) {
+      error.textContent = (problem as Error).message
+      input.setAttribute('aria-invalid', 'true')
+      if (valid) input.focus()
+      valid = false
+    }
   }
-  return mapping
+  return valid ? mapping : undefined
 }
 
 function readSettings(): Json {
@@ -209,24 +226,34 @@ function renderAnswer(answer: unknown, status: number): void {
 
 async function run(): Promise<void> {
   const error = $('event-error')
+  const editor = $<HTMLTextAreaElement>('event')
   error.textContent = ''
+  editor.removeAttribute('aria-invalid')
   let payload: unknown
-  let mapping: Json
   try {
-    payload = parseJson($<HTMLTextAreaElement>('event').value, 'The event')
-    mapping = readMapping()
+    payload = parseJson(editor.value, 'The event')
   } catch (problem) {
     error.textContent = (problem as Error).message
+    editor.setAttribute('aria-invalid', 'true')
     return
   }
+  const mapping = readMapping()
+  if (!mapping) return
   const action = $<HTMLSelectElement>('action').value
   $('output').replaceChildren(el('p', {}, 'Running…'))
-  const response = await fetch(`/${action}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ payload, settings: readSettings(), mapping })
-  })
-  renderAnswer(await response.json(), response.status)
+  try {
+    const response = await fetch(`/${action}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ payload, settings: readSettings(), mapping })
+    })
+    renderAnswer(await response.json(), response.status)
+  } catch (problem) {
+    $('output').replaceChildren(
+      el('p', { class: 'error' }, `Could not reach the local server (${(problem as Error).message}). Is it running?`)
+    )
+    return
+  }
   await refreshSandbox()
 }
 
@@ -238,6 +265,15 @@ function ownerOf(body: Json): string {
 }
 
 async function refreshSandbox(): Promise<void> {
+  try {
+    await showSandbox()
+  } catch (problem) {
+    $('sandbox-stats').textContent = `Could not reach the local server (${(problem as Error).message}). Is it running?`
+    $('sandbox-bodies').replaceChildren()
+  }
+}
+
+async function showSandbox(): Promise<void> {
   const [received, stats] = await Promise.all([
     fetch('/tester/sandbox/received').then(
       (answer) => answer.json() as Promise<{ sandbox: boolean; url: string; data?: Json[] }>
@@ -258,7 +294,8 @@ async function refreshSandbox(): Promise<void> {
       accounts.requests
     )} ` +
     `(entries ${String(accounts.entries)}), distinct message_ids ${String(counts.uniqueMessageIds)}, duplicates ` +
-    `${String(counts.duplicates)}, contract violations ${String(counts.contractViolations)}.`
+    `${String(counts.duplicates)}, contract violations ${String(counts.contractViolations)}, refused by status ` +
+    `${JSON.stringify(counts.rejected)}.`
   const groups = new Map<string, Json[]>()
   for (const body of [...(received.data ?? [])].reverse())
     groups.set(ownerOf(body), [...(groups.get(ownerOf(body)) ?? []), body])
@@ -295,7 +332,10 @@ async function start(): Promise<void> {
   exampleSelect.addEventListener('change', () => chooseExample(exampleSelect.value))
   // Enter in the key field must not submit (and reload) the page.
   $('settings').addEventListener('submit', (event) => event.preventDefault())
-  $('reset-mapping').addEventListener('click', renderFields)
+  $('reset-mapping').addEventListener('click', () => {
+    renderFields()
+    $('event-error').textContent = ''
+  })
   $('run').addEventListener('click', () => void run())
   $('refresh-sandbox').addEventListener('click', () => void refreshSandbox())
   $('clear-sandbox').addEventListener(
