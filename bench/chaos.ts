@@ -1,7 +1,7 @@
 import { parseArgs } from 'util'
 import koalaCloud from '../src/destinations/koala-cloud'
-import { parseFaults } from '../src/sandbox/sandbox'
-import { DEFAULT_FAULTS, formatReport, runChaos, withSwallowedRetryableErrors } from './chaos-driver'
+import { parseFaults } from '../src/sandbox/sandbox-server'
+import { DEFAULT_FAULTS, formatReport, runChaos, withSwallowedRetryableErrors } from '../test/support/chaos-driver'
 
 /**
  * `npm run chaos`: the fault-injection run of issue 4. Sends events through the real destination's batch and

@@ -2,7 +2,7 @@ import express from 'express'
 import type { NextFunction, Request, Response } from 'express'
 import http from 'http'
 import { listenOnLoopback } from '../src/lib/loopback'
-import { accountContractViolation, contractViolation, createSandbox } from '../src/sandbox/sandbox'
+import { accountContractViolation, contractViolation, createSandbox } from '../src/sandbox/sandbox-server'
 import { generateWorkload } from './workload'
 import type { WorkloadOptions } from './workload'
 

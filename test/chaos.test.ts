@@ -7,8 +7,8 @@ import {
   isRetryableStatus,
   runChaos,
   withSwallowedRetryableErrors
-} from '../bench/chaos-driver'
-import type { ChaosReport } from '../bench/chaos-driver'
+} from './support/chaos-driver'
+import type { ChaosReport } from './support/chaos-driver'
 
 // Issue 4, "Fault injection, nothing lost". The big run takes ~30 s alone on 2 cores; the limit leaves room for a
 // busy CI machine. Speed itself is not asserted here (see `npm run chaos`).
@@ -18,9 +18,11 @@ const NO_IDENTIFIER =
   '400 Koala needs an email or a Koala profile_id to know who this event belongs to, and this event has neither'
 const BAD_SENT_AT = '400 Sent At must be a valid date and time string but it was not'
 
-describe('retry classification, as Segment applies it', () => {
+describe('retry classification: the destination’s own', () => {
   it.each([
     [408, true],
+    [423, true],
+    [501, false],
     [429, true],
     [500, true],
     [503, true],

@@ -1,9 +1,9 @@
 import { parseFql, validate } from '@segment/destination-subscriptions'
-import { FIXTURES_DIR, readFixtureEvents } from '../src/cli/validate'
+import { FIXTURES_DIR, readFixtureEvents } from '../src/cli/lib/definition-validator'
 import destination from '../src/destinations/koala-cloud'
 import { ANALYTICS_JS_SKIP_MESSAGE } from '../src/destinations/koala-cloud/functions'
-import { contractViolation, startSandbox } from '../src/sandbox/sandbox'
-import type { RunningSandbox } from '../src/sandbox/sandbox'
+import { contractViolation, startSandbox } from '../src/sandbox/sandbox-server'
+import type { RunningSandbox } from '../src/sandbox/sandbox-server'
 import { startServer } from '../src/server/server'
 import type { RunningServer } from '../src/server/server'
 

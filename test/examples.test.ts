@@ -1,8 +1,8 @@
 import fs from 'fs'
 import path from 'path'
-import { FIXTURES_DIR, readFixtureEvents } from '../src/cli/validate'
-import { startSandbox } from '../src/sandbox/sandbox'
-import type { RunningSandbox } from '../src/sandbox/sandbox'
+import { FIXTURES_DIR, readFixtureEvents } from '../src/cli/lib/definition-validator'
+import { startSandbox } from '../src/sandbox/sandbox-server'
+import type { RunningSandbox } from '../src/sandbox/sandbox-server'
 import { startServer } from '../src/server/server'
 import type { RunningServer } from '../src/server/server'
 

@@ -1,31 +1,13 @@
 import * as fs from 'fs'
 import * as path from 'path'
-import { expectedFixtureCopies, currentFixtureCopies, FIXTURE_COPIES_DIR } from '../src/cli/fixture-copies'
-import { DESTINATION_DIR } from '../src/cli/paths'
-import { FIXTURES_DIR } from '../src/cli/validate'
+import { expectedFixtureCopies, currentFixtureCopies, FIXTURE_COPIES_DIR } from '../src/cli/lib/fixture-copies'
+import { DESTINATION_DIR } from '../src/lib/paths'
+import { FIXTURES_DIR } from '../src/cli/lib/definition-validator'
 import { DESTINATION_VERSION, USER_AGENT } from '../src/destinations/koala-cloud/config'
+import { importsOf, typeScriptFiles } from './support/imports'
 
 // The destination's folder moves into Segment's monorepo as it is (docs/monorepo.md): these tests hold it to what
 // that move needs, from outside, since the folder's own tests may not read files.
-
-/** Every `.ts` file under `dir`, as paths relative to it. */
-function typeScriptFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const full = path.join(dir, entry.name)
-    if (entry.isDirectory()) return typeScriptFiles(full).map((file) => path.join(entry.name, file))
-    return entry.name.endsWith('.ts') ? [entry.name] : []
-  })
-}
-
-/** The module specifiers a file imports (static imports and re-exports, `require` and `import()` calls). */
-function importsOf(text: string): string[] {
-  const specifiers = [
-    ...text.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'/gm),
-    ...text.matchAll(/^\s*import\s+'([^']+)'/gm),
-    ...text.matchAll(/\b(?:require|import)\(\s*'([^']+)'\s*\)/g)
-  ]
-  return specifiers.map((match) => match[1])
-}
 
 describe('the destination folder is self-contained', () => {
   const files = typeScriptFiles(DESTINATION_DIR)

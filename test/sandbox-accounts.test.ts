@@ -2,8 +2,8 @@ import { createTestIntegration } from '@segment/actions-core'
 import nock from 'nock'
 import { USER_AGENT } from '../src/destinations/koala-cloud/config'
 import destination from '../src/destinations/koala-cloud'
-import { accountContractViolation, startSandbox } from '../src/sandbox/sandbox'
-import type { RunningSandbox } from '../src/sandbox/sandbox'
+import { accountContractViolation, startSandbox } from '../src/sandbox/sandbox-server'
+import type { RunningSandbox } from '../src/sandbox/sandbox-server'
 import { fixture } from '../src/destinations/koala-cloud/__tests__/__helpers__/helpers'
 
 // The sandbox's company endpoint, POST /web/projects/{key}/accounts/batch, and the Group action sent to it for real.

@@ -1,10 +1,11 @@
 import http from 'http'
 import { Command } from 'commander'
-import { hostRequest } from './host-request'
-import registerSandbox, { sandboxSettingsLines } from '../src/cli/commands/sandbox'
+import { hostRequest } from './support/host-request'
+import registerSandbox from '../src/cli/commands/sandbox'
+import { sandboxSettingsLines } from '../src/cli/lib/local-sandbox'
 import { USER_AGENT } from '../src/destinations/koala-cloud/config'
-import { contractViolation, parseFaults, startSandbox } from '../src/sandbox/sandbox'
-import type { RunningSandbox } from '../src/sandbox/sandbox'
+import { contractViolation, parseFaults, startSandbox } from '../src/sandbox/sandbox-server'
+import type { RunningSandbox } from '../src/sandbox/sandbox-server'
 
 // The Koala sandbox on its own: its contract check, its fault settings, its help text and who it answers.
 

@@ -1,8 +1,8 @@
 import * as v8 from 'v8'
 import * as vm from 'vm'
 import { ANALYTICS_JS_SKIP_MESSAGE } from '../src/destinations/koala-cloud/functions'
-import { startSandbox } from '../src/sandbox/sandbox'
-import type { RunningSandbox } from '../src/sandbox/sandbox'
+import { startSandbox } from '../src/sandbox/sandbox-server'
+import type { RunningSandbox } from '../src/sandbox/sandbox-server'
 import { startServer } from '../src/server/server'
 import type { RunningServer } from '../src/server/server'
 

@@ -1,9 +1,12 @@
 import { Command } from 'commander'
-import { sandboxPort } from '../src/cli/commands/sandbox'
+import { sandboxPort } from '../src/cli/lib/local-sandbox'
 import { listenOnLoopback } from '../src/lib/loopback'
 import type { LoopbackServer } from '../src/lib/loopback'
-import registerServe, { checkRequestTimeout, listenFailure, serverPort } from '../src/cli/commands/serve'
-import registerStart, { samePortCheck, startBoth } from '../src/cli/commands/start'
+import registerServe from '../src/cli/commands/serve'
+import { checkRequestTimeout, serverPort } from '../src/cli/lib/local-server'
+import { listenFailure } from '../src/lib/process'
+import registerStart from '../src/cli/commands/start'
+import { samePortCheck, startBoth } from '../src/cli/lib/start-both'
 
 /**
  * `npm start` (`./bin/run start`) when it cannot start: each failure is reported as itself, and only a port in use

@@ -3,11 +3,11 @@ import * as fs from 'fs'
 import * as os from 'os'
 import * as path from 'path'
 import { buildProgram } from '../src/cli'
-import { runValidate } from '../src/cli/commands/validate'
-import { affectsTypes, expectedTypeFiles, staleTypeFiles, watchTypes } from '../src/cli/generate-types'
-import { loadDestination } from '../src/cli/load-destination'
-import { buildMetadata, isMetadataStale, metadataPath, metadataText } from '../src/cli/metadata'
-import { DESTINATION_DIR } from '../src/cli/paths'
+import { runValidate } from '../src/cli/lib/run-validate'
+import { affectsTypes, expectedTypeFiles, staleTypeFiles, watchTypes } from '../src/cli/lib/types-generator'
+import { loadDestination } from '../src/cli/lib/destination-loader'
+import { buildMetadata, isMetadataStale, metadataPath, metadataText } from '../src/cli/lib/metadata'
+import { DESTINATION_DIR } from '../src/lib/paths'
 import {
   defaultEvents,
   FIXTURES_DIR,
@@ -15,8 +15,8 @@ import {
   readFixtureEvents,
   syntheticEvents,
   validateDefinition
-} from '../src/cli/validate'
-import type { RealEvent } from '../src/cli/validate'
+} from '../src/cli/lib/definition-validator'
+import type { RealEvent } from '../src/cli/lib/definition-validator'
 import destination from '../src/destinations/koala-cloud'
 import { generateTestData, seededRandom } from '../src/destinations/koala-cloud/__tests__/__helpers__/test-data'
 

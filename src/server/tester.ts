@@ -2,7 +2,7 @@ import express from 'express'
 import type { Response } from 'express'
 import * as fs from 'fs'
 import * as path from 'path'
-import { PROJECT_ROOT } from '../cli/paths'
+import { PROJECT_ROOT } from '../lib/paths'
 import { koalaBaseUrl, redactProjectUrl } from '../destinations/koala-cloud/config'
 
 /**

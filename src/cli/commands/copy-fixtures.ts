@@ -1,8 +1,8 @@
 import { Option } from 'commander'
 import type { Command } from 'commander'
 import * as path from 'path'
-import { FIXTURE_COPIES_DIR, writeFixtureCopies } from '../fixture-copies'
-import { FIXTURES_DIR } from '../validate'
+import { FIXTURE_COPIES_DIR, writeFixtureCopies } from '../lib/fixture-copies'
+import { FIXTURES_DIR } from '../lib/definition-validator'
 
 /** `copy-fixtures`: refreshes the destination's copies of the shared Segment fixtures (see fixture-copies.ts). */
 export default function register(program: Command): void {

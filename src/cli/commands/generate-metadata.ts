@@ -1,9 +1,9 @@
 import { Option } from 'commander'
 import type { Command } from 'commander'
 import * as path from 'path'
-import { loadDestination, resolveEntry } from '../load-destination'
-import { isMetadataStale, metadataPath, writeMetadata } from '../metadata'
-import { DESTINATION_DIR } from '../paths'
+import { loadDestination, resolveEntry } from '../lib/destination-loader'
+import { isMetadataStale, metadataPath, writeMetadata } from '../lib/metadata'
+import { DESTINATION_DIR } from '../../lib/paths'
 
 interface Options {
   path: string

@@ -1,9 +1,9 @@
 import { Option } from 'commander'
 import type { Command } from 'commander'
 import * as path from 'path'
-import { staleTypeFiles, watchTypes, writeTypeFiles } from '../generate-types'
-import { loadDestination, resolveEntry } from '../load-destination'
-import { DESTINATION_DIR } from '../paths'
+import { staleTypeFiles, watchTypes, writeTypeFiles } from '../lib/types-generator'
+import { loadDestination, resolveEntry } from '../lib/destination-loader'
+import { DESTINATION_DIR } from '../../lib/paths'
 
 interface Options {
   path: string

@@ -1,12 +1,13 @@
 import { Destination, RetryableError } from '@segment/actions-core'
 import type { ActionDefinition, DestinationDefinition, JSONObject, SegmentEvent } from '@segment/actions-core'
-import { requestTimeoutMs } from '../src/destinations/koala-cloud/config'
-import type { Settings } from '../src/destinations/koala-cloud/generated-types'
-import koalaCloud from '../src/destinations/koala-cloud'
-import { parseFaults, startSandbox } from '../src/sandbox/sandbox'
-import type { SandboxFaults, SandboxStats } from '../src/sandbox/sandbox'
-import { pool, segmentSettings } from './segment'
-import { seededRandom } from './workload'
+import { requestTimeoutMs } from '../../src/destinations/koala-cloud/config'
+import { isRetryable } from '../../src/destinations/koala-cloud/errors'
+import type { Settings } from '../../src/destinations/koala-cloud/generated-types'
+import koalaCloud from '../../src/destinations/koala-cloud'
+import { parseFaults, startSandbox } from '../../src/sandbox/sandbox-server'
+import type { SandboxFaults, SandboxStats } from '../../src/sandbox/sandbox-server'
+import { pool, segmentSettings } from '../../bench/segment'
+import { seededRandom } from '../../bench/workload'
 
 /**
  * The fault-injection run of issue 4 ("nothing lost"): a sandbox that fails requests at random, the framework's own
@@ -181,9 +182,9 @@ export function generateEvents(count: number, seed: number, tag: string): ChaosE
   return events
 }
 
-/** Status Segment retries: 408, 429 and every 5xx; any other 4xx is final. */
+/** Status that is retried: the destination's own rule, so the chaos run and the destination never disagree. */
 export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500
+  return isRetryable(status)
 }
 
 /** Whether Segment would retry an error `onEvent` threw: a `RetryableError`, or a retryable (or missing) status. */

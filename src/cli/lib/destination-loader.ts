@@ -2,7 +2,7 @@ import type { DestinationDefinition } from '@segment/actions-core'
 import * as fs from 'fs'
 import { createRequire } from 'module'
 import * as path from 'path'
-import { DESTINATION_DIR } from './paths'
+import { DESTINATION_DIR } from '../../lib/paths'
 
 /** A destination definition of any settings type, as the tools read it. */
 export type AnyDestination = DestinationDefinition<unknown>

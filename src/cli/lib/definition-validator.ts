@@ -6,7 +6,7 @@ import type { Subscription } from '@segment/destination-subscriptions'
 import * as fs from 'fs'
 import type { JSONSchema4 } from 'json-schema'
 import * as path from 'path'
-import { PROJECT_ROOT } from './paths'
+import { PROJECT_ROOT } from '../../lib/paths'
 
 /**
  * The checks behind `./bin/run validate`. Pure: give it a definition and real Segment events, get findings back.

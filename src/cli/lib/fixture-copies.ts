@@ -2,8 +2,8 @@ import * as fs from 'fs'
 import * as path from 'path'
 import babel from 'prettier/parser-babel'
 import { format } from 'prettier/standalone'
-import { DESTINATION_DIR } from './paths'
-import { readFixtureEvents } from './validate'
+import { DESTINATION_DIR } from '../../lib/paths'
+import { readFixtureEvents } from './definition-validator'
 
 /**
  * The destination's own copies of the shared Segment fixtures: the folder must carry the real events its tests use,

@@ -1,0 +1,65 @@
+import koalaCloud from '../../destinations/koala-cloud'
+import { koalaBaseUrl, redactProjectUrl } from '../../destinations/koala-cloud/config'
+import { envSetting, parsePort } from '../../lib/process'
+import type { RunningServer } from '../../server/server'
+
+/** The server's port: `--port`, else `$PORT` when set and not blank, else 3000, as actions-cli's `serve` does. */
+export function serverPort(option?: string): number {
+  if (option !== undefined) return parsePort(option, '--port')
+  const env = envSetting('PORT')
+  return env === undefined ? 3000 : parsePort(env, 'PORT')
+}
+
+/**
+ * Checks `KOALA_API_URL` before anything starts: when set (and not blank), it must be an absolute `http:` or `https:`
+ * URL without a query or fragment, since the destination appends `/web/projects/{key}/batch` to it.
+ *
+ * @throws Error naming the variable and its value, and what to set instead.
+ */
+export function checkApiUrl(value: string | undefined = process.env.KOALA_API_URL): void {
+  const text = value?.trim()
+  if (!text) return
+  let url: URL | undefined
+  try {
+    url = new URL(text)
+  } catch {
+    url = undefined
+  }
+  const fits = url && (url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash
+  if (!fits) {
+    throw new Error(
+      `KOALA_API_URL "${redactProjectUrl(
+        text
+      )}" is not an http(s) base URL. Set it to one such as http://127.0.0.1:3001 (a sandbox) ` +
+        "or https://api2.getkoala.com, without a query or fragment, or unset it to send to Koala's production API."
+    )
+  }
+}
+
+/**
+ * Checks `KOALA_REQUEST_TIMEOUT_MS` before anything starts: when set (and not blank) it must be a whole number of
+ * milliseconds above 0, because the destination otherwise falls back to its 10 s default without a word.
+ *
+ * @throws Error naming the variable, its value and what to set instead.
+ */
+export function checkRequestTimeout(value: string | undefined = process.env.KOALA_REQUEST_TIMEOUT_MS): void {
+  const text = value?.trim()
+  if (!text || /^[1-9]\d*$/.test(text)) return
+  throw new Error(
+    `KOALA_REQUEST_TIMEOUT_MS "${text}" is not a whole number of milliseconds above 0. Set it to one such as 5000, ` +
+      'or unset it for the default of 10000.'
+  )
+}
+
+/** Prints the routes of a running server: one per action of the destination, as the server serves them. */
+export function describeServer(server: RunningServer): string {
+  return [
+    `Koala (Cloud) local server listening on ${server.url} (actions-cli compatible), sending to ${redactProjectUrl(
+      koalaBaseUrl()
+    )}`,
+    `  Actions Tester (open in a browser): ${server.url}/`,
+    `  GET  ${server.url}/manifest`,
+    `  POST ${server.url}/authenticate`,
+    ...Object.keys(koalaCloud.actions).map((slug) => `  POST ${server.url}/${slug}`)
+  ].join('\n')
+}

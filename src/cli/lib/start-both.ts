@@ -1,0 +1,101 @@
+import * as path from 'path'
+import { PROJECT_ROOT } from '../../lib/paths'
+import { envSetting, listenFailure } from '../../lib/process'
+import type { RunningSandbox } from '../../sandbox/sandbox-server'
+import { startServer } from '../../server/server'
+import type { RunningServer } from '../../server/server'
+import { sandboxPort, startConfiguredSandbox } from './local-sandbox'
+import { checkApiUrl, checkRequestTimeout, describeServer, serverPort } from './local-server'
+
+/** The ready-to-paste commands printed at start: send the example identify, then look at the sandbox. */
+export function demoCommands(serverUrl: string, sandboxUrl: string | undefined): string {
+  const examples = path.relative(process.cwd(), path.join(PROJECT_ROOT, 'examples')) || '.'
+  const lines = [
+    'Try it (from another terminal, in this folder):',
+    `  curl -s -X POST ${serverUrl}/identify -H 'Content-Type: application/json' -d @${examples}/identify.json`
+  ]
+  if (sandboxUrl) lines.push(`  curl -s ${sandboxUrl}/__sandbox/received`)
+  return lines.join('\n')
+}
+
+/**
+ * Refuses one port for both servers (the second could never listen). Port 0 picks a free port for each, so two zeros
+ * do not clash.
+ *
+ * @throws Error naming PORT and KOALA_SANDBOX_PORT, and which of them holds a default.
+ */
+export function samePortCheck(port: number, sandboxPortNumber: number): void {
+  if (port === 0 || port !== sandboxPortNumber) return
+  const defaulted = ['PORT', 'KOALA_SANDBOX_PORT'].filter((name) => envSetting(name) === undefined)
+  throw new Error(
+    `PORT and KOALA_SANDBOX_PORT are both ${port}${defaulted.length ? ` (${defaulted[0]} by default)` : ''}: the ` +
+      'local server and the Koala sandbox need a port each. Set one of them to another port.'
+  )
+}
+
+/** What {@link startBoth} started. */
+export interface StartedTools {
+  server: RunningServer
+  /** Undefined when KOALA_API_URL is set. */
+  sandbox?: RunningSandbox
+  /** Stops both. */
+  close: () => Promise<void>
+}
+
+/**
+ * Does the work of `start` short of waiting for Ctrl-C: checks every setting before anything listens (so a bad one
+ * is reported as itself), starts the sandbox unless KOALA_API_URL is set and points the server at it, starts the
+ * server, and prints the banner.
+ *
+ * @param print where the banner goes (default: the console).
+ * @throws Error naming the setting at fault (KOALA_API_URL, PORT, KOALA_SANDBOX_PORT, KOALA_SANDBOX_FAULTS), or the
+ *   listen failure; a sandbox already started is stopped first.
+ */
+export async function startBoth(print: (line: string) => void = (line) => console.log(line)): Promise<StartedTools> {
+  checkApiUrl()
+  checkRequestTimeout()
+  const port = serverPort()
+  const external = process.env.KOALA_API_URL?.trim()
+  let sandbox: RunningSandbox | undefined
+  let settingsLines: string[] = []
+  if (!external) {
+    const sandboxPortNumber = sandboxPort()
+    samePortCheck(port, sandboxPortNumber)
+    const started = await startConfiguredSandbox(
+      sandboxPortNumber,
+      print,
+      `Could not start the Koala sandbox on 127.0.0.1:${sandboxPortNumber}`
+    )
+    sandbox = started.sandbox
+    settingsLines = started.settingsLines
+    // config.ts reads KOALA_API_URL at call time, so this points every request of the server at the sandbox.
+    process.env.KOALA_API_URL = sandbox.url
+  }
+  let server: RunningServer
+  try {
+    server = await startServer(port, { log: print })
+  } catch (error) {
+    await sandbox?.close()
+    throw listenFailure(`Could not listen on 127.0.0.1:${port}`, error, 'Choose another port with PORT.')
+  }
+  if (sandbox) {
+    print(
+      `Koala sandbox listening on ${sandbox.url}: accepted bodies at ${sandbox.url}/__sandbox/received, ` +
+        `counts at ${sandbox.url}/__sandbox/stats`
+    )
+    for (const line of settingsLines) print(line)
+  } else {
+    print(`KOALA_API_URL is set: no sandbox started.`)
+  }
+  print(describeServer(server))
+  print(demoCommands(server.url, sandbox?.url))
+  print('Press Ctrl-C to stop.')
+  return {
+    server,
+    sandbox,
+    close: async () => {
+      await server.close()
+      await sandbox?.close()
+    }
+  }
+}

@@ -1,0 +1,61 @@
+import { endSentence } from './text'
+
+/** Process helpers of the local tools: environment settings, ports, listen failures, stopping on a signal. */
+
+/**
+ * An environment setting, trimmed; undefined when it is unset or blank, so `PORT=` in a shell or an `.env` file means
+ * "use the default" rather than port 0 (a random port).
+ */
+export function envSetting(name: string): string | undefined {
+  const value = process.env[name]?.trim()
+  return value ? value : undefined
+}
+
+/**
+ * Reads a port number.
+ *
+ * @param text the value as given, e.g. `3000`.
+ * @param source where it came from, for the message: `PORT`, `--port`, …
+ * @throws Error naming the source when it is not a whole number from 0 to 65535.
+ */
+export function parsePort(text: string, source: string): number {
+  const port = Number(text.trim())
+  if (!/^\d{1,5}$/.test(text.trim()) || port > 65535) {
+    throw new Error(`${source}: the port "${text}" is not a number from 0 to 65535 (0 picks a free port).`)
+  }
+  return port
+}
+
+/**
+ * The error to report when a server could not start listening: `what` and the cause; only a port in use
+ * (`EADDRINUSE`) gets the hint about another program and `hint`, since other failures (a permission error, for
+ * instance) have another cause.
+ *
+ * @param what e.g. `Could not listen on 127.0.0.1:3000`.
+ * @param error what `listen` (or the server's start) threw.
+ * @param hint e.g. `Choose another port with PORT.`
+ */
+export function listenFailure(what: string, error: unknown, hint: string): Error {
+  const err = error as { code?: unknown; message?: unknown }
+  const reason = typeof err?.message === 'string' ? err.message : String(error)
+  if (err?.code === 'EADDRINUSE') {
+    return new Error(`${what}: the port is in use (${reason}). Is another program using it? ${hint}`)
+  }
+  return new Error(`${what}: ${endSentence(reason)}`)
+}
+
+/** Stops `stop` on Ctrl-C (SIGINT) or SIGTERM, then exits. */
+export function stopOnSignal(stop: () => Promise<void>): void {
+  let stopping = false
+  const handler = () => {
+    if (stopping) return
+    stopping = true
+    console.log('\nStopping...')
+    stop().then(
+      () => process.exit(0),
+      () => process.exit(1)
+    )
+  }
+  process.once('SIGINT', handler)
+  process.once('SIGTERM', handler)
+}

@@ -1,0 +1,42 @@
+import * as fs from 'fs'
+import * as path from 'path'
+import { importsOf, typeScriptFiles } from './support/imports'
+
+// The parts of the repository and who may import whom (README, "Layout"): commands declare commands and call library
+// code; the server, the sandbox and the shared helpers never reach into the command line.
+
+const SRC = path.join(__dirname, '..', 'src')
+
+/** The files of `part` (under src/) and, for each, the src/ paths it imports. */
+function importsIn(part: string): [string, string[]][] {
+  const dir = path.join(SRC, part)
+  return typeScriptFiles(dir).map((file) => {
+    const full = path.join(dir, file)
+    const targets = importsOf(fs.readFileSync(full, 'utf8'))
+      .filter((specifier) => specifier.startsWith('.'))
+      .map((specifier) => path.relative(SRC, path.resolve(path.dirname(full), specifier)))
+    return [path.join(part, file), targets]
+  })
+}
+
+it.each(['server', 'sandbox', 'lib'])('src/%s imports nothing from src/cli', (part) => {
+  const offending = importsIn(part).filter(([, targets]) => targets.some((target) => target.startsWith('cli')))
+  expect(offending).toEqual([])
+})
+
+it('no command imports another command', () => {
+  const offending = importsIn(path.join('cli', 'commands')).filter(([, targets]) =>
+    targets.some((target) => target.startsWith(path.join('cli', 'commands')))
+  )
+  expect(offending).toEqual([])
+})
+
+it('no two source files share a name', () => {
+  const names = new Map<string, string[]>()
+  for (const file of typeScriptFiles(SRC).filter((name) => !name.includes('__tests__'))) {
+    const base = path.basename(file)
+    if (['index.ts', 'generated-types.ts'].includes(base)) continue
+    names.set(base, [...(names.get(base) ?? []), file])
+  }
+  expect([...names.values()].filter((files) => files.length > 1)).toEqual([])
+})
