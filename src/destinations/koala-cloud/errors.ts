@@ -8,30 +8,23 @@ import {
 } from '@segment/actions-core'
 import { PUBLIC_KEY_HELP, redactProjectUrl, requestTimeoutMs } from './config'
 
-/** Koala's answers and network failures as the framework's error classes. */
-
 /** 501 (Not Implemented) is final: no retry changes it. */
 export function isRetryable(status: number): boolean {
   return status === 408 || status === 423 || status === 429 || (status >= 500 && status <= 599 && status !== 501)
 }
 
-/** Koala's reason from an error answer: its `error`/`message` field, else the text, cut to 500 characters. */
+/** @returns the answer's `error` or `message`, else its text, at most 500 characters. */
 export function koalaReason(body: unknown): string {
   const object = isObject(body) ? body : {}
   const reason = object.error ?? object.message ?? object.errors ?? (typeof body === 'string' ? body : '')
   const text = typeof reason === 'string' ? reason : JSON.stringify(reason)
-  // Trailing full stops are dropped because the messages built around the reason end their own sentences.
   return text
     .trim()
     .slice(0, 500)
     .replace(/[.\s]+$/, '')
 }
 
-/**
- * Why a redirect from Koala fails the event. Requests are sent with `redirect: 'manual'`: following it would re-send
- * the event to an address that is not Koala's ingestion API (or, for 301/302/303, turn the POST into a GET without
- * the body) and report a page's 200 as a delivery.
- */
+/** Redirects are not followed: a 301-303 would turn the POST into a GET, and a page's 200 pass as a delivery. */
 export function redirectMessage(status: number, location?: string | null): string {
   const where = location ? ` to ${redactProjectUrl(location)}` : ''
   return (
@@ -41,15 +34,9 @@ export function redirectMessage(status: number, location?: string | null): strin
 }
 
 /**
- * Maps one of Koala's error answers to the framework's error class, so Segment retries exactly what can succeed
- * later. Source: Koala's API docs (400 malformed or no identifier, 401 bad key, 429 rate limit, 5xx transient) and
- * the monorepo's convention (4xx final except 408/423/429; 5xx retried except 501).
- *
- * @param status Koala's HTTP status: a redirect (3xx) or an error (4xx, 5xx).
- * @param body Koala's answer, parsed JSON or text (may be empty).
- * @param retryAfter the `Retry-After` header, if any: put into the message because the framework's request client
- *   does not read it and Segment's own retry schedule applies.
- * @param location the `Location` header of a redirect, if any (quoted with the key redacted).
+ * Sources: Koala's API docs (400 malformed or no identifier, 401 bad key, 429 rate limit, 5xx transient) and the
+ * monorepo's convention (4xx final except 408/423/429; 5xx retried except 501). `Retry-After` is quoted: the
+ * framework does not read it.
  */
 export function koalaError(status: number, body: unknown, retryAfter?: string | null, location?: string | null): Error {
   const reason = koalaReason(body)
@@ -92,11 +79,7 @@ export function koalaError(status: number, body: unknown, retryAfter?: string | 
   )
 }
 
-/**
- * Maps a failure to reach Koala (timeout, reset connection, DNS failure, refused connection) to a retryable error:
- * nothing was accepted, so Segment should try again. The client's message quotes the request URL, so the Public
- * Key in it is redacted ({@link redactProjectUrl}).
- */
+/** Nothing was accepted, so Segment retries; the client's message quotes the URL, so the key is redacted. */
 export function networkError(error: unknown): RetryableError {
   const err = error as { code?: string; message?: string; name?: string }
   const timedOut = err?.code === 'ETIMEDOUT' || err?.name === 'TimeoutError' || err?.code === 'REQUESTTIMEOUTERROR'
@@ -106,14 +89,7 @@ export function networkError(error: unknown): RetryableError {
     : new RetryableError(`Could not reach Koala (${detail || 'network error'}).`, 503)
 }
 
-/**
- * Why an event is refused when a different event in the same batch has its `message_id` (another person's, or
- * another event of the same person): Koala keeps only one entry per `message_id` (its idempotency key), so sending
- * both would lose one without a word.
- *
- * @param sameKey whether the earlier event belongs to the same person (or company).
- * @param isAccount whether the events are company traits (Group) rather than a person's.
- */
+/** Koala keeps one entry per `message_id` (its idempotency key): sending both would lose one without a word. */
 export function duplicateMessageIdError(messageId: string, sameKey: boolean, isAccount = false): string {
   const who = isAccount ? 'company' : 'person'
   const whose = sameKey ? `a different event of the same ${who}` : `another ${who}'s event`

@@ -1,18 +1,14 @@
 import type { InputField } from '@segment/actions-core'
 
-/**
- * The one library of `InputField`s that the actions share. An action takes a field as it is or spreads it and
- * overrides what differs (Track's and Page's Traits come from `context.traits`, for instance).
- */
+// The actions' one library of fields: an action takes a field as it is, or spreads it and overrides what differs.
 
-/** `@if exists` chain: the first of `paths` that exists in the event. */
+/** The first of `paths` that exists in the event. */
 function firstExisting(paths: string[]): InputField['default'] {
   const [first, ...rest] = paths
   if (rest.length === 0) return { '@path': first }
   return { '@if': { exists: { '@path': first }, then: { '@path': first }, else: firstExisting(rest) } }
 }
 
-/** Email: with Koala Profile ID, one of the two identifiers Koala needs; normalised by `normaliseEmail`. */
 export const email: InputField = {
   label: 'Email',
   description: 'The email to associate with the user',
@@ -21,7 +17,6 @@ export const email: InputField = {
   default: firstExisting(['$.traits.email', '$.email'])
 }
 
-/** Koala's own visitor id. Defaults look in properties, traits and `context.traits`, where sites pass it on. */
 export const profile_id: InputField = {
   label: 'Koala Profile ID',
   description:
@@ -31,7 +26,6 @@ export const profile_id: InputField = {
   default: firstExisting(['$.properties.profile_id', '$.traits.profile_id', '$.context.traits.profile_id'])
 }
 
-/** Track only: the Segment event name. */
 export const event: InputField = {
   label: 'Event Name',
   description: 'The event name',
@@ -40,7 +34,6 @@ export const event: InputField = {
   default: { '@path': '$.event' }
 }
 
-/** Track only: the event's properties, sent as the entry's `properties`. */
 export const properties: InputField = {
   label: 'Event properties',
   description: 'Properties to send with the event',
@@ -49,7 +42,6 @@ export const properties: InputField = {
   default: { '@path': '$.properties' }
 }
 
-/** Identify's traits (`$.traits`); Track and Page override the default with `$.context.traits`. */
 export const traits: InputField = {
   label: 'Traits',
   description: 'Traits to associate with the user',
@@ -58,14 +50,13 @@ export const traits: InputField = {
   default: { '@path': '$.traits' }
 }
 
-/** Track's and Page's traits: where the track and page specs put the user's traits. */
 export const context_traits: InputField = {
   ...traits,
   description: 'Traits inherited from the context object',
   default: { '@path': '$.context.traits' }
 }
 
-/** The event time; converted to ISO-8601 UTC by `toUtcIso` because Koala reads `sent_at` as UTC. */
+/** Koala reads `sent_at` as UTC: `toUtcIso` converts it. */
 export const sent_at: InputField = {
   label: 'Sent At',
   description: 'The timestamp of the event',
@@ -75,7 +66,6 @@ export const sent_at: InputField = {
   default: { '@path': '$.timestamp' }
 }
 
-/** The Segment context, sent as each entry's `context` with `source: "segment-cloud"` added. */
 export const context: InputField = {
   label: 'Context properties',
   description: 'Context properties to send with the event',
@@ -84,7 +74,6 @@ export const context: InputField = {
   default: { '@path': '$.context' }
 }
 
-/** Sent as the request's top-level `ip`. */
 export const device_ip: InputField = {
   label: 'Device IP',
   description: 'The device IP collected from the context',
@@ -102,7 +91,6 @@ export const message_id: InputField = {
   default: { '@path': '$.messageId' }
 }
 
-/** The framework's batching switch: on, so Segment calls `performBatch`. */
 export const enable_batching: InputField = {
   label: 'Batch Data to Koala',
   description:
@@ -112,10 +100,9 @@ export const enable_batching: InputField = {
   default: true
 }
 
-/** The largest batch Segment may hand to one `performBatch` call; see the README's batching section. */
+/** docs/PERFORMANCE.md explains 1000. */
 export const MAX_BATCH_SIZE = 1000
 
-/** The framework's batch size; the README's Performance section explains 1000. */
 export const batch_size: InputField = {
   label: 'Batch Size',
   description: `Maximum number of events Segment includes in one batch (1 to ${MAX_BATCH_SIZE}).`,
@@ -126,7 +113,6 @@ export const batch_size: InputField = {
   maximum: MAX_BATCH_SIZE
 }
 
-/** Page only: the page's name, sent as the entry's `name` when the event has one. */
 export const name: InputField = {
   label: 'Page Name',
   description: 'The name of the page, as the page call gives it.',
@@ -135,7 +121,6 @@ export const name: InputField = {
   default: { '@path': '$.name' }
 }
 
-/** Page only: sent as the entry's `properties`. */
 export const page_properties: InputField = {
   label: 'Page properties',
   description: "The page's properties: url, path, title, referrer, search and any of the site's own keys.",
@@ -144,7 +129,6 @@ export const page_properties: InputField = {
   default: { '@path': '$.properties' }
 }
 
-/** Group only: Koala keys companies by domain; normalised by `normaliseDomain`. */
 export const domain: InputField = {
   label: 'Company Domain',
   description:
@@ -154,7 +138,6 @@ export const domain: InputField = {
   default: firstExisting(['$.traits.domain', '$.traits.website'])
 }
 
-/** Group only: sent instead of `domain` when mapped. */
 export const account_id: InputField = {
   label: 'Koala Account ID',
   description:
@@ -163,7 +146,7 @@ export const account_id: InputField = {
   required: false
 }
 
-/** Group only: added to the traits as `group_id` (Koala's docs, "Deduplicating Account Traits"). */
+/** Source: Koala's docs, "Deduplicating Account Traits". */
 export const group_id: InputField = {
   label: 'Group ID',
   description:
@@ -173,7 +156,6 @@ export const group_id: InputField = {
   default: { '@path': '$.groupId' }
 }
 
-/** Group only: the company's traits, sent as the entry's `traits`. */
 export const company_traits: InputField = {
   label: 'Company traits',
   description: 'Traits of the company, such as name, industry, plan or employee count.',

@@ -6,12 +6,6 @@ import type { Payload as PagePayload } from './page/generated-types'
 import type { Payload as TrackPayload } from './track/generated-types'
 import type { KoalaAccountIdentify, KoalaBody, KoalaEntry } from './types'
 
-/**
- * Turning mapped payloads into Koala request bodies. `perform` and `performBatch` of every action go through
- * {@link preparePayload} and {@link buildBody}, so a batch of one sends exactly the body `perform` sends.
- */
-
-/** Each action's mapped payload, as the framework hands it over after applying defaults and the field schema. */
 export interface Payloads {
   identify: IdentifyPayload
   track: TrackPayload
@@ -19,10 +13,9 @@ export interface Payloads {
   group: GroupPayload
 }
 
-/** The action an entry comes from; it decides the endpoint and the array (see {@link ENDPOINT}, {@link ARRAY}). */
 export type ActionKind = keyof Payloads
 
-/** Koala's endpoint, under `/web/projects/{public_key}/`, that each kind is sent to. Source: Koala's server-side docs. */
+/** Under `/web/projects/{public_key}/`. Source: Koala's server-side docs. */
 export const ENDPOINT = {
   identify: 'batch',
   track: 'batch',
@@ -30,34 +23,25 @@ export const ENDPOINT = {
   group: 'accounts/batch'
 } as const
 
-/** The array of the body that each kind's entries go to. */
 const ARRAY = { identify: 'identifies', track: 'events', page: 'page_views', group: 'identifies' } as const
 
-/** The answer `perform` gives for an event it deliberately does not send. */
 export interface SkippedResult {
   skipped: true
   message: string
 }
 
-/**
- * Why analytics.js track events are not sent: the Koala pixel in the browser collects them already (Koala's
- * Segment integration docs), so sending them again from the cloud would count every browser event twice.
- */
+/** The Koala pixel already collects browser events (Koala's Segment integration docs). */
 export const ANALYTICS_JS_SKIP_MESSAGE =
   'Skipped: this track event comes from analytics.js, and the Koala pixel in the browser already collects it. ' +
   'Sending it again from Segment would count it twice in Koala.'
 
-/** Why analytics.js page calls are not sent: the pixel records every page view itself (same source). */
 export const ANALYTICS_JS_PAGE_SKIP_MESSAGE =
   'Skipped: this page call comes from analytics.js, and the Koala pixel in the browser records page views itself. ' +
   'Sending it again from Segment would count the page view twice in Koala.'
 
-/** Tags every profile entry so Koala can attribute it to Segment's cloud destination. */
 const SOURCE = 'segment-cloud'
 
-// local@domain.tld, Unicode allowed. Local part: dot-separated runs without whitespace, invisible or control
-// characters (`\p{C}`), `@` or the punctuation of display names, lists and URLs. Domain: dot-separated labels of
-// letters, digits and marks with inner hyphens, ending in a label of at least two letters (or an IDN `xn--` label).
+// A bare local@domain.tld, Unicode allowed: no display name, list or invisible character makes a second person.
 const LOCAL_RUN = '[^\\s\\p{C}@<>()[\\],;:"\\\\/?.]+'
 const LABEL = '[\\p{L}\\p{N}\\p{M}](?:[\\p{L}\\p{N}\\p{M}-]*[\\p{L}\\p{N}\\p{M}])?'
 const EMAIL = new RegExp(
@@ -65,28 +49,19 @@ const EMAIL = new RegExp(
   'u'
 )
 
-/**
- * Normalises an email for Koala: trimmed and lowercased, so one person stays one person whatever the spelling.
- *
- * @returns the address, or `undefined` when the value is not a bare address: one `@` with text on both sides, a
- *   domain with a dot, and no whitespace or display-name punctuation (`Jordan <jordan@example.com>` is refused
- *   rather than sent as a person that cannot exist).
- */
+/** Trimmed and lowercased. @returns `undefined` for anything but a bare address (`Jordan <j@example.com>`). */
 export function normaliseEmail(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined
   const email = value.trim().toLowerCase()
   return EMAIL.test(email) ? email : undefined
 }
 
-// A date-time with an optional zone: `2026-11-30T10:00:00`, `...10:00:00.123Z`, `...10:00:00+0200`, `... 10:00`.
-// The separator is `T` or any whitespace, as the framework's `date-time` format (ajv-formats) accepts.
+// What the framework's `date-time` format (ajv-formats) lets through: `T` or whitespace, an optional zone.
 const DATE_TIME = /^(\d{4}-\d{2}-\d{2})[T\s](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|[+-]\d{2}(?::?\d{2})?)?$/i
 
 /**
- * Converts a Segment timestamp to what Koala's `sent_at` expects: ISO-8601 in UTC with milliseconds (`...Z`).
- * A value with an offset is converted; one without a zone is read as UTC (JavaScript's own parser would read it as
- * local time). Source: Segment's spec gives ISO-8601 timestamps (https://segment.com/docs/connections/spec/common/).
- *
+ * A Segment timestamp (ISO-8601: https://segment.com/docs/connections/spec/common/) as Koala's `sent_at`, in UTC; no
+ * zone reads as UTC, not local time.
  * @returns e.g. `2026-11-30T08:00:00.000Z` for `2026-11-30T10:00:00+02:00`, or `undefined` when it is not a date.
  */
 export function toUtcIso(value: unknown): string | undefined {
@@ -101,16 +76,14 @@ export function toUtcIso(value: unknown): string | undefined {
       const digits = zone.slice(1).replace(':', '')
       offset = `${zone[0]}${digits.slice(0, 2)}:${digits.slice(2, 4) || '00'}`
     }
-    // A leap second (`23:59:60`, allowed by ISO-8601 and the framework's format) is not representable in JavaScript:
-    // it becomes the last millisecond of that minute rather than a refusal.
+    // JavaScript has no leap second: the last millisecond of that minute.
     date = new Date(`${day}T${time.replace(/:60(?:\.\d+)?$/, ':59.999')}${offset}`)
   } else {
-    // Other ISO-8601 forms the schema's `date-time` format lets through all carry their own zone.
     date = /^\d{4}-\d{2}-\d{2}T/.test(text) ? new Date(text) : new Date(NaN)
   }
   if (Number.isNaN(date.getTime())) return undefined
   const iso = date.toISOString()
-  // Outside years 0000-9999 JavaScript writes an expanded year (`+010000-...`), which is not the form Koala takes.
+  // JavaScript writes years past 9999 as `+010000-...`, which Koala does not read.
   return /^\d{4}-/.test(iso) ? iso : undefined
 }
 
@@ -124,19 +97,14 @@ function nonEmpty(value: unknown): string | undefined {
   return text === '' ? undefined : text
 }
 
-// One DNS label in ASCII (RFC 1035 letters, digits, inner hyphens, at most 63 characters).
+// RFC 1035 labels; the last one letters, or punycode (`.рф` is `xn--p1ai`).
 const ASCII_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
-// The last label: letters, or the punycode form of a Unicode top-level domain (`.рф` is `xn--p1ai`).
 const TOP_LABEL = /^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/
 
 /**
- * Normalises a company's domain as Koala keys accounts by it: trimmed and lowercased; the scheme, port, path, query,
- * fragment, a trailing dot and a leading `www.` removed; a Unicode domain in its ASCII (punycode) form.
- * `https://WWW.Acme.Example.com:8443/about?x=1` becomes `acme.example.com`. Source: Koala's server-side docs,
- * "Sending Account Traits" (accounts are keyed by their domain).
- *
- * @returns the domain, or `undefined` when what is left is not one: empty, no dot, spaces or other characters a host
- *   cannot have, an IP address, or a last label that is not letters.
+ * Koala keys companies by domain (Koala's server-side docs, "Sending Account Traits"):
+ * `https://WWW.Acme.Example.com:8443/about?x=1` becomes `acme.example.com`, `münchen.de` `xn--mnchen-3ya.de`.
+ * @returns `undefined` when no domain is left (no dot, an IP address, a last label that is not letters, ...).
  */
 export function normaliseDomain(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined
@@ -149,8 +117,7 @@ export function normaliseDomain(value: unknown): string | undefined {
   if (host === '' || /[\s@[\]%\\]/.test(host)) return undefined
   if (/[^\x21-\x7e]/.test(host) || host.includes('xn--')) {
     try {
-      // The WHATWG URL parser applies IDNA (UTS #46): full-width forms folded, Unicode to punycode, bad punycode
-      // refused. Before the `www.` and port rules, so `ＷＷＷ.acme.com` and `www.acme.com` are one company.
+      // IDNA (UTS #46) before the `www.` rule, so `ＷＷＷ.acme.com` and `www.acme.com` are one company.
       host = new URL(`http://${host}`).hostname
     } catch {
       return undefined
@@ -159,36 +126,29 @@ export function normaliseDomain(value: unknown): string | undefined {
   host = host.replace(/:\d*$/, '').replace(/\.$/, '')
   if (host.startsWith('www.') && host.indexOf('.', 4) > 0) host = host.slice(4)
   const labels = host.split('.')
-  // 253 characters: the longest name DNS carries (RFC 1035, 255 octets on the wire).
+  // The longest name DNS carries (RFC 1035).
   if (host.length > 253 || labels.length < 2 || !labels.every((label) => ASCII_LABEL.test(label))) return undefined
   return TOP_LABEL.test(labels[labels.length - 1]) ? host : undefined
 }
 
-/** A payload ready to be sent: the request it shares with others of its key, and the entry it becomes. */
 export type PreparedPayload = PreparedProfile | PreparedAccount
 
-/** A person's entry, for `/batch`. */
 export interface PreparedProfile {
   target: 'profile'
-  /** Payloads with equal keys (one person: the same email and profile_id) share a request. */
   key: string
-  /** `email` and/or `profile_id`, both normalised. */
   identity: { profile_id?: string; email?: string }
   ip?: string
   traits: JSONObject
   entry: KoalaEntry
 }
 
-/** A company's entry, for `/accounts/batch`. */
 export interface PreparedAccount {
   target: 'account'
-  /** Payloads with equal keys (one account: the same account id, or the same normalised domain) share a request. */
   key: string
   account: { account_id: string } | { domain: string }
   entry: KoalaAccountIdentify
 }
 
-/** What becomes of one payload before anything is sent. */
 export type Preparation =
   | { outcome: 'ready'; prepared: PreparedPayload }
   | { outcome: 'skipped'; message: string }
@@ -197,16 +157,9 @@ export type Preparation =
 const invalid = (message: string): Preparation => ({ outcome: 'invalid', error: new PayloadValidationError(message) })
 
 /**
- * Turns one mapped payload into a Koala entry, or says why it is not sent.
- *
- * Rules for every kind: `message_id` must be non-empty (the framework lets an empty string through in batch mode);
- * `sent_at` must be a date (converted with {@link toUtcIso}). A person's entry (Identify, Track, Page) needs the Email
- * field, else `email` inside the mapped Traits, and/or the Koala Profile ID field (Koala answers 400 without one);
- * Track needs a non-empty Event Name; Track and Page events from analytics.js are skipped. A company's entry (Group)
- * needs a Koala Account ID or a Company Domain (see {@link normaliseDomain}).
- *
- * @returns never throws: a rejection is returned as `{ outcome: 'invalid', error }` with a `PayloadValidationError`
- *   (status 400) naming the field and the fix.
+ * One mapped payload as a Koala entry, skipped (analytics.js track and page), or refused: Koala answers 400 without
+ * a person (email or profile_id) or, for Group, a company (domain or account id).
+ * @returns never throws: a refusal is `{ outcome: 'invalid', error }`, a `PayloadValidationError` naming the fix.
  */
 export function preparePayload<K extends ActionKind>(kind: K, payload: Payloads[K]): Preparation {
   const message_id = nonEmpty(payload.message_id)
@@ -234,7 +187,7 @@ function prepareProfile(
   sent_at: string
 ): Preparation {
   const track = kind === 'track' ? (payload as TrackPayload) : undefined
-  // Like an empty MessageId, an empty Event Name gets past the framework in batch mode only.
+  // Empty strings get past the framework's schema in batch mode.
   if (track && !nonEmpty(track.event)) {
     return invalid('The Event Name field is empty. Map it to the Segment event name ($.event).')
   }
@@ -325,13 +278,8 @@ function prepareAccount(payload: GroupPayload, message_id: string, sent_at: stri
 }
 
 /**
- * Builds one Koala request body for payloads of one key, in order.
- * A person's body: top-level `traits` are the payloads' traits merged in order (later keys win), `ip` the latest
- * non-empty one. A company's body: its `account_id` or `domain`, then the `identifies`. Only Koala's keys appear: the
- * mapping's field names never reach the body.
- *
- * @param kind which array the entries go to.
- * @param group at least one payload, all with the same `key`; at most 30 (Koala's limit per array).
+ * One request body for 1 to 30 payloads of one key, in order: later traits win, the latest `ip` counts. Only Koala's
+ * keys appear, never the mapping's field names.
  */
 export function buildBody(kind: ActionKind, group: PreparedPayload[]): KoalaBody {
   const entries = group.map((item) => item.entry)
@@ -343,7 +291,6 @@ export function buildBody(kind: ActionKind, group: PreparedPayload[]): KoalaBody
     if (item.ip) ip = item.ip
     Object.assign(traits, item.traits)
   }
-  // Keys in a stable order (identity, ip, traits, entries) so bodies read and compare the same every time.
   const { profile_id, email } = first.identity
   return {
     ...(profile_id ? { profile_id } : {}),

@@ -8,19 +8,11 @@ import identify from './identify'
 import page from './page'
 import track from './track'
 
-/**
- * Gives an error the HTTP status the framework quotes when `testAuthentication` fails: actions-core words it as
- * `Credentials are invalid: ${error.response?.status} ${error.message}`, which reads badly without a status.
- */
+/** actions-core words a failed test as `Credentials are invalid: ${error.response?.status} ${error.message}`. */
 function withStatus<E extends Error>(error: E, status: number): E {
   return Object.assign(error, { response: { status } })
 }
 
-/**
- * Koala (Cloud): delivers Segment identify, track and page events to Koala's server-side ingestion API
- * (`POST {base}/web/projects/{public_key}/batch`) and group traits to its accounts endpoint (`.../accounts/batch`).
- * Source: Koala's server-side API docs.
- */
 const destination: DestinationDefinition<Settings> = {
   name: 'Koala (Cloud)',
   slug: 'actions-koala-cloud',
@@ -54,7 +46,7 @@ const destination: DestinationDefinition<Settings> = {
           timeout: requestTimeoutMs()
         })
       } catch (error) {
-        // A timeout or network failure says nothing about the key; networkError also redacts the key in the URL.
+        // Says nothing about the key.
         const failure = networkError(error)
         failure.message = `${failure.message} The Public Key was not checked: try again in a few minutes.`
         throw withStatus(failure, failure.status)
@@ -83,8 +75,7 @@ const destination: DestinationDefinition<Settings> = {
     }
   },
 
-  // No custom `agent` here: actions-core destroys a request's agent after each response, which would cut the other
-  // requests of a batch still in flight on it; Node's global agent already keeps connections to Koala alive.
+  // No custom `agent`: actions-core destroys it after each response, cutting a batch's other requests.
   extendRequest: () => ({
     headers: { 'User-Agent': USER_AGENT, 'Content-Type': 'application/json' }
   }),

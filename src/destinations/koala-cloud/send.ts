@@ -7,41 +7,27 @@ import type { ActionKind, Payloads, PreparedPayload, SkippedResult } from './fun
 import type { Settings } from './generated-types'
 import type { KoalaBody } from './types'
 
-/**
- * Sending to Koala, for every action: `perform` ({@link sendOne}) and `performBatch` ({@link sendBatch}) both
- * prepare payloads with `preparePayload`, build bodies with `buildBody` and send them with `sendChunk`.
- */
+// perform and performBatch share one path (preparePayload, buildBody, sendChunk): a batch of one sends perform's body.
 
-/** The outcome of one request: Koala's status and parsed answer, or a failure with its framework error. */
 export type SendResult =
   | { ok: true; status: number; body: JSONObject | string; sent: KoalaBody }
   | { ok: false; status: number; error: Error; body?: JSONObject | string; sent: KoalaBody }
 
-/** Where one `perform` or `performBatch` call sends its requests, and the timeout of each, in milliseconds. */
 interface Target {
   url: string
   timeoutMs: number
 }
 
-/**
- * Resolves the action's endpoint and the timeout once per call of `perform` or `performBatch`, rather than once per
- * request (both read the environment).
- *
- * @throws PayloadValidationError for an empty or unsafe Public Key (see `projectUrl`).
- */
+/** Once per call, not per request: both read the environment. @throws PayloadValidationError for a bad key. */
 function targetOf(settings: Settings, kind: ActionKind): Target {
   return { url: projectUrl(settings.public_key, ENDPOINT[kind]), timeoutMs: requestTimeoutMs() }
 }
 
-/**
- * Sends one body to the action's endpoint (`batch`, or `accounts/batch` for Group).
- *
- * @returns never throws for Koala's answer or a network failure: both become `{ ok: false, status, error }`.
- */
+/** @returns never throws: Koala's refusal or a network failure becomes `{ ok: false, status, error }`. */
 async function postBody(request: RequestClient, target: Target, body: KoalaBody): Promise<SendResult> {
   let response: ModifiedResponse
   try {
-    // The body is serialised here rather than through the client's `json` option, which would build the request twice.
+    // Not the client's `json` option, which builds the request twice.
     response = await request(target.url, {
       method: 'POST',
       body: JSON.stringify(body),
@@ -66,12 +52,7 @@ async function postBody(request: RequestClient, target: Target, body: KoalaBody)
   }
 }
 
-/**
- * Sends the payloads of one person or company (already chunked to at most 30), splitting the request in halves while Koala answers
- * 413 (too large), until it fits or a single entry is too large on its own.
- *
- * @returns one result per request made, each with the slice of `group` it carried.
- */
+/** Halves the request while Koala answers 413. @returns one result per request, with the payloads it carried. */
 async function sendChunk(
   request: RequestClient,
   target: Target,
@@ -90,7 +71,6 @@ async function sendChunk(
   return [...first, ...second]
 }
 
-/** Runs `tasks` with at most `limit` in flight, returning their results in order. */
 async function pool<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]> {
   const results: T[] = new Array<T>(tasks.length)
   let next = 0
@@ -105,12 +85,9 @@ async function pool<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]>
 }
 
 /**
- * `perform` for every action: one payload, one request.
- *
- * @returns Koala's answer (parsed JSON), or a {@link SkippedResult} for a deliberately skipped event.
- * @throws PayloadValidationError (no identifier, empty MessageId, bad Sent At, bad Public Key);
- *   InvalidAuthenticationError (Koala 401/403/404); RetryableError (429, 5xx, timeouts, network failures);
- *   IntegrationError with Koala's status for other rejections (400, 413, ...).
+ * @returns Koala's answer, or a {@link SkippedResult}.
+ * @throws PayloadValidationError (the event or the key), InvalidAuthenticationError (Koala 401/403/404),
+ *   RetryableError (429, 5xx, timeouts, network), IntegrationError with Koala's status otherwise.
  */
 export async function sendOne<K extends ActionKind>(
   request: RequestClient,
@@ -127,19 +104,9 @@ export async function sendOne<K extends ActionKind>(
 }
 
 /**
- * `performBatch` for every action: groups the payloads by person (Group: by account), sends one request per person
- * per 30 entries, and reports every payload at its own index.
- *
- * Payloads of one person (same normalised email and profile_id; for Group, the same account id or normalised domain)
- * keep their order. The same `message_id` twice for one person is sent once, and both payloads share its result when
- * they are the same event; a `message_id` that a different event already uses (another person's, or different
- * content) fails with 400 (see {@link duplicateMessageIdError}). A payload that cannot be sent fails alone; a failed
- * request fails exactly the payloads it carried, with Koala's status.
- *
- * @param payloads the batch as the framework hands it over (already filtered by the field schema).
- * @returns one entry per payload: success `{ status, sent, body }` or error `{ status, errortype, errormessage }`
- *   (with `sent` and `body` when Koala answered, so the framework blames Koala rather than the payload).
- * Never throws: an empty or unsafe Public Key fails every payload with status 400.
+ * One request per person (Group: per company) per 30 entries, in order; the same event twice is sent once.
+ * @returns one entry per payload: `{ status, sent, body }`, or an error with `sent` and `body` when Koala answered
+ *   (so the framework blames Koala, not the payload). Never throws: a bad key fails every payload with 400.
  */
 export async function sendBatch<K extends ActionKind>(
   request: RequestClient,
@@ -158,15 +125,12 @@ export async function sendBatch<K extends ActionKind>(
   try {
     target = targetOf(settings, kind)
   } catch (error) {
-    // An unusable key fails every payload alike, reported per payload rather than thrown: a throw would reject the
-    // whole onBatch, including events other actions have already delivered.
+    // A throw would fail the whole onBatch, events other actions already delivered included.
     payloads.forEach((_payload, index) => fail(index, (error as Error).message))
     return response
   }
 
-  // Person key -> payloads in order and, for each, the input indexes it answers for (several when a message_id
-  // repeats for that person). Every message_id belongs to the first person that used it in this batch. A company
-  // (Group) is grouped the same way, by its key.
+  // Key -> payloads in order, each with the input indexes it answers for; a message_id belongs to its first user.
   const groups = new Map<string, { items: PreparedPayload[]; indexes: number[][] }>()
   const owners = new Map<string, { key: string; position: number }>()
 
@@ -183,11 +147,10 @@ export async function sendBatch<K extends ActionKind>(
     if (owner) {
       const earlier = groups.get(owner.key)
       if (earlier && owner.key === prepared.key && sameEntry(earlier.items[owner.position], prepared)) {
-        // The same event twice (a Segment retry, for instance): sent once, both report its result.
         earlier.indexes[owner.position].push(index)
         return
       }
-      // Koala keeps one event per message_id, so a different event with the same id would be dropped silently.
+      // Koala keeps one event per message_id: the other would be dropped silently.
       return fail(index, duplicateMessageIdError(messageId, owner.key === prepared.key, kind === 'group'))
     }
     let group = groups.get(prepared.key)
@@ -221,23 +184,18 @@ export async function sendBatch<K extends ActionKind>(
   return response
 }
 
-/** JSON with object keys sorted, so two objects that differ only in key order compare equal. */
 function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, item: unknown) =>
     isObject(item) ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : item
   )
 }
 
-/**
- * Whether two prepared payloads are the same event for Koala: same person, same entry, same top-level data (key order
- * aside, since a redelivered event need not keep it).
- */
+/** Key order aside: a redelivered event need not keep it. */
 function sameEntry(a: PreparedPayload, b: PreparedPayload): boolean {
   if (a.target === 'account' || b.target === 'account') return canonicalJson(a.entry) === canonicalJson(b.entry)
   return a.ip === b.ip && canonicalJson([a.entry, a.traits]) === canonicalJson([b.entry, b.traits])
 }
 
-/** Writes one request's result at one payload's index. */
 function record(response: MultiStatusResponse, index: number, result: SendResult): void {
   const sent = result.sent as unknown as JSONObject
   if (result.ok) {
