@@ -6,7 +6,7 @@ import type { RunningSandbox } from '../src/sandbox/sandbox-server'
 import { startServer } from '../src/server/server'
 import type { RunningServer } from '../src/server/server'
 
-// The README's page and group examples, sent as a new user sends them: to the local server, which sends to the
+// The page and group examples of docs/local-tools.md, sent as a new user sends them: to the local server, which sends to the
 // sandbox. The sandbox then holds the page view under its person and the company traits under the company's domain.
 
 const example = (name: string) => fs.readFileSync(path.join(__dirname, '..', 'examples', name), 'utf8')

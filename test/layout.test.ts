@@ -2,7 +2,7 @@ import * as fs from 'fs'
 import * as path from 'path'
 import { importsOf, typeScriptFiles } from './support/imports'
 
-// The parts of the repository and who may import whom (README, "Layout"): commands declare commands and call library
+// The parts of the repository and who may import whom (CONTRIBUTING.md, "Layout"): commands declare commands and call library
 // code; the server, the sandbox and the shared helpers never reach into the command line.
 
 const SRC = path.join(__dirname, '..', 'src')

@@ -2,7 +2,7 @@ import type { DestinationDefinition } from '@segment/actions-core'
 import { defaultValues, InvalidAuthenticationError } from '@segment/actions-core'
 import { PUBLIC_KEY_HELP, USER_AGENT, projectUrl, requestTimeoutMs } from './config'
 import type { Settings } from './generated-types'
-import { koalaReason, networkError, redirectMessage } from './errors'
+import { isRetryable, koalaReason, networkError, redirectMessage } from './errors'
 import group from './group'
 import identify from './identify'
 import page from './page'
@@ -59,7 +59,7 @@ const destination: DestinationDefinition<Settings> = {
         )
       }
       // Only an answer about the key is a verdict on it; a rate limit or an outage means "try again later".
-      if (response.status >= 500 || response.status === 408 || response.status === 429) {
+      if (isRetryable(response.status)) {
         throw withStatus(
           new InvalidAuthenticationError('Koala could not check the Public Key right now. Try again in a few minutes.'),
           response.status

@@ -1,0 +1,83 @@
+import * as fs from 'fs'
+import * as path from 'path'
+import { startSandbox } from '../../src/sandbox/sandbox-server'
+import type { RunningSandbox } from '../../src/sandbox/sandbox-server'
+import { startServer } from '../../src/server/server'
+import type { RunningServer } from '../../src/server/server'
+
+// The local server over real loopback HTTP, in front of a real sandbox, for the server's test files.
+
+export const repoRoot = path.join(__dirname, '..', '..')
+export const example = (name: string): unknown =>
+  JSON.parse(fs.readFileSync(path.join(repoRoot, 'examples', name), 'utf8'))
+
+export const KEY = 'pk_example_sandbox_key'
+export const SECRET_KEY = 'pk_live_s3cr3t_0123456789'
+
+/** The running sandbox and server of the current test file, and every line they logged. */
+export const local = {
+  sandbox: undefined as unknown as RunningSandbox,
+  server: undefined as unknown as RunningServer,
+  logs: [] as string[]
+}
+
+/** Starts the sandbox and the server (sending to it) for the file's tests, on free ports; empties the sandbox per test. */
+export function useLocalServer(): void {
+  const previousApiUrl = process.env.KOALA_API_URL
+  beforeAll(async () => {
+    local.logs.length = 0
+    local.sandbox = await startSandbox(0, { keys: [KEY, SECRET_KEY], log: (line) => local.logs.push(line) })
+    process.env.KOALA_API_URL = local.sandbox.url
+    local.server = await startServer(0, { log: (line) => local.logs.push(line) })
+  })
+  afterAll(async () => {
+    await local.server.close()
+    await local.sandbox.close()
+    if (previousApiUrl === undefined) delete process.env.KOALA_API_URL
+    else process.env.KOALA_API_URL = previousApiUrl
+  })
+  beforeEach(() => local.sandbox.reset())
+}
+
+export interface Answer {
+  status: number
+  headers: Headers
+  text: string
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers are checked field by field
+  body: any
+}
+
+/** Calls `route` on the main test server, or on the server at `init.base`. */
+export async function call(
+  route: string,
+  init: { method?: string; body?: unknown; raw?: string; headers?: Record<string, string>; base?: string } = {}
+): Promise<Answer> {
+  const headers: Record<string, string> = { ...(init.headers ?? {}) }
+  let body: string | undefined = init.raw
+  if (init.body !== undefined) {
+    body = JSON.stringify(init.body)
+    headers['content-type'] ??= 'application/json'
+  }
+  const response = await fetch(`${init.base ?? local.server.url}${route}`, {
+    method: init.method ?? 'POST',
+    headers,
+    body
+  })
+  const text = await response.text()
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    parsed = undefined
+  }
+  return { status: response.status, headers: response.headers, text, body: parsed }
+}
+
+export const identifyEvent = (overrides: Record<string, unknown> = {}) => ({
+  type: 'identify',
+  messageId: 'srv-identify-1',
+  timestamp: '2026-11-30T10:00:00+02:00',
+  traits: { email: ' Ada@Example.com ', name: 'Ada' },
+  context: { ip: '203.0.113.5', library: { name: '@segment/analytics-node', version: '3.1.0' } },
+  ...overrides
+})
