@@ -123,14 +123,21 @@ function requiredOf(required: unknown): Required {
 
 const orNull = <T>(value: T | undefined): T | null => value ?? null
 
-/** Serialises one authentication setting. */
-export function settingMetadata(field: LooseField): MetadataSetting {
+/** The keys a setting and an action field begin with, in the generator's order. */
+function commonOf(field: LooseField) {
   return {
     label: field.label,
     description: field.description,
     type: String(field.type),
     required: requiredOf(field.required),
-    multiple: field.multiple ?? false,
+    multiple: field.multiple ?? false
+  }
+}
+
+/** Serialises one authentication setting. */
+export function settingMetadata(field: LooseField): MetadataSetting {
+  return {
+    ...commonOf(field),
     choices: choicesOf(field.choices),
     default: orNull(field.default),
     depends_on: orNull(field.depends_on)
@@ -146,11 +153,7 @@ export function fieldMetadata(field: LooseField): MetadataField {
         )
       : null
   return {
-    label: field.label,
-    description: field.description,
-    type: String(field.type),
-    required: requiredOf(field.required),
-    multiple: field.multiple ?? false,
+    ...commonOf(field),
     allowNull: field.allowNull ?? false,
     dynamic: typeof field.dynamic === 'function' ? true : field.dynamic ?? false,
     default: orNull(field.default),
