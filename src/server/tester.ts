@@ -4,6 +4,7 @@ import * as fs from 'fs'
 import * as path from 'path'
 import { PROJECT_ROOT } from '../lib/paths'
 import { koalaBaseUrl, redactProjectUrl } from '../destinations/koala-cloud/config'
+import { isLoopbackHost } from '../lib/loopback'
 
 /**
  * The local Actions Tester: a page at `/` that renders the destination from `/manifest`, runs events through the
@@ -26,10 +27,10 @@ export const TESTER_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
   "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-/** Whether `base` is a loopback address, the only place a local sandbox can be. */
+/** Whether `base` is on this machine, the only place a local sandbox can be. */
 function isLoopback(base: string): boolean {
   try {
-    return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(base).hostname)
+    return isLoopbackHost(new URL(base).host)
   } catch {
     return false
   }
