@@ -1,10 +1,11 @@
 import { parseArgs } from 'util'
 import koalaCloud from '../src/destinations/koala-cloud'
 import { parseFaults } from '../src/sandbox/sandbox-server'
+import { numberFlag } from './flags'
 import { DEFAULT_FAULTS, formatReport, runChaos, withSwallowedRetryableErrors } from '../test/support/chaos-driver'
 
 /**
- * `npm run chaos`: the fault-injection run of issue 4. Sends events through the real destination's batch and
+ * `npm run chaos`: the fault-injection run. Sends events through the real destination's batch and
  * per-event paths to a faulty local sandbox, retries what is retryable, and prints the counts. Exits 1 when anything
  * was lost or ended wrongly, 2 on a usage error.
  *
@@ -18,12 +19,9 @@ const USAGE =
   'usage: npm run chaos -- [--events N] [--faults SPEC] [--seed N] [--per-event-share 0..1] [--batch-size N]' +
   ' [--concurrency N] [--max-attempts N] [--broken-perform]'
 
-function positiveInteger(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined || value === '') return fallback
-  const number = Number(value)
-  if (!Number.isInteger(number) || number < 1) throw new Error(`--${name} must be a positive integer, got "${value}".`)
-  return number
-}
+const MAX = Number.MAX_SAFE_INTEGER
+const positiveInteger = (name: string, value: string | undefined, fallback: number) =>
+  numberFlag(name, value, fallback, { min: 1, max: MAX })
 
 async function main(): Promise<number> {
   let options
@@ -45,8 +43,7 @@ async function main(): Promise<number> {
       console.log(USAGE)
       return 0
     }
-    const share = values['per-event-share'] === undefined ? 0.5 : Number(values['per-event-share'])
-    if (!(share >= 0 && share <= 1)) throw new Error('--per-event-share must be a number from 0 to 1.')
+    const share = numberFlag('per-event-share', values['per-event-share'], 0.5, { min: 0, max: 1, integer: false })
     options = {
       events: positiveInteger('events', values.events ?? process.env.CHAOS_EVENTS, 10_000),
       faults: parseFaults(values.faults ?? process.env.KOALA_SANDBOX_FAULTS ?? DEFAULT_FAULTS),

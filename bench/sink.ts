@@ -1,36 +1,26 @@
-import express from 'express'
-import type { NextFunction, Request, Response } from 'express'
 import http from 'http'
 import { listenOnLoopback } from '../src/lib/loopback'
-import { accountContractViolation, contractViolation, createSandbox } from '../src/sandbox/sandbox-server'
+import { accountContractViolation, contractViolation } from '../src/sandbox/sandbox-server'
 import { generateWorkload } from './workload'
 import type { WorkloadOptions } from './workload'
 
 /**
- * The benchmark's loopback Koala sink, run in its own child process (`fork`) so that its CPU never counts as the
- * client's. Two kinds:
- * - `bare` (default): a plain `http` server that parses each body, applies the sandbox's own contract check
- *   (`contractViolation` from src/sandbox) plus the benchmark's checks below, and answers `200 {"ok":true}`;
- * - `sandbox`: the project's express sandbox (`createSandbox`, bodies not kept) behind the same checks, to measure
- *   what the sandbox's overhead does to the numbers.
+ * The benchmark's Koala: a plain `http` server on loopback in a child process of its own, so that its CPU never
+ * counts as the client's. It answers `200 {"ok":true}`, or 400 with the reason when a body breaks Koala's contract
+ * (the sandbox's own `contractViolation` and `accountContractViolation`), and checks every entry: filed under the
+ * person (or company) the workload generated it for, and every `message_id` delivered once.
  *
- * Checks on every request: Koala's contract (a JSON object, `profile_id` or `email`, at most 30 entries per array,
- * each with `type`, `message_id`, `sent_at`), one person per request and every entry under its own person (the
- * person the workload generated it for), and every `message_id` delivered exactly once.
- *
- * Control is over IPC: `{ cmd: 'reset', close, latencyMs }` starts a measurement (counters to zero; `close` makes
- * every answer carry `Connection: close`, i.e. a new TCP connection per request), `{ cmd: 'stats' }` answers
- * {@link SinkStats}, `{ cmd: 'stop' }` exits. The sink also exits when its parent goes away.
+ * Over IPC: `{ cmd: 'reset', workload }` zeroes the counters for a run of that workload, `{ cmd: 'stats' }` answers
+ * {@link SinkStats}, `{ cmd: 'stop' }` exits; so does losing the parent.
  */
 
-/** What the sink saw since the last reset. */
 export interface SinkStats {
   requests: number
   /** Distinct message_ids accepted. */
   delivered: number
   /** Entries whose message_id had already been accepted. */
   duplicates: number
-  /** Requests that broke Koala's contract (answered 400). */
+  /** Requests refused with 400. */
   contractViolations: number
   /** Entries filed under another person than the one they belong to. */
   wrongPerson: number
@@ -38,68 +28,52 @@ export interface SinkStats {
   unknownIds: number
   /** The first few problems, for the report. */
   examples: string[]
-  /** TCP connections accepted. */
-  connections: number
-  /** The sink's own CPU time (user + system), in milliseconds. */
-  cpuMs: number
 }
 
-/** Messages the sink understands. */
-export type SinkCommand = { cmd: 'reset'; close: boolean; latencyMs: number } | { cmd: 'stats' } | { cmd: 'stop' }
+export type SinkCommand = { cmd: 'reset'; workload: WorkloadOptions } | { cmd: 'stats' } | { cmd: 'stop' }
 
-/** Messages the sink sends. */
 export type SinkMessage =
   | { type: 'listening'; url: string }
   | { type: 'reset-done' }
   | { type: 'stats'; stats: SinkStats }
 
-/** Arguments of the sink process, passed as one JSON argument. */
-export interface SinkArguments {
-  kind: 'bare' | 'sandbox'
-  workload: WorkloadOptions
-}
-
 const ARRAYS = ['identifies', 'events', 'page_views'] as const
 
-async function runSink(args: SinkArguments): Promise<void> {
-  // message_id -> the person key it must be filed under.
-  const expected = new Map<string, string>()
-  for (const item of generateWorkload(args.workload).events) {
-    if (item.event.messageId) expected.set(item.event.messageId, item.personKey)
-  }
-
-  let closeConnections = false
-  let latencyMs = 0
-  let stats: SinkStats
+async function runSink(): Promise<void> {
+  const expectedByWorkload = new Map<string, Map<string, string>>()
+  // message_id -> the key of the person or company it must be filed under.
+  let expected = new Map<string, string>()
+  const zero = (): SinkStats => ({
+    requests: 0,
+    delivered: 0,
+    duplicates: 0,
+    contractViolations: 0,
+    wrongPerson: 0,
+    unknownIds: 0,
+    examples: []
+  })
+  // Warm-up requests arrive before the first reset.
+  let stats = zero()
   let delivered = new Set<string>()
-  let cpuStart = process.cpuUsage()
 
-  const reset = () => {
-    stats = {
-      requests: 0,
-      delivered: 0,
-      duplicates: 0,
-      contractViolations: 0,
-      wrongPerson: 0,
-      unknownIds: 0,
-      examples: [],
-      connections: 0,
-      cpuMs: 0
+  const reset = (workload: WorkloadOptions) => {
+    const key = JSON.stringify(workload)
+    let owners = expectedByWorkload.get(key)
+    if (!owners) {
+      owners = new Map(generateWorkload(workload).events.map((item) => [String(item.event.messageId), item.personKey]))
+      expectedByWorkload.set(key, owners)
     }
+    expected = owners
+    stats = zero()
     delivered = new Set()
-    cpuStart = process.cpuUsage()
   }
-  reset()
 
   const note = (problem: string) => {
     if (stats.examples.length < 5) stats.examples.push(problem)
   }
 
-  /**
-   * Checks one parsed body and counts it. Returns the contract violation, if any (the request is then rejected
-   * and its entries are not counted as delivered).
-   */
-  const inspect = (body: unknown, url = ''): string | undefined => {
+  /** Counts one parsed body. @returns the contract violation; its entries are then not delivered. */
+  const inspect = (body: unknown, url: string): string | undefined => {
     stats.requests++
     const isAccount = url.endsWith('/accounts/batch')
     const violation = isAccount ? accountContractViolation(body) : contractViolation(body)
@@ -109,7 +83,7 @@ async function runSink(args: SinkArguments): Promise<void> {
       return violation
     }
     const record = body as Record<string, unknown>
-    const person = isAccount
+    const owner = isAccount
       ? `domain\u0000${String(record.domain)}`
       : `${typeof record.profile_id === 'string' ? record.profile_id : ''}\u0000${
           typeof record.email === 'string' ? record.email : ''
@@ -118,13 +92,13 @@ async function runSink(args: SinkArguments): Promise<void> {
       const list = record[name]
       if (!Array.isArray(list)) continue
       for (const entry of list as { message_id: string }[]) {
-        const owner = expected.get(entry.message_id)
-        if (owner === undefined) {
+        const expectedOwner = expected.get(entry.message_id)
+        if (expectedOwner === undefined) {
           stats.unknownIds++
           note(`unknown message_id ${entry.message_id}`)
-        } else if (owner !== person) {
+        } else if (expectedOwner !== owner) {
           stats.wrongPerson++
-          note(`${entry.message_id} filed under ${JSON.stringify(person)}, belongs to ${JSON.stringify(owner)}`)
+          note(`${entry.message_id} filed under ${JSON.stringify(owner)}, belongs to ${JSON.stringify(expectedOwner)}`)
         }
         if (delivered.has(entry.message_id)) stats.duplicates++
         else delivered.add(entry.message_id)
@@ -133,77 +107,43 @@ async function runSink(args: SinkArguments): Promise<void> {
     return undefined
   }
 
-  const delay = () => (latencyMs > 0 ? new Promise((resolve) => setTimeout(resolve, latencyMs)) : Promise.resolve())
-
-  let handler: http.RequestListener
-  if (args.kind === 'bare') {
-    handler = (req, res) => {
-      const chunks: Buffer[] = []
-      req.on('data', (chunk: Buffer) => chunks.push(chunk))
-      req.on('end', () => {
-        const raw = Buffer.concat(chunks)
-        let status = 200
-        let answer = '{"ok":true}'
-        if (req.method !== 'POST' || !/^\/web\/projects\/[^/]+\/(accounts\/)?batch$/.test(req.url ?? '')) {
-          status = 404
-          answer = '{"ok":false,"error":"Not found."}'
-        } else {
-          let body: unknown
-          try {
-            body = JSON.parse(raw.toString('utf8'))
-          } catch {
-            body = undefined
-          }
-          const violation = inspect(body, req.url)
-          if (violation) {
-            status = 400
-            answer = JSON.stringify({ ok: false, error: violation })
-          }
+  const handler: http.RequestListener = (req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    req.on('end', () => {
+      let status = 200
+      let answer = '{"ok":true}'
+      if (req.method !== 'POST' || !/^\/web\/projects\/[^/]+\/(accounts\/)?batch$/.test(req.url ?? '')) {
+        status = 404
+        answer = '{"ok":false,"error":"Not found."}'
+      } else {
+        let body: unknown
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+        } catch {
+          body = undefined
         }
-        void delay().then(() => {
-          const headers: http.OutgoingHttpHeaders = { 'Content-Type': 'application/json' }
-          if (closeConnections) headers.Connection = 'close'
-          res.writeHead(status, headers)
-          res.end(answer)
-        })
-      })
-    }
-  } else {
-    const sandbox = createSandbox({ keepBodies: false })
-    const app = express()
-    app.use((_req: Request, res: Response, next: NextFunction) => {
-      if (closeConnections) res.set('Connection', 'close')
-      void delay().then(() => next())
+        const violation = inspect(body, String(req.url))
+        if (violation) {
+          status = 400
+          answer = JSON.stringify({ ok: false, error: violation })
+        }
+      }
+      res.writeHead(status, { 'Content-Type': 'application/json' })
+      res.end(answer)
     })
-    // The sandbox's own express.json sees the body already parsed and leaves it be.
-    app.use(express.json({ limit: 5 * 1024 * 1024, strict: false }))
-    app.use((req: Request, _res: Response, next: NextFunction) => {
-      if (req.method === 'POST') inspect(req.body, req.path)
-      next()
-    })
-    app.use(sandbox.app)
-    handler = app
   }
 
-  function send(message: SinkMessage): void {
-    process.send?.(message)
-  }
-
-  // Never outlive the benchmark.
+  const send = (message: SinkMessage) => process.send?.(message)
   process.on('disconnect', () => process.exit(0))
   const running = await listenOnLoopback(handler, 0)
-  running.server.on('connection', () => stats.connections++)
   send({ type: 'listening', url: running.url })
-
   process.on('message', (message: SinkCommand) => {
     if (message.cmd === 'reset') {
-      closeConnections = message.close
-      latencyMs = message.latencyMs
-      reset()
+      reset(message.workload)
       send({ type: 'reset-done' })
     } else if (message.cmd === 'stats') {
-      const cpu = process.cpuUsage(cpuStart)
-      send({ type: 'stats', stats: { ...stats, delivered: delivered.size, cpuMs: (cpu.user + cpu.system) / 1000 } })
+      send({ type: 'stats', stats: { ...stats, delivered: delivered.size } })
     } else {
       void running.close().then(() => process.exit(0))
     }
@@ -211,8 +151,8 @@ async function runSink(args: SinkArguments): Promise<void> {
 }
 
 if (require.main === module) {
-  runSink(JSON.parse(process.argv[2]) as SinkArguments).catch((error: unknown) => {
-    // The orchestrator waits for `listening`; without it the benchmark cannot run, so fail loudly.
+  runSink().catch((error: unknown) => {
+    // Without `listening` the benchmark cannot run: fail loudly.
     console.error(error)
     process.exit(1)
   })

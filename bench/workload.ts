@@ -1,6 +1,8 @@
 import type { JSONObject, JSONValue, SegmentEvent } from '@segment/actions-core'
 // Koala's limit of entries per array in one request, the rule the sandbox checks too.
 import { MAX_ENTRIES_PER_REQUEST } from '../src/destinations/koala-cloud/config'
+import { asObject } from '../src/destinations/koala-cloud/functions'
+import { seededRandom } from '../src/destinations/koala-cloud/__tests__/__helpers__/test-data'
 
 /**
  * The benchmark's workload: deterministic, Segment-shaped identify, track, page and group events for a set of people
@@ -72,18 +74,6 @@ export interface Workload {
   options: WorkloadOptions
   people: Person[]
   events: WorkloadEvent[]
-}
-
-/** Mulberry32: a small, fast, seedable generator; returns floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 type Random = () => number
@@ -351,7 +341,7 @@ function personPicker(random: Random, people: Person[]): () => Person {
 export function generateWorkload(options: WorkloadOptions): Workload {
   if (!Number.isInteger(options.events) || options.events < 1) throw new RangeError('events must be a positive integer')
   if (!Number.isInteger(options.people) || options.people < 1) throw new RangeError('people must be a positive integer')
-  const random = seededRandom(options.seed)
+  const random = seededRandom(`bench:${options.seed}`)
   const people = makePeople(random, options.people)
   const skewedPerson = personPicker(random, people)
   // Every person visits at least once (when there are enough events); beyond that, visits follow the skew.
@@ -565,10 +555,6 @@ function accountBodies(domain: string, items: WorkloadEvent[]): JSONObject[] {
     bodies.push({ domain, identifies })
   }
   return bodies
-}
-
-function asObject(value: unknown): JSONObject {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as JSONObject) : {}
 }
 
 /**

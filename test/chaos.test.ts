@@ -10,7 +10,7 @@ import {
 } from './support/chaos-driver'
 import type { ChaosReport } from './support/chaos-driver'
 
-// Issue 4, "Fault injection, nothing lost". The big run takes ~30 s alone on 2 cores; the limit leaves room for a
+// Fault injection, nothing lost. The big run takes ~30 s alone on 2 cores; the limit leaves room for a
 // busy CI machine. Speed itself is not asserted here (see `npm run chaos`).
 jest.setTimeout(240_000)
 

@@ -8,7 +8,7 @@ import { startServer } from '../src/server/server'
 import type { RunningServer } from '../src/server/server'
 
 /**
- * End to end (issue 2): every track and identify event of the shared Segment fixtures goes through the local server,
+ * End to end: every track and identify event of the shared Segment fixtures goes through the local server,
  * with its preset's mapping, to a real sandbox. What each event should become is worked out here from the event
  * itself and the rules of the issue, not by calling the destination's own code.
  */
@@ -42,7 +42,7 @@ const routed = fixtures
   .filter((fixture): fixture is FixtureEvent & { preset: { partnerAction: string; mapping: Json } } => !!fixture.preset)
 
 // ---------------------------------------------------------------------------------------------------------------
-// What an event implies, from issue 2's rules
+// What an event implies, by the rules in docs/destination.md
 // ---------------------------------------------------------------------------------------------------------------
 
 const isObject = (value: unknown): value is Json => value !== null && typeof value === 'object' && !Array.isArray(value)

@@ -6,11 +6,12 @@ import type { Settings } from '../../src/destinations/koala-cloud/generated-type
 import koalaCloud from '../../src/destinations/koala-cloud'
 import { parseFaults, startSandbox } from '../../src/sandbox/sandbox-server'
 import type { SandboxFaults, SandboxStats } from '../../src/sandbox/sandbox-server'
-import { pool, segmentSettings } from '../../bench/segment'
-import { seededRandom } from '../../bench/workload'
+import { pool } from '../../src/destinations/koala-cloud/send'
+import { seededRandom } from '../../src/destinations/koala-cloud/__tests__/__helpers__/test-data'
+import { segmentSettings } from './segment-settings'
 
 /**
- * The fault-injection run of issue 4 ("nothing lost"): a sandbox that fails requests at random, the framework's own
+ * The fault-injection run ("nothing lost"): a sandbox that fails requests at random, the framework's own
  * `Destination` sending to it through both of Segment's paths (`onBatch` reading each event's multistatus, `onEvent`
  * reading thrown errors), retries of what the destination calls retryable, and a check that every event ends
  * delivered (present in the sandbox by `message_id`), rejected non-retryably with a reason, or skipped on purpose.
@@ -126,7 +127,7 @@ const PLANS = ['free', 'growth', 'enterprise']
  * (delivered: the skip rule is for track only).
  */
 export function generateEvents(count: number, seed: number, tag: string): ChaosEvent[] {
-  const random = seededRandom(seed ^ 0x5eed)
+  const random = seededRandom(`chaos-events:${seed}`)
   const people = Math.max(1, Math.floor(count / 20))
   const base = Date.UTC(2026, 10, 30, 8, 0, 0)
   const events: ChaosEvent[] = []
@@ -249,8 +250,11 @@ function freshCounts(): PathCounts {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Runs `worker` over `items` with at most `limit` in flight. */
-function eachLimited<T>(items: T[], limit: number, worker: (item: T) => Promise<void>): Promise<void> {
-  return pool(items.length, limit, (index) => worker(items[index]))
+async function eachLimited<T>(items: T[], limit: number, worker: (item: T) => Promise<void>): Promise<void> {
+  await pool(
+    items.map((item) => () => worker(item)),
+    limit
+  )
 }
 
 /**
@@ -475,7 +479,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     faults,
     slowMs,
     keepBodies: false,
-    random: seededRandom(seed)
+    random: seededRandom(`chaos-faults:${seed}`)
   })
   const previousUrl = process.env.KOALA_API_URL
   process.env.KOALA_API_URL = sandbox.url

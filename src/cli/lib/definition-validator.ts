@@ -137,15 +137,6 @@ const SECRET_SETTING_WORDS = new Set(['key', 'secret', 'token', 'password', 'pas
 /** The same for action fields, where a bare "key" usually names a mapping key rather than a credential. */
 const SECRET_FIELD_WORDS = new Set(['secret', 'token', 'password', 'passwd', 'apikey', 'credential'])
 
-/** Splits `public_key`, `apiKey`, `Public Key` into lowercase words. */
-function words(text: string): string[] {
-  return text
-    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-    .toLowerCase()
-    .split(/[^a-z0-9]+/)
-    .filter(Boolean)
-}
-
 /** `Koala (Cloud)` -> `koala-cloud`. */
 export function kebab(text: string): string {
   return text
@@ -153,6 +144,9 @@ export function kebab(text: string): string {
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')
 }
+
+/** `public_key`, `apiKey`, `Public Key` -> lowercase words. */
+const words = (text: string): string[] => kebab(text.replace(/([a-z0-9])([A-Z])/g, '$1 $2')).split('-')
 
 /** The name of a JSON value's type as field types use it. */
 function typeOfValue(value: unknown): string {

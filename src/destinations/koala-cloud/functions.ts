@@ -87,7 +87,8 @@ export function toUtcIso(value: unknown): string | undefined {
   return /^\d{4}-/.test(iso) ? iso : undefined
 }
 
-function asObject(value: unknown): JSONObject {
+/** @returns `value` when it is a plain object, else `{}`: mappings may resolve to anything. */
+export function asObject(value: unknown): JSONObject {
   return isObject(value) ? (value as JSONObject) : {}
 }
 

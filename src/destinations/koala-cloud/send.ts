@@ -71,7 +71,12 @@ async function sendChunk(
   return [...first, ...second]
 }
 
-async function pool<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]> {
+/**
+ * Runs every task with at most `limit` in flight, each free lane taking the next task in order.
+ *
+ * @returns the tasks' results, in the tasks' order.
+ */
+export async function pool<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]> {
   const results: T[] = new Array<T>(tasks.length)
   let next = 0
   const worker = async () => {
