@@ -122,7 +122,7 @@ class Sink {
   private constructor(private readonly child: ChildProcess, readonly url: string) {}
 
   static async start(): Promise<Sink> {
-    const child = fork(path.join(__dirname, 'sink.js'), [], { execArgv: [] })
+    const child = fork(path.join(__dirname, 'sink.js'), [], { execArgv: ['--expose-gc'] })
     const url = await waitFor(
       child,
       (m) => ((m as SinkMessage).type === 'listening' ? (m as { url: string }).url : undefined),
@@ -159,7 +159,7 @@ interface Measurement {
 async function measure(job: Job, sink: Sink): Promise<Measurement> {
   const child = fork(path.join(__dirname, 'worker.js'), [JSON.stringify(job)], {
     env: { ...process.env, KOALA_API_URL: sink.url },
-    execArgv: []
+    execArgv: ['--expose-gc']
   })
   try {
     await waitFor(child, (m) => ((m as { type?: string }).type === 'ready' ? true : undefined), 300_000)

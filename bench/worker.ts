@@ -1,12 +1,11 @@
-import { Destination, MultiStatusResponse } from '@segment/actions-core'
-import type { DestinationDefinition, JSONObject, Result } from '@segment/actions-core'
-import { BATCH_CONCURRENCY, requestTimeoutMs } from '../src/destinations/koala-cloud/config'
+import { Destination } from '@segment/actions-core'
+import type { Result } from '@segment/actions-core'
 import definition from '../src/destinations/koala-cloud'
-import type { Settings } from '../src/destinations/koala-cloud/generated-types'
 import { pool } from '../src/destinations/koala-cloud/send'
 import { segmentSettings } from '../test/support/segment-settings'
+import { idealDefinition } from './ideal'
 import { loadPeer } from './peer'
-import { generateWorkload, minimumBodies, segmentBatches } from './workload'
+import { generateWorkload, segmentBatches } from './workload'
 import type { WorkloadEvent, WorkloadOptions } from './workload'
 
 /**
@@ -19,7 +18,7 @@ import type { WorkloadEvent, WorkloadOptions } from './workload'
 /**
  * - `per-event`: this destination, `Destination.onEvent` per event;
  * - `batch`: this destination, `Destination.onBatch` per Segment batch;
- * - `ideal`: the limit, see {@link idealDefinition};
+ * - `ideal`: the limit, bench/ideal.ts;
  * - `peer`: the published Koala destination (`@segment/action-destinations`), `onEvent` per event.
  */
 export type Mode = 'per-event' | 'batch' | 'ideal' | 'peer'
@@ -54,40 +53,6 @@ export interface WorkerResult {
 const PUBLIC_KEY = 'pk_bench_local'
 const SINK_URL = process.env.KOALA_API_URL ?? 'http://127.0.0.1:9'
 
-/**
- * The limit: the destination's own fields and presets (so the same mapping and validation by actions-core), with a
- * `performBatch` that does nothing but serialise and send the minimum bodies of its batch, `BATCH_CONCURRENCY` at a
- * time, through the request client actions-core gives it, with the destination's request options. The bodies come
- * from `bodiesOf` (built by bench/workload.ts before the clock starts), keyed by the batch's first `message_id`.
- */
-function idealDefinition(bodiesOf: Map<string, JSONObject[]>): DestinationDefinition<Settings> {
-  const actions: DestinationDefinition<Settings>['actions'] = {}
-  for (const [slug, action] of Object.entries(definition.actions)) {
-    actions[slug] = {
-      ...action,
-      perform: () => undefined,
-      performBatch: async (request, { payload }: { payload: { message_id?: string }[] }) => {
-        const bodies = bodiesOf.get(String(payload[0]?.message_id)) ?? []
-        const send = (body: JSONObject) => () =>
-          request(`${SINK_URL}/web/projects/${PUBLIC_KEY}/${'domain' in body ? 'accounts/batch' : 'batch'}`, {
-            method: 'POST',
-            body: JSON.stringify(body),
-            redirect: 'manual',
-            throwHttpErrors: false,
-            timeout: requestTimeoutMs()
-          })
-        await pool(bodies.map(send), BATCH_CONCURRENCY)
-        const response = new MultiStatusResponse()
-        payload.forEach((_item, index) =>
-          response.setSuccessResponseAtIndex(index, { status: 200, sent: {}, body: '' })
-        )
-        return response
-      }
-    }
-  }
-  return { ...definition, actions }
-}
-
 class Tally {
   failures: Record<string, number> = {}
   firstError?: string
@@ -117,12 +82,12 @@ class Tally {
 type Runner = (events: WorkloadEvent[]) => (tally: Tally) => Promise<unknown>
 
 function runnerFor(job: Job): Runner {
-  const idealBodies = new Map<string, JSONObject[]>()
+  const ownerOf = new Map<string, string>()
   const def =
     job.mode === 'peer'
       ? loadPeer(String(job.peerEntry), SINK_URL)
       : job.mode === 'ideal'
-      ? idealDefinition(idealBodies)
+      ? idealDefinition(ownerOf, `${SINK_URL}/web/projects/${PUBLIC_KEY}`)
       : definition
   const destination = new Destination(def)
   const settings = segmentSettings(def, PUBLIC_KEY, { presetsOnly: job.presetsOnly })
@@ -148,9 +113,7 @@ function runnerFor(job: Job): Runner {
 
   return (events) => {
     const batches = segmentBatches(events, job.batchSize)
-    if (job.mode === 'ideal') {
-      for (const batch of batches) idealBodies.set(String(batch[0].event.messageId), minimumBodies([batch]))
-    }
+    for (const item of events) ownerOf.set(String(item.event.messageId), item.personKey)
     return (tally) =>
       pool(
         batches.map((batch) => async () => {
@@ -189,6 +152,8 @@ async function main(job: Job): Promise<void> {
   })
 
   const measured = run(events)
+  // Each run starts with the warm-up's garbage collected (the worker runs with --expose-gc).
+  global.gc?.()
   const tally = new Tally()
   const cpuStart = process.cpuUsage()
   const started = performance.now()

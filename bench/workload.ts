@@ -1,7 +1,6 @@
 import type { JSONObject, JSONValue, SegmentEvent } from '@segment/actions-core'
 // Koala's limit of entries per array in one request, the rule the sandbox checks too.
 import { MAX_ENTRIES_PER_REQUEST } from '../src/destinations/koala-cloud/config'
-import { asObject } from '../src/destinations/koala-cloud/functions'
 import { seededRandom } from '../src/destinations/koala-cloud/__tests__/__helpers__/test-data'
 
 /**
@@ -538,74 +537,4 @@ export function minimumRequests(batches: WorkloadEvent[][]): number {
     for (const count of perPerson.values()) requests += Math.ceil(count / MAX_ENTRIES_PER_REQUEST)
   }
   return requests
-}
-
-const ARRAY_OF = { identify: 'identifies', track: 'events', page: 'page_views', group: 'identifies' } as const
-
-/** The bodies of one company's group events: `{ domain, identifies }`, 30 entries at most each. */
-function accountBodies(domain: string, items: WorkloadEvent[]): JSONObject[] {
-  const bodies: JSONObject[] = []
-  for (let start = 0; start < items.length; start += MAX_ENTRIES_PER_REQUEST) {
-    const identifies = items.slice(start, start + MAX_ENTRIES_PER_REQUEST).map(({ event }) => ({
-      type: 'identify',
-      message_id: event.messageId ?? '',
-      sent_at: String(event.timestamp),
-      traits: { ...asObject(event.traits), group_id: String(event.groupId) }
-    }))
-    bodies.push({ domain, identifies })
-  }
-  return bodies
-}
-
-/**
- * The request bodies a perfect client would send for these batches (exactly {@link minimumRequests} of them):
- * written here independently of the destination, following the presets' default mapping, so the HTTP floor does
- * not run the code under test.
- */
-export function minimumBodies(batches: WorkloadEvent[][]): JSONObject[] {
-  const bodies: JSONObject[] = []
-  for (const batch of batches) {
-    const perPerson = new Map<string, WorkloadEvent[]>()
-    for (const item of batch) {
-      if (item.skipped) continue
-      const list = perPerson.get(item.personKey) ?? []
-      list.push(item)
-      perPerson.set(item.personKey, list)
-    }
-    for (const [key, items] of perPerson) {
-      if (actionOf(items[0].event) === 'group') {
-        bodies.push(...accountBodies(key.split('\u0000')[1], items))
-        continue
-      }
-      const [profileId, email] = key.split('\u0000')
-      for (let start = 0; start < items.length; start += MAX_ENTRIES_PER_REQUEST) {
-        const chunk = items.slice(start, start + MAX_ENTRIES_PER_REQUEST)
-        const body: JSONObject = {}
-        if (profileId) body.profile_id = profileId
-        if (email) body.email = email
-        const traits: JSONObject = {}
-        const entries: JSONObject[] = chunk.map(({ event }): JSONObject => {
-          const context = asObject(event.context)
-          if (typeof context.ip === 'string') body.ip = context.ip
-          const entryContext: JSONObject = { ...context, source: 'segment-cloud' }
-          const common = { message_id: event.messageId ?? '', sent_at: String(event.timestamp), context: entryContext }
-          if (event.type === 'identify') {
-            Object.assign(traits, event.traits)
-            return { type: 'identify', ...common, traits: asObject(event.traits) }
-          }
-          Object.assign(traits, asObject(context.traits))
-          if (event.type === 'page') {
-            const { message_id, sent_at } = common
-            const properties = asObject(event.properties)
-            return { type: 'page', message_id, sent_at, name: event.name ?? '', properties, context: entryContext }
-          }
-          return { type: 'track', event: event.event ?? '', ...common, properties: asObject(event.properties) }
-        })
-        body.traits = traits
-        body[ARRAY_OF[actionOf(chunk[0].event)]] = entries
-        bodies.push(body)
-      }
-    }
-  }
-  return bodies
 }
