@@ -8,7 +8,7 @@ import { numberFlag, UsageError } from './flags'
 import { packPeer, PEER_VERSION } from './peer'
 import type { SinkCommand, SinkMessage, SinkStats } from './sink'
 import type { Job, Mode, WorkerResult } from './worker'
-import { generateWorkload, minimumRequests, segmentBatches } from './workload'
+import { DEFAULT_WORKLOAD, generateWorkload, minimumRequests, segmentBatches } from './workload'
 import type { WorkloadOptions } from './workload'
 
 /**
@@ -60,15 +60,10 @@ function parseOptions(argv: string[]): Options | undefined {
   const peerVersion = values['peer-version'] ?? PEER_VERSION
   if (!/^\d+\.\d+\.\d+$/.test(peerVersion)) throw new UsageError('--peer-version must be a version such as 3.497.0.')
   const workload: WorkloadOptions = {
-    events: numberFlag('events', values.events, 10_000, { min: 1, max: 10_000_000 }),
-    people: numberFlag('people', values.people, 500, { min: 1, max: 10_000_000 }),
-    seed: numberFlag('seed', values.seed, 42, { min: 0, max: 2 ** 32 - 1 }),
-    identifyShare: 0.25,
-    pageShare: 0.15,
-    groupShare: 0.05,
-    browserTrackShare: 0,
-    sessionEvents: 10,
-    activeSessions: 50
+    ...DEFAULT_WORKLOAD,
+    events: numberFlag('events', values.events, DEFAULT_WORKLOAD.events, { min: 1, max: 10_000_000 }),
+    people: numberFlag('people', values.people, DEFAULT_WORKLOAD.people, { min: 1, max: 10_000_000 }),
+    seed: numberFlag('seed', values.seed, DEFAULT_WORKLOAD.seed, { min: 0, max: 2 ** 32 - 1 })
   }
   return {
     workload,

@@ -37,6 +37,19 @@ export interface WorkloadOptions {
   activeSessions: number
 }
 
+/** The bench's workload unless its flags say otherwise. */
+export const DEFAULT_WORKLOAD: WorkloadOptions = {
+  events: 10_000,
+  people: 500,
+  seed: 42,
+  identifyShare: 0.25,
+  pageShare: 0.15,
+  groupShare: 0.05,
+  browserTrackShare: 0,
+  sessionEvents: 10,
+  activeSessions: 50
+}
+
 /** One person of the workload, with the identity Koala should see for every one of their events. */
 export interface Person {
   userId: string

@@ -3,21 +3,11 @@ import { numberFlag, UsageError } from '../bench/flags'
 import { defaultValues, transform } from '@segment/actions-core'
 import definition from '../src/destinations/koala-cloud'
 import { idealBodies } from '../bench/ideal'
-import { actionOf, generateWorkload, minimumRequests, segmentBatches } from '../bench/workload'
+import { actionOf, DEFAULT_WORKLOAD, generateWorkload, minimumRequests, segmentBatches } from '../bench/workload'
 import type { WorkloadOptions } from '../bench/workload'
 
 // The ideal batch destination is the bench's limit: it is only as true as the bodies it sends.
-const OPTIONS: WorkloadOptions = {
-  events: 3000,
-  people: 200,
-  seed: 42,
-  identifyShare: 0.25,
-  pageShare: 0.15,
-  groupShare: 0.05,
-  browserTrackShare: 0,
-  sessionEvents: 10,
-  activeSessions: 50
-}
+const OPTIONS: WorkloadOptions = { ...DEFAULT_WORKLOAD, events: 3000, people: 200 }
 
 describe('the bench workload', () => {
   const { events } = generateWorkload(OPTIONS)

@@ -82,6 +82,17 @@ describe('network failures (real loopback sockets): retryable, key redacted', ()
     errorreporter: 'DESTINATION'
   })
 
+  /** Koala unreachable: perform throws a retryable 503; a batch fails each payload with its own body. */
+  async function expectUnreachable(message: string) {
+    const error = await performError('identify', event)
+    expect(error).toBeInstanceOf(RetryableError)
+    expect({ status: error.status, message: error.message }).toEqual({ status: 503, message })
+    expect(await runBatch('identify', [event, bob])).toStrictEqual([
+      failedEntry(message, body),
+      failedEntry(message, bobBody)
+    ])
+  }
+
   it('connection reset: perform throws a retryable 503', async () => {
     process.env.KOALA_API_URL = base
     const error = await performError('identify', event)
@@ -107,26 +118,14 @@ describe('network failures (real loopback sockets): retryable, key redacted', ()
     const message = `Could not reach Koala (ECONNREFUSED request to ${redacted(
       closedBase
     )} failed, reason: connect ECONNREFUSED 127.0.0.1:${port}).`
-    const error = await performError('identify', event)
-    expect(error).toBeInstanceOf(RetryableError)
-    expect({ status: error.status, message: error.message }).toEqual({ status: 503, message })
-    expect(await runBatch('identify', [event, bob])).toStrictEqual([
-      failedEntry(message, body),
-      failedEntry(message, bobBody)
-    ])
+    await expectUnreachable(message)
   })
 
   it('DNS failure: perform throws a retryable 503; a batch fails each payload with its own body', async () => {
     const lookup = failDns()
     const message =
       'Could not reach Koala (ENOTFOUND request to http://koala.test/web/projects/pk_t…/batch failed, reason: getaddrinfo ENOTFOUND koala.test).'
-    const error = await performError('identify', event)
-    expect(error).toBeInstanceOf(RetryableError)
-    expect({ status: error.status, message: error.message }).toEqual({ status: 503, message })
-    expect(await runBatch('identify', [event, bob])).toStrictEqual([
-      failedEntry(message, body),
-      failedEntry(message, bobBody)
-    ])
+    await expectUnreachable(message)
     expect(lookup).toHaveBeenCalled()
   })
 })
