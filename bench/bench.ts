@@ -225,9 +225,15 @@ async function main(argv: string[]): Promise<number> {
   )
   console.log(`Peer: npm pack @segment/action-destinations@${options.peerVersion} (its koala folder) …`)
   const peer = packPeer(options.peerVersion)
-  const sink = await Sink.start()
+  const interrupted = () => {
+    peer.remove()
+    process.exit(130)
+  }
+  process.once('SIGINT', interrupted)
   const runs = new Map<string, Measurement[]>()
+  let sink: Sink | undefined
   try {
+    sink = await Sink.start()
     for (let round = 1; round <= options.rounds; round++) {
       const line: string[] = []
       // Every other round runs the plan backwards, so that a drift in the machine's load favours no mode.
@@ -252,7 +258,8 @@ async function main(argv: string[]): Promise<number> {
       console.log(`Round ${round}/${options.rounds}: ${line.join(', ')}`)
     }
   } finally {
-    sink.stop()
+    sink?.stop()
+    process.off('SIGINT', interrupted)
     peer.remove()
   }
   const ok = report(options, runs, minimum, deliverable)
