@@ -359,7 +359,7 @@ if (require.main === module) {
     },
     (error: unknown) => {
       const usage = error instanceof UsageError || /^ERR_PARSE_ARGS/.test(String((error as { code?: unknown }).code))
-      console.error(usage ? `${(error as Error).message}\n${USAGE}` : error)
+      console.error(usage ? `${(error as Error).message}\n${USAGE}` : error instanceof Error ? error.message : error)
       process.exitCode = usage ? 2 : 1
     }
   )

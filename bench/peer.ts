@@ -35,7 +35,7 @@ export function packPeer(version: string): PackedPeer {
   try {
     const packed = execFileSync(
       'npm',
-      ['pack', `@segment/action-destinations@${version}`, '--pack-destination', dir, '--silent'],
+      ['pack', `@segment/action-destinations@${version}`, '--pack-destination', dir, '--loglevel=error'],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }
     )
     const tarball = path.join(dir, packed.trim().split('\n').pop() ?? '')
