@@ -230,6 +230,7 @@ async function main(argv: string[]): Promise<number> {
     process.exit(130)
   }
   process.once('SIGINT', interrupted)
+  process.once('SIGTERM', interrupted)
   const runs = new Map<string, Measurement[]>()
   let sink: Sink | undefined
   try {
@@ -260,6 +261,7 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     sink?.stop()
     process.off('SIGINT', interrupted)
+    process.off('SIGTERM', interrupted)
     peer.remove()
   }
   const ok = report(options, runs, minimum, deliverable)

@@ -46,7 +46,10 @@ async function main(): Promise<number> {
     const share = numberFlag('per-event-share', values['per-event-share'], 0.5, { min: 0, max: 1, integer: false })
     options = {
       events: positiveInteger('events', values.events ?? process.env.CHAOS_EVENTS, 10_000),
-      faults: parseFaults(values.faults ?? process.env.KOALA_SANDBOX_FAULTS ?? DEFAULT_FAULTS),
+      faults:
+        values.faults !== undefined
+          ? parseFaults(values.faults, '--faults')
+          : parseFaults(process.env.KOALA_SANDBOX_FAULTS ?? DEFAULT_FAULTS),
       seed: positiveInteger('seed', values.seed ?? process.env.CHAOS_SEED, 1),
       perEventShare: share,
       batchSize: positiveInteger('batch-size', values['batch-size'], 200),

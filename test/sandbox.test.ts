@@ -291,6 +291,13 @@ describe('KOALA_SANDBOX_FAULTS', () => {
     }
   )
 
+  it('names the flag a spec came from, when it came from one', () => {
+    expect(() => parseFaults('foo=0.1', '--faults')).toThrow(
+      '--faults: "foo=0.1" is not kind=probability with kind 500, 503, 429, reset, slow, accept-reset and a ' +
+        'probability from 0 to 1.'
+    )
+  })
+
   it('refuses probabilities adding up to more than 1', () => {
     expect(() => parseFaults('500=0.6,429=0.3,reset=0.2')).toThrow(
       'KOALA_SANDBOX_FAULTS: the probabilities add up to 1.1, more than 1. Each request gets at most one fault, so ' +

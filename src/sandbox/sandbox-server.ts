@@ -106,10 +106,11 @@ export interface RunningSandbox {
  * items, each kind once, each probability a decimal number from 0 to 1, all adding up to at most 1 (a request gets at
  * most one fault). Blank means no faults.
  *
- * @throws Error naming the bad item: an unknown kind, a missing or malformed probability (`500=`, `500=abc`), one
+ * @param source what the spec came from, for the messages (`--faults` for `npm run chaos`).
+ * @throws Error naming the source and the bad item: an unknown kind, a missing or malformed probability (`500=`, `500=abc`), one
  *   outside 0..1, a kind given twice, or probabilities adding up to more than 1.
  */
-export function parseFaults(spec: string | undefined): SandboxFaults {
+export function parseFaults(spec: string | undefined, source = 'KOALA_SANDBOX_FAULTS'): SandboxFaults {
   const faults: SandboxFaults = {}
   for (const item of (spec ?? '')
     .split(',')
@@ -121,13 +122,13 @@ export function parseFaults(spec: string | undefined): SandboxFaults {
     const probability = Number(match?.[2])
     if (!kind || !(FAULT_KINDS as readonly string[]).includes(kind) || !(probability >= 0 && probability <= 1)) {
       throw new Error(
-        `KOALA_SANDBOX_FAULTS: "${item}" is not kind=probability with kind ${FAULT_KINDS.join(
+        `${source}: "${item}" is not kind=probability with kind ${FAULT_KINDS.join(
           ', '
         )} and a probability from 0 to 1.`
       )
     }
     if (faults[kind as keyof SandboxFaults] !== undefined) {
-      throw new Error(`KOALA_SANDBOX_FAULTS: the kind ${kind} is given twice; give each kind once.`)
+      throw new Error(`${source}: the kind ${kind} is given twice; give each kind once.`)
     }
     faults[kind as keyof SandboxFaults] = probability
   }
@@ -135,9 +136,7 @@ export function parseFaults(spec: string | undefined): SandboxFaults {
   // A small tolerance: 0.7 + 0.2 + 0.1 is 1.0000000000000002 in floating point.
   if (total > 1 + 1e-9) {
     throw new Error(
-      `KOALA_SANDBOX_FAULTS: the probabilities add up to ${Number(
-        total.toFixed(6)
-      )}, more than 1. Each request gets at ` +
+      `${source}: the probabilities add up to ${Number(total.toFixed(6))}, more than 1. Each request gets at ` +
         'most one fault, so together they must stay within 1 (for example 500=0.2,429=0.1).'
     )
   }
