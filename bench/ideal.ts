@@ -2,7 +2,8 @@ import { MultiStatusResponse } from '@segment/actions-core'
 import type { DestinationDefinition, JSONObject, RequestClient } from '@segment/actions-core'
 import { BATCH_CONCURRENCY, MAX_ENTRIES_PER_REQUEST, requestTimeoutMs } from '../src/destinations/koala-cloud/config'
 import definition from '../src/destinations/koala-cloud'
-import { asObject } from '../src/destinations/koala-cloud/functions'
+import { ARRAY, asObject, ENDPOINT } from '../src/destinations/koala-cloud/functions'
+import type { ActionKind } from '../src/destinations/koala-cloud/functions'
 import type { Settings } from '../src/destinations/koala-cloud/generated-types'
 import { pool } from '../src/destinations/koala-cloud/send'
 
@@ -17,10 +18,7 @@ import { pool } from '../src/destinations/koala-cloud/send'
 
 type Payload = { [key: string]: unknown; message_id: string }
 
-const ARRAY_OF = { identify: 'identifies', track: 'events', page: 'page_views', group: 'identifies' } as const
-type ActionSlug = keyof typeof ARRAY_OF
-
-function entryOf(slug: ActionSlug, payload: Payload): JSONObject {
+function entryOf(slug: ActionKind, payload: Payload): JSONObject {
   const { message_id } = payload
   const sent_at = String(payload.sent_at)
   if (slug === 'group') {
@@ -39,7 +37,7 @@ function entryOf(slug: ActionSlug, payload: Payload): JSONObject {
 }
 
 /** @returns the fewest bodies that carry every payload: one per person (or company) per 30 entries, in order. */
-export function idealBodies(slug: ActionSlug, payloads: Payload[], ownerOf: Map<string, string>): JSONObject[] {
+export function idealBodies(slug: ActionKind, payloads: Payload[], ownerOf: Map<string, string>): JSONObject[] {
   const groups = new Map<string, Payload[]>()
   for (const payload of payloads) {
     const key = String(ownerOf.get(payload.message_id))
@@ -66,7 +64,7 @@ export function idealBodies(slug: ActionSlug, payloads: Payload[], ownerOf: Map<
         Object.assign(traits, asObject(payload.traits))
       }
       body.traits = traits
-      body[ARRAY_OF[slug]] = entries
+      body[ARRAY[slug]] = entries
       bodies.push(body)
     }
   }
@@ -74,7 +72,7 @@ export function idealBodies(slug: ActionSlug, payloads: Payload[], ownerOf: Map<
 }
 
 function post(request: RequestClient, url: string, body: JSONObject) {
-  return request(`${url}/${'domain' in body ? 'accounts/batch' : 'batch'}`, {
+  return request(url, {
     method: 'POST',
     body: JSON.stringify(body),
     redirect: 'manual',
@@ -91,9 +89,10 @@ export function idealDefinition(ownerOf: Map<string, string>, projectUrl: string
       ...action,
       perform: () => undefined,
       performBatch: async (request, { payload }: { payload: Payload[] }) => {
-        const bodies = idealBodies(slug as ActionSlug, payload, ownerOf)
+        const kind = slug as ActionKind
+        const url = `${projectUrl}/${ENDPOINT[kind]}`
         await pool(
-          bodies.map((body) => () => post(request, projectUrl, body)),
+          idealBodies(kind, payload, ownerOf).map((body) => () => post(request, url, body)),
           BATCH_CONCURRENCY
         )
         const response = new MultiStatusResponse()

@@ -18,7 +18,6 @@ import { PROJECT_ROOT } from '../src/lib/paths'
 export const PEER_VERSION = '3.497.0'
 
 export interface PackedPeer {
-  version: string
   /** The destination's `index.js`. */
   entry: string
   /** Deletes the temporary folder. */
@@ -49,7 +48,6 @@ export function packPeer(version: string): PackedPeer {
     )
   }
   return {
-    version,
     entry: path.join(dir, KOALA_FOLDER, 'index.js'),
     remove: () => rmSync(dir, { recursive: true, force: true })
   }

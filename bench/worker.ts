@@ -113,7 +113,7 @@ function runnerFor(job: Job): Runner {
 
   return (events) => {
     const batches = segmentBatches(events, job.batchSize)
-    for (const item of events) ownerOf.set(String(item.event.messageId), item.personKey)
+    if (job.mode === 'ideal') for (const item of events) ownerOf.set(String(item.event.messageId), item.personKey)
     return (tally) =>
       pool(
         batches.map((batch) => async () => {

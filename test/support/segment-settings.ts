@@ -24,8 +24,8 @@ export function segmentSettings(
       mapping: preset.mapping
     }
   })
-  for (const [slug, action] of Object.entries(presetsOnly ? {} : definition.actions)) {
-    if (subscriptions.some((subscription) => subscription.partnerAction === slug)) continue
+  for (const [slug, action] of Object.entries(definition.actions)) {
+    if (presetsOnly || subscriptions.some((subscription) => subscription.partnerAction === slug)) continue
     subscriptions.push({
       name: action.title,
       partnerAction: slug,

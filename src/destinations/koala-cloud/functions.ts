@@ -23,7 +23,8 @@ export const ENDPOINT = {
   group: 'accounts/batch'
 } as const
 
-const ARRAY = { identify: 'identifies', track: 'events', page: 'page_views', group: 'identifies' } as const
+/** The body array each action's entries go in. */
+export const ARRAY = { identify: 'identifies', track: 'events', page: 'page_views', group: 'identifies' } as const
 
 export interface SkippedResult {
   skipped: true
