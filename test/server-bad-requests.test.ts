@@ -1,6 +1,6 @@
 import { checkPublicKey } from '../src/destinations/koala-cloud/config'
 import { findTooDeep, MAX_NESTING_DEPTH } from '../src/server/event-checks'
-import { call, example, identifyEvent, KEY, local, repoRoot, useLocalServer } from './support/local-server'
+import { call, example, identifyEvent, KEY, local, refusedWith, repoRoot, useLocalServer } from './support/local-server'
 
 // The local server refuses what it cannot run, with a 4xx that says what to send, and keeps running.
 
@@ -123,7 +123,7 @@ describe('bad requests get a 4xx that says what to send, and the server keeps ru
   ])('%s', async (_name, route, init, status, start) => {
     const answer = await call(route, init)
     expect(answer.status).toBe(status)
-    expect(answer.body).toEqual([{ statusCode: status, requestError: true, message: expect.any(String) }])
+    expect(answer.body).toEqual(refusedWith(status, expect.any(String)))
     expect(answer.body[0].message.startsWith(start)).toBe(true)
     if (!start.startsWith('"payload[1]"')) expect(answer.body[0].message).toContain(SEND)
     expect(local.sandbox.stats().requests).toBe(0)
@@ -181,9 +181,7 @@ describe('bad requests get a 4xx that says what to send, and the server keeps ru
       }
     })
     expect(answer.status).toBe(413)
-    expect(answer.body).toEqual([
-      { statusCode: 413, requestError: true, message: 'The request body is larger than the 5 MB this server accepts.' }
-    ])
+    expect(answer.body).toEqual(refusedWith(413, 'The request body is larger than the 5 MB this server accepts.'))
     const after = await call('/manifest', { method: 'GET' })
     expect(after.status).toBe(200)
   })
@@ -327,13 +325,7 @@ describe('events the framework cannot process fail alone with a 400, never a 500
       body: { settings: { public_key: KEY }, mapping: { properties: nested(3000) }, payload: trackEvent('mp1') }
     })
     expect(answer.status).toBe(400)
-    expect(answer.body).toEqual([
-      {
-        statusCode: 400,
-        requestError: true,
-        message: TOO_DEEP('properties').replace('The event is', '"mapping" is')
-      }
-    ])
+    expect(answer.body).toEqual(refusedWith(400, TOO_DEEP('properties').replace('The event is', '"mapping" is')))
   })
 })
 
@@ -346,13 +338,9 @@ describe('an invalid mapping is a 400 naming the field, never a stack trace', ()
     const body = { ...(example('track.json') as object), mapping: { event: { '@nope': 'x' } } }
     const answer = await call('/track', { body })
     expect(answer.status).toBe(400)
-    expect(answer.body).toEqual([
-      {
-        statusCode: 400,
-        requestError: true,
-        message: `The mapping is not valid. Field "event" has an invalid directive: @nope. ${HELP}`
-      }
-    ])
+    expect(answer.body).toEqual(
+      refusedWith(400, `The mapping is not valid. Field "event" has an invalid directive: @nope. ${HELP}`)
+    )
     expect(answer.text).not.toContain(repoRoot)
     expect(answer.text).not.toMatch(/\bat \S+ \(/)
     expect(local.sandbox.stats().requests).toBe(0)

@@ -7,7 +7,16 @@ import { startSandbox } from '../src/sandbox/sandbox-server'
 import type { RunningSandbox } from '../src/sandbox/sandbox-server'
 import { startServer } from '../src/server/server'
 import type { RunningServer } from '../src/server/server'
-import { call, example, identifyEvent, KEY, local, SECRET_KEY, useLocalServer } from './support/local-server'
+import {
+  call,
+  example,
+  identifyEvent,
+  KEY,
+  local,
+  refusedWith,
+  SECRET_KEY,
+  useLocalServer
+} from './support/local-server'
 
 // The local server over real loopback HTTP, in front of a real sandbox: its routes and what they answer.
 
@@ -198,7 +207,7 @@ describe('POST /<action>', () => {
       body: { settings: { public_key: 'pk_unknown_key' }, payload: identifyEvent() }
     })
     expect(answer.status).toBe(200)
-    expect(answer.body).toEqual([{ statusCode: 401, requestError: true, message: expect.any(String) }])
+    expect(answer.body).toEqual(refusedWith(401, expect.any(String)))
     expect(answer.body[0].message).toMatch(/^Koala answered 401 for this Public Key/)
   })
 })
@@ -256,15 +265,13 @@ describe('a batch only when the mapping enables batching, and a mapping of field
       body: { ...(example('batch.json') as object), mapping: { enable_batching: false } }
     })
     expect(answer.status).toBe(400)
-    expect(answer.body).toEqual([
-      {
-        statusCode: 400,
-        requestError: true,
-        message:
-          'Batching is off in the mapping ("enable_batching": false), so Segment would never send these events as a ' +
+    expect(answer.body).toEqual(
+      refusedWith(
+        400,
+        'Batching is off in the mapping ("enable_batching": false), so Segment would never send these events as a ' +
           'batch: send one event per request (an object "payload"), or set "enable_batching": true in the mapping.'
-      }
-    ])
+      )
+    )
     expect(local.sandbox.stats().requests).toBe(0)
   })
 
@@ -284,16 +291,14 @@ describe('a batch only when the mapping enables batching, and a mapping of field
       body: { ...(example('track.json') as object), mapping: { '@path': '$.x' } }
     })
     expect(answer.status).toBe(400)
-    expect(answer.body).toEqual([
-      {
-        statusCode: 400,
-        requestError: true,
-        message:
-          '"mapping" must be an object of field names, each with a value or one directive, for example ' +
+    expect(answer.body).toEqual(
+      refusedWith(
+        400,
+        '"mapping" must be an object of field names, each with a value or one directive, for example ' +
           '{"event": {"@path": "$.event"}}; it has the directive "@path" at its top level. Put each directive under ' +
           'the field it fills, or leave "mapping" out to use the defaults.'
-      }
-    ])
+      )
+    )
     expect(local.sandbox.stats().requests).toBe(0)
   })
 })
@@ -337,7 +342,7 @@ describe('composed messages end their sentences', () => {
   ])('%s', async (_name, headers, raw, status, message) => {
     const answer = await call('/track', { raw, headers })
     expect(answer.status).toBe(status)
-    expect(answer.body).toEqual([{ statusCode: status, requestError: true, message: expect.any(String) }])
+    expect(answer.body).toEqual(refusedWith(status, expect.any(String)))
     if (typeof message === 'string') expect(answer.body[0].message).toBe(message)
     else expect(answer.body[0].message).toMatch(message)
     expect(answer.body[0].message.endsWith(HELP)).toBe(true)
@@ -391,7 +396,7 @@ describe("an action's expected failure is one log line; only unexpected errors g
       const answer = await call('/track', {
         body: { ...(example('track.json') as object), settings: { public_key: SECRET_KEY } }
       })
-      expect(answer.body).toEqual([{ statusCode: 500, requestError: true, message: expect.any(String) }])
+      expect(answer.body).toEqual(refusedWith(500, expect.any(String)))
       const lines = (await requestLines(local.logs, '/track')).filter((line) => line.startsWith('[server]'))
       expect(lines).toEqual([expect.stringMatching(/^\[server\] POST \/track 200 \d+ ms - RetryableError 500: \S.*$/)])
       expect(lines[0]).toBe(lines[0].split('\n')[0])
@@ -422,7 +427,7 @@ describe("an action's expected failure is one log line; only unexpected errors g
       base: crashServer.url,
       body: { settings: { public_key: SECRET_KEY }, payload: { type: 'track' } }
     })
-    expect(answer.body).toEqual([{ statusCode: 500, requestError: true, message: 'cannot read the settings of pk_l…' }])
+    expect(answer.body).toEqual(refusedWith(500, 'cannot read the settings of pk_l…'))
     await requestLines(crashLogs, '/crash')
     expect(crashLogs[0]).toMatch(
       /^\[server\] POST \/crash failed: TypeError: cannot read the settings of pk_l…\n\s+at /

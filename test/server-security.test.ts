@@ -7,7 +7,16 @@ import { listenOnLoopback } from '../src/lib/loopback'
 import { startSandbox } from '../src/sandbox/sandbox-server'
 import { startServer } from '../src/server/server'
 import type { RunningServer } from '../src/server/server'
-import { call, identifyEvent, KEY, local, repoRoot, SECRET_KEY, useLocalServer } from './support/local-server'
+import {
+  call,
+  identifyEvent,
+  KEY,
+  local,
+  refusedWith,
+  repoRoot,
+  SECRET_KEY,
+  useLocalServer
+} from './support/local-server'
 
 // The local server's security: the Public Key redacted wherever it could show, CORS, DNS rebinding.
 
@@ -33,7 +42,7 @@ describe('the Public Key is redacted', () => {
       const answer = await call('/identify', {
         body: { settings: { public_key: SECRET_KEY }, payload: identifyEvent() }
       })
-      expect(answer.body).toEqual([{ statusCode: 503, requestError: true, message: expect.any(String) }])
+      expect(answer.body).toEqual(refusedWith(503, expect.any(String)))
       expect(answer.body[0].message).toMatch(/^Could not reach Koala/)
       expect(answer.text).not.toContain(SECRET_KEY)
     } finally {
@@ -113,29 +122,23 @@ describe('the answer itself is redacted, whatever the destination puts in it', (
 
   it('an unexpected error: 500 without stack frames or absolute paths', async () => {
     const text = await post('/crash')
-    expect(JSON.parse(text)).toEqual([
-      { statusCode: 500, requestError: true, message: 'could not read data/table.txt (from index.js)' }
-    ])
+    expect(JSON.parse(text)).toEqual(refusedWith(500, 'could not read data/table.txt (from index.js)'))
   })
 
   it('a stack overflow the checks did not foresee: 400, so Segment does not retry it', async () => {
     const text = await post('/overflow')
-    expect(JSON.parse(text)).toEqual([
-      {
-        statusCode: 400,
-        requestError: true,
-        message:
-          "Segment's framework ran out of stack space on this request (Maximum call stack size exceeded), usually " +
+    expect(JSON.parse(text)).toEqual(
+      refusedWith(
+        400,
+        "Segment's framework ran out of stack space on this request (Maximum call stack size exceeded), usually " +
           'because a value in it is nested too deeply (up to 1000 levels work). Sending it again will not help.'
-      }
-    ])
+      )
+    )
   })
 
   it('in the error message', async () => {
     const text = await post('/fail')
-    expect(JSON.parse(text)).toEqual([
-      { statusCode: 502, requestError: true, message: 'POST /web/projects/pk_l…/batch failed' }
-    ])
+    expect(JSON.parse(text)).toEqual(refusedWith(502, 'POST /web/projects/pk_l…/batch failed'))
   })
 })
 
@@ -246,7 +249,7 @@ describe('DNS rebinding: the server answers only requests addressed to a loopbac
       body: JSON.stringify({ settings: { public_key: KEY }, payload: identifyEvent() })
     })
     expect(answer.status).toBe(403)
-    expect(JSON.parse(answer.text)).toEqual([{ statusCode: 403, requestError: true, message: refusal(host) }])
+    expect(JSON.parse(answer.text)).toEqual(refusedWith(403, refusal(host)))
     expect(local.sandbox.stats().requests).toBe(0)
   })
 

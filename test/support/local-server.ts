@@ -73,6 +73,9 @@ export async function call(
   return { status: response.status, headers: response.headers, text, body: parsed }
 }
 
+/** The body the local server answers a refused request with (actions-cli's shape). */
+export const refusedWith = (statusCode: number, message: unknown) => [{ statusCode, requestError: true, message }]
+
 export const identifyEvent = (overrides: Record<string, unknown> = {}) => ({
   type: 'identify',
   messageId: 'srv-identify-1',
