@@ -12,7 +12,7 @@ import { DEFAULT_WORKLOAD, generateWorkload, minimumRequests, segmentBatches } f
 import type { WorkloadOptions } from './workload'
 
 /**
- * `npm run bench`: how close batch delivery comes to the limit, and how far per-event delivery is ahead of the
+ * `npm run bench`: how close batch delivery comes to the limit, and how per-event delivery compares with the
  * published Koala destination. Each round runs every mode once, each in a forked worker of its own, against a
  * loopback sink in another process; the rounds are interleaved and each ratio is taken within a round, then the
  * median of the rounds is held to its target. Exits 1 when a target is missed, 2 on a bad flag.
@@ -255,6 +255,7 @@ async function main(argv: string[]): Promise<number> {
         runs.set(step.key, [...(runs.get(step.key) ?? []), m])
         line.push(step.label)
         if (m.worker.firstError) line.push(`(first failure ${m.worker.firstError})`)
+        if (step.mode !== 'peer' && m.sink.examples.length > 0) line.push(`(sink saw: ${m.sink.examples.join('; ')})`)
       }
       console.log(`Round ${round}/${options.rounds}: ${line.join(', ')}`)
     }
