@@ -48,28 +48,23 @@ describe('POST /<action>', () => {
   it('sends the example identify and answers with the one exchange it made', async () => {
     const answer = await call('/identify', { body: example('identify.json') })
     expect(answer.status).toBe(200)
+    const traits = {
+      email: 'Jordan.Rivera@acme.example.com',
+      name: 'Jordan Rivera',
+      title: 'Head of Growth',
+      plan: 'growth',
+      company: { id: 'org_acme_551', name: 'Acme Analytics', employee_count: 120 }
+    }
     const expectedBody = {
       email: 'jordan.rivera@acme.example.com',
       ip: '203.0.113.24',
-      traits: {
-        email: 'Jordan.Rivera@acme.example.com',
-        name: 'Jordan Rivera',
-        title: 'Head of Growth',
-        plan: 'growth',
-        company: { id: 'org_acme_551', name: 'Acme Analytics', employee_count: 120 }
-      },
+      traits,
       identifies: [
         {
           type: 'identify',
           message_id: 'example-identify-0001',
           sent_at: '2026-11-30T03:57:07.157Z',
-          traits: {
-            email: 'Jordan.Rivera@acme.example.com',
-            name: 'Jordan Rivera',
-            title: 'Head of Growth',
-            plan: 'growth',
-            company: { id: 'org_acme_551', name: 'Acme Analytics', employee_count: 120 }
-          },
+          traits,
           context: {
             ip: '203.0.113.24',
             locale: 'en-US',
