@@ -133,6 +133,31 @@ export function normaliseDomain(value: unknown): string | undefined {
   return TOP_LABEL.test(labels[labels.length - 1]) ? host : undefined
 }
 
+/**
+ * Why {@link normaliseDomain} refused a value, as a clause for the message, e.g. `203.0.113.7 is an IP address`.
+ *
+ * @param given the value, trimmed and not empty.
+ */
+export function domainProblem(given: string): string {
+  if (given.includes('@')) return 'it is an email address'
+  if (/\s/.test(given)) return 'it contains a space'
+  const host = given
+    .toLowerCase()
+    .replace(/^[a-z][a-z0-9+.-]*:\/\//, '')
+    .replace(/^\/\//, '')
+    .split(/[/?#]/, 1)[0]
+    .replace(/:\d*$/, '')
+    .replace(/\.$/, '')
+  if (host === '') return 'it has no host name'
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.startsWith('[')) return `${host} is an IP address`
+  const labels = host.split('.')
+  if (host.length > 253 || labels.some((label) => label.length > 63)) return `${host} is longer than a domain can be`
+  if (labels.length < 2) return `${host} has no dot and ending such as .com`
+  const last = labels[labels.length - 1]
+  if (!TOP_LABEL.test(last)) return `its ending .${last} is not a top-level domain such as .com`
+  return `${host} has characters a domain cannot have`
+}
+
 export type PreparedPayload = PreparedProfile | PreparedAccount
 
 export interface PreparedProfile {
@@ -252,15 +277,18 @@ function prepareAccount(payload: GroupPayload, message_id: string, sent_at: stri
   const domain = normaliseDomain(payload.domain)
   if (!account_id && !domain) {
     const given = nonEmpty(payload.domain)
-    const problem =
-      given !== undefined
-        ? `The Company Domain field ${JSON.stringify(payload.domain)} is not a domain such as acme.com.`
-        : 'Koala needs a company domain or a Koala account id to know which company these traits belong to, and ' +
-          'this event has neither.'
+    // A value was mapped: the mapping is right, the value is not, so say what is wrong with it rather than where to map.
+    if (given !== undefined) {
+      return invalid(
+        `The Company Domain field ${JSON.stringify(payload.domain)} is not a domain: ${domainProblem(given)}. ` +
+          "A valid one is the company's web address, such as acme.com (a URL such as https://www.acme.com/about " +
+          'works too). Send the domain in the value this field maps, or map the Koala Account ID field.'
+      )
+    }
     return invalid(
-      problem +
-        ' Map the Company Domain field to where your group calls carry the company website, for example' +
-        ' $.traits.website or $.traits.domain, or map the Koala Account ID field.'
+      'Koala needs a company domain or a Koala account id to know which company these traits belong to, and ' +
+        'this event has neither. Map the Company Domain field to where your group calls carry the company website, ' +
+        'for example $.traits.website or $.traits.domain, or map the Koala Account ID field.'
     )
   }
   const traits = asObject(payload.traits)

@@ -117,7 +117,10 @@ describe('Identify: real Segment events', () => {
     const event = createTestEvent({
       type: 'identify',
       messageId: 'msg-test-1',
+      // Fixed times: createTestEvent's defaults read the clock once per field, so they may differ by a millisecond.
       timestamp: '2026-11-30T10:00:00.000Z',
+      sentAt: '2026-11-30T10:00:00.000Z',
+      receivedAt: '2026-11-30T10:00:00.000Z',
       traits: { email: 'Jane.Doe@Example.com', plan: 'pro' }
     })
 

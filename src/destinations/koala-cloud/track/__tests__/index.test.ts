@@ -22,6 +22,12 @@ import {
 useNock()
 
 const SKIPPED = { skipped: true, message: SKIP_MESSAGE }
+/** Instead of createTestEvent's defaults, which read the clock once per field. */
+const FIXED_TIMES = {
+  timestamp: '2026-11-30T10:00:00.000Z',
+  sentAt: '2026-11-30T10:00:00.000Z',
+  receivedAt: '2026-11-30T10:00:00.000Z'
+}
 
 describe('Track: real Segment events', () => {
   it('sends an analytics-node track as exactly the Koala body, with our User-Agent and JSON', async () => {
@@ -97,7 +103,10 @@ describe('Track: real Segment events', () => {
     const event = createTestEvent({
       messageId: 'msg-track-1',
       event: 'Report Exported',
+      // Fixed times: createTestEvent's defaults read the clock once per field, so they may differ by a millisecond.
       timestamp: '2026-11-30T10:00:00.000Z',
+      sentAt: '2026-11-30T10:00:00.000Z',
+      receivedAt: '2026-11-30T10:00:00.000Z',
       properties: { format: 'csv', profile_id: 'ko_123' },
       context: { library: { name: 'analytics-python', version: '2.3.0' }, ip: '198.51.100.5' }
     })
@@ -164,7 +173,10 @@ describe('Track: analytics.js events are skipped, visibly', () => {
     const received = recordKoala()
     const testDestination = newDestination()
     const responses = await testDestination.testAction('track', {
-      event: createTestEvent({ context: { library: { name: 'analytics.js', version: '2.11.1' } } }),
+      event: createTestEvent({
+        ...FIXED_TIMES,
+        context: { library: { name: 'analytics.js', version: '2.11.1' } }
+      }),
       settings: SETTINGS,
       useDefaultMappings: true
     })
