@@ -182,6 +182,22 @@ export function preparePayload<K extends ActionKind>(kind: K, payload: Payloads[
   return prepareProfile(kind, payload, message_id, sent_at)
 }
 
+/**
+ * The mapped object whose `email`, `profile_id` and `ip` keys the published Koala (Cloud) read besides its fields
+ * (`@segment/action-destinations` 3.497.0, `dist/destinations/koala/{track,identify}/index.js`, `perform`): Track's
+ * Event properties, Identify's Traits. It has no Koala Profile ID field, so a mapping saved with it identifies people
+ * by these keys. It sent `email` as the Email field, else `properties.email` (Track), else the mapped Traits'
+ * `email`; `profile_id` from `properties.profile_id` (Track) or `traits.profile_id` (Identify); `ip` from
+ * `properties.ip` / `traits.ip` before Device IP, which server-side libraries often fill with the server's own
+ * address. Page and Group have no published predecessor: `{}`.
+ * @returns `keys` (`{}` when the field is not an object) and `field`, the field's label for messages.
+ */
+function publishedKeys(kind: ActionKind, payload: Payloads['identify' | 'track' | 'page']) {
+  if (kind === 'track') return { keys: asObject((payload as TrackPayload).properties), field: 'Event properties' }
+  if (kind === 'identify') return { keys: asObject(payload.traits), field: 'Traits' }
+  return { keys: {} as JSONObject, field: '' }
+}
+
 function prepareProfile(
   kind: ActionKind,
   payload: Payloads['identify' | 'track' | 'page'],
@@ -199,13 +215,17 @@ function prepareProfile(
   }
 
   const traits = asObject(payload.traits)
-  const email = normaliseEmail(payload.email) ?? normaliseEmail(traits.email)
-  const profile_id = nonEmpty(payload.profile_id)
+  const published = publishedKeys(kind, payload)
+  // The mapped fields first, then where the published destination looked, in its order.
+  const email = normaliseEmail(payload.email) ?? normaliseEmail(published.keys.email) ?? normaliseEmail(traits.email)
+  const profile_id = nonEmpty(payload.profile_id) ?? nonEmpty(published.keys.profile_id)
   if (!email && !profile_id) {
     // Name the value that was refused, so "has neither" is not read as "has no email at all".
     const notEmail =
       nonEmpty(payload.email) !== undefined
         ? ` The Email field ${JSON.stringify(payload.email)} is not an email address.`
+        : nonEmpty(published.keys.email) !== undefined
+        ? ` The email ${JSON.stringify(published.keys.email)} in the ${published.field} field is not an email address.`
         : nonEmpty(traits.email) !== undefined
         ? ` The email ${JSON.stringify(traits.email)} in the Traits field is not an email address.`
         : ''
@@ -240,7 +260,7 @@ function prepareProfile(
       target: 'profile',
       key: `${profile_id ?? ''}\u0000${email ?? ''}`,
       identity,
-      ip: nonEmpty(payload.device_ip),
+      ip: nonEmpty(published.keys.ip) ?? nonEmpty(payload.device_ip),
       traits,
       entry
     }
