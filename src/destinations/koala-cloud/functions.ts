@@ -183,14 +183,12 @@ export function preparePayload<K extends ActionKind>(kind: K, payload: Payloads[
 }
 
 /**
- * The mapped object whose `email`, `profile_id` and `ip` keys the published Koala (Cloud) read besides its fields
- * (`@segment/action-destinations` 3.497.0, `dist/destinations/koala/{track,identify}/index.js`, `perform`): Track's
- * Event properties, Identify's Traits. It has no Koala Profile ID field, so a mapping saved with it identifies people
- * by these keys. It sent `email` as the Email field, else `properties.email` (Track), else the mapped Traits'
- * `email`; `profile_id` from `properties.profile_id` (Track) or `traits.profile_id` (Identify); `ip` from
- * `properties.ip` / `traits.ip` before Device IP, which server-side libraries often fill with the server's own
- * address. Page and Group have no published predecessor: `{}`.
- * @returns `keys` (`{}` when the field is not an object) and `field`, the field's label for messages.
+ * Where the published Koala (Cloud) looked for the person and the ip besides its fields
+ * (`@segment/action-destinations` 3.497.0, `dist/destinations/koala/{track,identify}/index.js`, `perform`): the
+ * `email`, `profile_id` and `ip` keys of Track's mapped Event properties and of Identify's mapped Traits. A mapping
+ * saved with it has no Koala Profile ID field; reading the same keys in its order keeps that mapping's events going
+ * to the same person with the same ip. Page and Group have no published predecessor: no keys.
+ * @returns `keys` (`{}` when the field is not an object) and `field`, its label for messages.
  */
 function publishedKeys(kind: ActionKind, payload: Payloads['identify' | 'track' | 'page']) {
   if (kind === 'track') return { keys: asObject((payload as TrackPayload).properties), field: 'Event properties' }
@@ -216,7 +214,7 @@ function prepareProfile(
 
   const traits = asObject(payload.traits)
   const published = publishedKeys(kind, payload)
-  // The mapped fields first, then where the published destination looked, in its order.
+  // The Email and Koala Profile ID fields win; then the published destination's keys, in its order.
   const email = normaliseEmail(payload.email) ?? normaliseEmail(published.keys.email) ?? normaliseEmail(traits.email)
   const profile_id = nonEmpty(payload.profile_id) ?? nonEmpty(published.keys.profile_id)
   if (!email && !profile_id) {
@@ -260,6 +258,7 @@ function prepareProfile(
       target: 'profile',
       key: `${profile_id ?? ''}\u0000${email ?? ''}`,
       identity,
+      // An explicit ip before Device IP, as published: server-side libraries often give context.ip the server's own.
       ip: nonEmpty(published.keys.ip) ?? nonEmpty(payload.device_ip),
       traits,
       entry
