@@ -3,7 +3,14 @@ import type { JSONObject } from '@segment/actions-core'
 import definition from '../src/destinations/koala-cloud'
 import { contractViolation } from '../src/sandbox/sandbox-server'
 import { PEER_VERSION } from '../bench/peer'
-import { deliver, differentialEvents, HAND_MADE, NOT_DELIVERED, PUBLISHED_RECORD_PATH } from './support/differential'
+import {
+  DELIBERATE,
+  deliver,
+  differentialEvents,
+  HAND_MADE,
+  NOT_DELIVERED,
+  PUBLISHED_RECORD_PATH
+} from './support/differential'
 import type { Delivery, PublishedRecord } from './support/differential'
 
 // Issue 17: under a mapping saved with the published Koala (Cloud), every event it delivers, ours delivers to the same
@@ -62,7 +69,10 @@ describe('the record of the published destination', () => {
 })
 
 describe('under the published presets as saved subscriptions', () => {
-  const deliveredByPublished = record.outputs.filter((output) => delivered(output) !== undefined)
+  const deliberate = new Set(DELIBERATE.map(({ id }) => id))
+  const deliveredByPublished = record.outputs.filter(
+    (output) => delivered(output) !== undefined && !deliberate.has(output.id)
+  )
 
   it('the record has the 16 real events the published destination delivered', () => {
     expect(deliveredByPublished.filter(({ id }) => id.includes('.ndjson:'))).toHaveLength(16)
@@ -83,4 +93,18 @@ describe('under the published presets as saved subscriptions', () => {
       expect(mismatch).toBeUndefined()
     }
   )
+})
+
+describe('where ours differs on purpose from what the published destination delivered', () => {
+  it.each(DELIBERATE.map((item) => [item.id, item.why, item] as const))('%s: %s', async (_id, _why, item) => {
+    const ours = await deliver(definition, record.subscriptions, item.event, koala)
+    if ('refused' in item.ours) {
+      expect(ours.requests).toEqual([])
+      expect(ours.error).toMatch(/^PayloadValidationError: /)
+      expect(ours.error).toContain(item.ours.refused)
+    } else {
+      const body = delivered(ours)
+      expect(body && person(body)).toBe(person(item.ours.person))
+    }
+  })
 })

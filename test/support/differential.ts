@@ -108,7 +108,33 @@ export const NOT_DELIVERED: DifferentialEvent[] = [
   identify('identify-no-person', { traits: { plan: 'pro' }, context: { ...SERVER, traits: { email: 'ctx@x.com' } } })
 ]
 
-/** The real events, in file order, then {@link HAND_MADE} and {@link NOT_DELIVERED}. */
+/**
+ * Events the published destination delivers and this one, on purpose, does not deliver alike: each with what this one
+ * does instead (`person`: the body's `profile_id`, email and `ip`; or `refused`: the sentence its refusal names the
+ * value with) and why.
+ */
+export const DELIBERATE: (DifferentialEvent & { ours: { person: JSONObject } | { refused: string }; why: string })[] = [
+  {
+    ...track('track-display-name-email', { context: { ...SERVER, traits: { email: 'Ann Lee <ann@example.com>' } } }),
+    ours: { refused: 'The email "Ann Lee <ann@example.com>" in the Traits field is not an email address.' },
+    why: 'a display name is no address: Koala would file it as another person (docs/MIGRATION.md, Email)'
+  },
+  {
+    ...identify('identify-padded-profile-id', { traits: { profile_id: ` ${KO_ID} ` } }),
+    ours: { person: { profile_id: KO_ID } },
+    why: "Koala's ko_id has no spaces: ours trims every identifier"
+  },
+  {
+    ...track('track-empty-properties-ip', {
+      properties: { ip: '' },
+      context: { ...SERVER, ip: '203.0.113.9', traits: { email: 'ann@example.com' } }
+    }),
+    ours: { person: { email: 'ann@example.com', ip: '203.0.113.9' } },
+    why: 'an empty ip says nothing: ours sends Device IP, the published destination sent ""'
+  }
+]
+
+/** The real events, in file order, then {@link HAND_MADE}, {@link NOT_DELIVERED} and {@link DELIBERATE}. */
 export function differentialEvents(): DifferentialEvent[] {
   const real: DifferentialEvent[] = []
   for (const file of fs
@@ -118,7 +144,7 @@ export function differentialEvents(): DifferentialEvent[] {
     const events = JSON.parse(fs.readFileSync(path.join(FIXTURES_DIR, file), 'utf8')) as SegmentEvent[]
     events.forEach((event, index) => real.push({ id: `${file.replace(/\.json$/, '.ndjson')}:${index + 1}`, event }))
   }
-  return [...real, ...HAND_MADE, ...NOT_DELIVERED]
+  return [...real, ...HAND_MADE, ...NOT_DELIVERED, ...DELIBERATE.map(({ id, event }) => ({ id, event }))]
 }
 
 /** Koala's production host, which both destinations send to by default; nock answers for it. */
