@@ -26,7 +26,10 @@ const koala = (body: JSONObject): [number, JSONObject] => {
   return reason === undefined ? [200, { ok: true }] : [400, { error: reason }]
 }
 
-/** The one body Koala accepted for the event, or undefined when it was not delivered. */
+/**
+ * The one body Koala accepted for the event, or undefined when it was not delivered. The record's requests were all
+ * answered 200 (the published code reads no answer); Koala's contract says which of them it would have accepted.
+ */
 function delivered(delivery: Delivery): JSONObject | undefined {
   if (delivery.error !== undefined || delivery.requests.length !== 1) return undefined
   const { body } = delivery.requests[0]
@@ -54,9 +57,10 @@ describe('the record of the published destination', () => {
   })
 
   it('has the published destination deliver every hand-made event, and none of the not-delivered ones', () => {
+    // Else a class of issue 17 could drop out of the comparison below unnoticed.
     const outcome = (id: string) =>
       delivered(record.outputs.find((output) => output.id === id) as Delivery) !== undefined
-    expect(HAND_MADE.filter(({ id }) => !outcome(id)).map(({ id }) => id)).toEqual([])
+    expect([...HAND_MADE, ...DELIBERATE].filter(({ id }) => !outcome(id)).map(({ id }) => id)).toEqual([])
     expect(NOT_DELIVERED.filter(({ id }) => outcome(id)).map(({ id }) => id)).toEqual([])
   })
 
