@@ -207,6 +207,20 @@ export function preparePayload<K extends ActionKind>(kind: K, payload: Payloads[
   return prepareProfile(kind, payload, message_id, sent_at)
 }
 
+/**
+ * Where the published Koala (Cloud) looked for the person and the ip besides its fields
+ * (`@segment/action-destinations` 3.497.0, `dist/destinations/koala/{track,identify}/index.js`, `perform`): the
+ * `email`, `profile_id` and `ip` keys of Track's mapped Event properties and of Identify's mapped Traits. A mapping
+ * saved with it has no Koala Profile ID field; reading the same keys in its order keeps that mapping's events going
+ * to the same person with the same ip. Page and Group have no published predecessor: no keys.
+ * @returns `keys` (`{}` when the field is not an object) and `field`, its label for messages.
+ */
+function publishedKeys(kind: ActionKind, payload: Payloads['identify' | 'track' | 'page']) {
+  if (kind === 'track') return { keys: asObject((payload as TrackPayload).properties), field: 'Event properties' }
+  if (kind === 'identify') return { keys: asObject(payload.traits), field: 'Traits' }
+  return { keys: {} as JSONObject, field: '' }
+}
+
 function prepareProfile(
   kind: ActionKind,
   payload: Payloads['identify' | 'track' | 'page'],
@@ -224,13 +238,17 @@ function prepareProfile(
   }
 
   const traits = asObject(payload.traits)
-  const email = normaliseEmail(payload.email) ?? normaliseEmail(traits.email)
-  const profile_id = nonEmpty(payload.profile_id)
+  const published = publishedKeys(kind, payload)
+  // The Email and Koala Profile ID fields win; then the published destination's keys, in its order.
+  const email = normaliseEmail(payload.email) ?? normaliseEmail(published.keys.email) ?? normaliseEmail(traits.email)
+  const profile_id = nonEmpty(payload.profile_id) ?? nonEmpty(published.keys.profile_id)
   if (!email && !profile_id) {
     // Name the value that was refused, so "has neither" is not read as "has no email at all".
     const notEmail =
       nonEmpty(payload.email) !== undefined
         ? ` The Email field ${JSON.stringify(payload.email)} is not an email address.`
+        : nonEmpty(published.keys.email) !== undefined
+        ? ` The email ${JSON.stringify(published.keys.email)} in the ${published.field} field is not an email address.`
         : nonEmpty(traits.email) !== undefined
         ? ` The email ${JSON.stringify(traits.email)} in the Traits field is not an email address.`
         : ''
@@ -265,7 +283,8 @@ function prepareProfile(
       target: 'profile',
       key: `${profile_id ?? ''}\u0000${email ?? ''}`,
       identity,
-      ip: nonEmpty(payload.device_ip),
+      // An explicit ip before Device IP, as published: server-side libraries often give context.ip the server's own.
+      ip: nonEmpty(published.keys.ip) ?? nonEmpty(payload.device_ip),
       traits,
       entry
     }
