@@ -90,6 +90,10 @@ describe('onDelete: a userId that is an email', () => {
       }
     ])
     expect({ status: result.status, data: result.data }).toEqual({ status: 200, data: { deletion_request_id: ID } })
+    // The key travels in that one header only.
+    const carrying = Object.entries(sent[0].headers).filter(([, value]) => value.includes(SECRET))
+    expect(carrying.map(([name]) => name)).toEqual(['authorization'])
+    expect(sent[0].url).not.toContain(SECRET)
   })
 
   it('sends the email as every event sends it: trimmed and lowercased', async () => {
