@@ -87,7 +87,7 @@ export interface Received {
   body: JSONObject
 }
 
-function headersOf(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+export function headersOf(headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const flat: Record<string, string> = {}
   for (const [name, value] of Object.entries(headers)) {
     if (value !== undefined) flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value
@@ -238,11 +238,12 @@ export function trackEvent(
 /**
  * Test-wide hygiene on top of the monorepo's jest setup (which cleans nock before each test and allows only
  * 127.0.0.1): no network at all, delayed replies aborted so jest exits promptly, and the destination's environment
- * overrides cleared, so a `KOALA_API_URL` left in the developer's shell cannot send requests past the mocked host.
+ * overrides cleared, so a `KOALA_API_URL` or `KOALA_APP_URL` left in the developer's shell cannot send requests past the mocked host.
  */
 export function useNock(): void {
   const clearOverrides = () => {
     delete process.env.KOALA_API_URL
+    delete process.env.KOALA_APP_URL
     delete process.env.KOALA_REQUEST_TIMEOUT_MS
   }
   beforeAll(() => {

@@ -381,7 +381,7 @@ describe('Track: what the published destination read besides its fields (propert
 })
 
 describe('Destination definition and presets', () => {
-  it('is Koala (Cloud), a cloud destination with a required password Public Key', () => {
+  it('is Koala (Cloud), a cloud destination with a required password Public Key and an optional Secret Key', () => {
     expect({ name: destination.name, slug: destination.slug, mode: destination.mode }).toEqual({
       name: 'Koala (Cloud)',
       slug: 'actions-koala-cloud',
@@ -389,7 +389,16 @@ describe('Destination definition and presets', () => {
     })
     expect(destination.authentication?.scheme).toBe('custom')
     expect(destination.authentication?.fields).toEqual({
-      public_key: { label: 'Public Key', description: 'Your public key', type: 'password', required: true }
+      public_key: { label: 'Public Key', description: 'Your public key', type: 'password', required: true },
+      secret_key: {
+        label: 'Secret Key',
+        description:
+          'Needed only for deletion requests (GDPR/CCPA): a secret API key from Koala, Settings > API Keys. Koala ' +
+          'deletes people by email, so it deletes those whose userId is their email. Events are sent with the ' +
+          'Public Key alone.',
+        type: 'password',
+        required: false
+      }
     })
   })
 
