@@ -98,7 +98,10 @@ export function syntheticEvents(): RealEvent[] {
     event: createTestEvent({
       type: type as SegmentEvent['type'],
       messageId: `validate-${type}`,
+      // Fixed times, not createTestEvent's clock readings: the same events on every run.
       timestamp: '2026-01-01T00:00:00.000Z',
+      sentAt: '2026-01-01T00:00:00.000Z',
+      receivedAt: '2026-01-01T00:00:00.000Z',
       traits: { email: 'jane.doe@example.com', name: 'Jane Doe' },
       properties: { plan: 'pro' }
     })

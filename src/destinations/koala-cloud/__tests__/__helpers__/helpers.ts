@@ -71,6 +71,15 @@ export function defaultMapping(action: ActionName): JSONObject {
   return defaultValues(definition.actions[action].fields)
 }
 
+/**
+ * A mapping saved with the published Koala (Cloud) (its presets' mapping): the action's default mapping without the
+ * fields it did not have.
+ */
+export function savedMapping(action: 'track' | 'identify'): JSONObject {
+  const added = ['profile_id', 'enable_batching', 'batch_size']
+  return Object.fromEntries(Object.entries(defaultMapping(action)).filter(([key]) => !added.includes(key)))
+}
+
 /** One request Koala received. */
 export interface Received {
   path: string
@@ -114,9 +123,12 @@ export function expectBody(body: JSONObject, status = 200, answer: JSONObject | 
 }
 
 /** The context Segment passes with an event or a batch: the action's default mapping under `options.mapping`. */
-function executionContext(action: ActionName, options: { settings?: JSONObject; mapping?: JSONObject }) {
+function executionContext(
+  action: ActionName,
+  options: { settings?: JSONObject; mapping?: JSONObject; onlyMapping?: boolean }
+) {
   return {
-    mapping: { ...defaultMapping(action), ...options.mapping },
+    mapping: options.onlyMapping ? options.mapping ?? {} : { ...defaultMapping(action), ...options.mapping },
     settings: (options.settings ?? SETTINGS) as unknown as Settings,
     features: {},
     statsContext: {} as never,
@@ -129,7 +141,7 @@ function executionContext(action: ActionName, options: { settings?: JSONObject; 
 
 /**
  * Runs one event through an action the way Segment does (no `createTestEvent` defaults added), with the action's
- * default mapping merged under `mapping`.
+ * default mapping merged under `mapping`, or `mapping` alone with `onlyMapping`.
  *
  * @returns the action's output and the HTTP responses it produced.
  * @throws whatever the action or the framework's validation throws.
@@ -137,7 +149,7 @@ function executionContext(action: ActionName, options: { settings?: JSONObject; 
 export async function runEvent(
   action: ActionName,
   event: SegmentEvent,
-  options: { settings?: JSONObject; mapping?: JSONObject } = {}
+  options: { settings?: JSONObject; mapping?: JSONObject; onlyMapping?: boolean } = {}
 ) {
   const destination = new EventRunner()
   const results = await destination.run(action, { event, ...executionContext(action, options) })
@@ -263,9 +275,14 @@ export const SKIP_MESSAGE =
   'Sending it again from Segment would count it twice in Koala.'
 
 /** Runs one event through `action` and returns the one body Koala received. */
-export async function sentBody(action: ActionName, event: SegmentEvent, mapping?: Record<string, unknown>) {
+export async function sentBody(
+  action: ActionName,
+  event: SegmentEvent,
+  mapping?: Record<string, unknown>,
+  onlyMapping = false
+) {
   const received = recordKoala()
-  await runEvent(action, event, { mapping: mapping as never })
+  await runEvent(action, event, { mapping: mapping as never, onlyMapping })
   expect(received).toHaveLength(1)
   return received[0].body
 }
