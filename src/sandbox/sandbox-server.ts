@@ -1,8 +1,8 @@
 import { isObject } from '@segment/actions-core'
 import express from 'express'
 import type { NextFunction, Request, Response } from 'express'
-import { redactProjectUrl } from '../destinations/koala-cloud/config'
 import { listenOnLoopback, loopbackHostOnly } from '../lib/loopback'
+import { shortenProjectKey } from '../lib/text'
 import { deletionRoutes } from './deletions'
 
 /**
@@ -400,7 +400,7 @@ export function createSandbox(options: SandboxOptions = {}) {
     counters.accounts.entries += count
     if (keepBodies) received.push(req.body)
     options.log?.(
-      `[sandbox] ${redactProjectUrl(req.originalUrl)}: accepted ${count} ${count === 1 ? 'entry' : 'entries'}` +
+      `[sandbox] ${shortenProjectKey(req.originalUrl)}: accepted ${count} ${count === 1 ? 'entry' : 'entries'}` +
         ` for ${String(
           (req.body as { domain?: string; account_id?: string }).domain ??
             (req.body as { account_id?: string }).account_id
@@ -426,7 +426,7 @@ export function createSandbox(options: SandboxOptions = {}) {
     counters.entries += count
     if (keepBodies) received.push(req.body)
     options.log?.(
-      `[sandbox] ${redactProjectUrl(req.originalUrl)}: accepted ${count} ${count === 1 ? 'entry' : 'entries'}` +
+      `[sandbox] ${shortenProjectKey(req.originalUrl)}: accepted ${count} ${count === 1 ? 'entry' : 'entries'}` +
         ` (${ARRAYS.filter((name) => body[name]?.length).join(', ')})`
     )
     if (res.locals.acceptThenReset === true) return void req.socket.destroy()

@@ -15,8 +15,9 @@ import specExamples from './fixtures/spec-examples.json'
  */
 
 /**
- * The folder's copies of `../shared/fixtures/segment-events` (`./bin/run copy-fixtures` writes them; a test outside
- * the folder fails when they drift): the event of line N of `name.ndjson` is at index N - 1 of `name.json`.
+ * The repository's real Segment events, one JSON array per file captured from Segment's libraries (`validate` and
+ * the tools' tests read the same files): the event of line N of the captured `name.ndjson` is at index N - 1 of
+ * `name.json`, so tests name an event by its file and line as the capture does.
  */
 const FIXTURES: Record<string, unknown[]> = {
   'analytics-next-browser.ndjson': analyticsNextBrowser,
@@ -27,7 +28,7 @@ const FIXTURES: Record<string, unknown[]> = {
 }
 
 /**
- * One real Segment event; `line` is its line in the shared file, counting from 1 as the fixtures' README does.
+ * One real Segment event; `line` is its line in the captured file, counting from 1.
  *
  * @throws RangeError when that line holds no event.
  */
