@@ -322,6 +322,39 @@ const cases: BadCase[] = [
     expected: ajv('Device IP must be a string but it was an object.'),
     inBatch: true
   },
+  // --- Who the person is: the Email field, then (Track) properties.email, then the mapped Traits' email -------------
+  {
+    name: "properties.email comes before the mapped Traits' (context.traits) email",
+    action: 'track',
+    event: track('who1', {
+      properties: { email: ' Props@Example.com' },
+      context: { ...LIBRARY, traits: { email: 'ctx@example.com' } }
+    }),
+    expected: trackBody({
+      top: { email: 'props@example.com' },
+      message_id: 'msg-who1',
+      event: 'Report Exported',
+      properties: { email: ' Props@Example.com' },
+      traits: { email: 'ctx@example.com' }
+    }),
+    inBatch: true
+  },
+  {
+    name: "properties.email that is not an address gives way to the mapped Traits' email",
+    action: 'track',
+    event: track('who2', {
+      properties: { email: 'Ann Lee <ann@example.com>' },
+      context: { ...LIBRARY, traits: { email: 'Who2@Example.com' } }
+    }),
+    expected: trackBody({
+      top: { email: 'who2@example.com' },
+      message_id: 'msg-who2',
+      event: 'Report Exported',
+      properties: { email: 'Ann Lee <ann@example.com>' },
+      traits: { email: 'Who2@Example.com' }
+    }),
+    inBatch: true
+  },
   // --- An explicit ip (Track's properties.ip, Identify's traits.ip) replaces Device IP only when it is an address -----
   {
     name: 'properties.ip is not an IP address: Device IP is sent, properties unchanged',

@@ -21,7 +21,11 @@ const action: ActionDefinition<Settings, Payload> = {
   description: 'Send an Event to Koala.',
   defaultSubscription: 'type = "track"',
   fields: {
-    email,
+    email: {
+      ...email,
+      description:
+        'The email to associate with the user, trimmed and lowercased; only a bare address (name@domain.tld) counts. When it is empty or not an address, the `email` inside the mapped Event properties is used, else the one inside the mapped Traits.'
+    },
     profile_id,
     event,
     properties,
