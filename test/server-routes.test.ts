@@ -281,6 +281,52 @@ describe('a batch only when the mapping enables batching, and a mapping of field
     expect(batch.body[batch.body.length - 1].multistatus[0].status).toBe(200)
   })
 
+  it.each([['false'], [0], [null]])(
+    'reads "enable_batching": %p as the framework reads a boolean field: false, so an array payload is refused',
+    async (value) => {
+      const answer = await call('/track', {
+        body: { ...(example('batch.json') as object), mapping: { enable_batching: value } }
+      })
+      expect(answer.status).toBe(400)
+      expect(answer.body).toEqual(
+        refusedWith(
+          400,
+          'Batching is off in the mapping ("enable_batching": false), so Segment would never send these events as a ' +
+            'batch: send one event per request (an object "payload"), or set "enable_batching": true in the mapping.'
+        )
+      )
+      expect(local.sandbox.stats().requests).toBe(0)
+    }
+  )
+
+  it('runs a batch with "enable_batching": "true", and one event with "false"', async () => {
+    const batch = await call('/identify', {
+      body: { settings: { public_key: KEY }, payload: [identifyEvent()], mapping: { enable_batching: 'true' } }
+    })
+    expect(batch.body[batch.body.length - 1].multistatus[0].status).toBe(200)
+    const one = await call('/identify', {
+      body: { settings: { public_key: KEY }, payload: identifyEvent(), mapping: { enable_batching: 'false' } }
+    })
+    expect(one.body[0].response.statusCode).toBe(200)
+  })
+
+  it.each([['no'], ['FALSE'], [2], [[false]]])(
+    'refuses "enable_batching": %p, naming the field, for a batch and for one event',
+    async (value) => {
+      const message =
+        `"enable_batching" in the mapping is ${JSON.stringify(value)}; it must be true (Segment may send batches) ` +
+        'or false (one event per request). The framework also reads "true", "false", 1 and 0 as those.'
+      for (const payload of [[identifyEvent()], identifyEvent()]) {
+        const answer = await call('/identify', {
+          body: { settings: { public_key: KEY }, payload, mapping: { enable_batching: value } }
+        })
+        expect(answer.status).toBe(400)
+        expect(answer.body).toEqual(refusedWith(400, message))
+      }
+      expect(local.sandbox.stats().requests).toBe(0)
+    }
+  )
+
   it('refuses a directive at the root of "mapping" with what to send instead', async () => {
     const answer = await call('/track', {
       body: { ...(example('track.json') as object), mapping: { '@path': '$.x' } }

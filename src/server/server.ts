@@ -115,6 +115,26 @@ class BadRequest extends Error {
   }
 }
 
+/**
+ * The mapping's `enable_batching` as the framework's schema check reads a boolean field (ajv's `coerceTypes`, which
+ * actions-core turns on): `"true"` and `1` are true, `"false"`, `0` and `null` false. A directive (an object) is
+ * left to mapping-kit.
+ *
+ * @returns the boolean, or `undefined` for a directive or no value (an action without the field).
+ * @throws BadRequest (400) for any other value, naming the field, rather than running the batch path on it.
+ */
+function batchingIn(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value
+  if (value === 'true' || value === 1) return true
+  if (value === 'false' || value === 0 || value === null) return false
+  if (value === undefined || isObject(value)) return undefined
+  throw new BadRequest(
+    400,
+    `"enable_batching" in the mapping is ${JSON.stringify(value)}; it must be true (Segment may send batches) or ` +
+      'false (one event per request). The framework also reads "true", "false", 1 and 0 as those.'
+  )
+}
+
 /** One per-event status of a batch, as the framework's `executeBatch` returns them. */
 export type MultistatusNode = Awaited<ReturnType<Destination<Settings>['executeBatch']>>[number]
 
@@ -205,8 +225,9 @@ function refusedNode(message: string): MultistatusNode {
  * @param log receives the stack trace of an unexpected failure (an error without a status).
  * @param note receives the one-line reason of an expected failure (one of the framework's errors).
  * @returns the answer, not yet redacted.
- * @throws BadRequest (400) when `mapping` has a directive at its top, when an array payload comes with
- *   `enable_batching: false`, or when the merged mapping is not valid.
+ * @throws BadRequest (400) when `mapping` has a directive at its top, when `enable_batching` is not a boolean the
+ *   framework would read, when an array payload comes with `enable_batching` false (or `"false"`), or when the merged
+ *   mapping is not valid.
  */
 async function runAction(
   definition: DestinationDefinition<Settings>,
@@ -222,7 +243,9 @@ async function runAction(
   // The mapping a user gives replaces the defaults field by field, as in actions-cli.
   const mapping = { ...defaultValues(action.definition.fields), ...input.mapping }
   // Segment hands an action a batch only when its mapping enables batching; otherwise it sends events one by one.
-  if (Array.isArray(input.payload) && mapping.enable_batching === false) throw new BadRequest(400, BATCHING_OFF)
+  if (batchingIn(mapping.enable_batching) === false && Array.isArray(input.payload)) {
+    throw new BadRequest(400, BATCHING_OFF)
+  }
   // mapping-kit would refuse it inside the action with a stack trace for a message; say what is wrong instead.
   const problem = mappingProblem(mapping)
   if (problem) throw new BadRequest(400, problem)
