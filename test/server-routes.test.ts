@@ -162,6 +162,76 @@ describe('POST /<action>', () => {
     ])
   })
 
+  describe('an empty or missing MessageId or Event Name: the framework names the key, the server adds label and fix', () => {
+    const MISSING_MESSAGE_ID = "The root value is missing the required field 'message_id'."
+    const MESSAGE_ID_HINT =
+      'The MessageId field (message_id) has no value in this event (empty text counts as none): map it to ' +
+      '$.messageId, its default, or to where your events carry it.'
+    const MISSING_EVENT = "The root value is missing the required field 'event'."
+    const EVENT_HINT =
+      'The Event Name field (event) has no value in this event (empty text counts as none): map it to $.event, its ' +
+      'default, or to where your events carry it.'
+    const track = (overrides: Record<string, unknown>) => ({
+      type: 'track',
+      event: 'Report Exported',
+      messageId: 'srv-track-empty',
+      timestamp: '2026-11-30T10:00:00Z',
+      context: { traits: { email: 'ada@example.com' } },
+      ...overrides
+    })
+
+    it.each([[''], [undefined], [null]])('one event with messageId %p', async (messageId) => {
+      const answer = await call('/identify', {
+        body: { settings: { public_key: KEY }, payload: identifyEvent({ messageId }) }
+      })
+      expect(answer.body).toEqual([
+        {
+          statusCode: 400,
+          requestError: true,
+          message: `${MISSING_MESSAGE_ID} ${MESSAGE_ID_HINT}`,
+          fields: { message_id: MISSING_MESSAGE_ID }
+        }
+      ])
+      expect(local.sandbox.stats().requests).toBe(0)
+    })
+
+    it('one track with event ""', async () => {
+      const answer = await call('/track', { body: { settings: { public_key: KEY }, payload: track({ event: '' }) } })
+      expect(answer.body).toEqual([
+        {
+          statusCode: 400,
+          requestError: true,
+          message: `${MISSING_EVENT} ${EVENT_HINT}`,
+          fields: { event: MISSING_EVENT }
+        }
+      ])
+    })
+
+    it("in a batch: a missing one gets the framework's message with the hint, an empty one the destination's", async () => {
+      const answer = await call('/track', {
+        body: {
+          settings: { public_key: KEY },
+          payload: [track({ event: undefined, messageId: 'b1' }), track({ event: '', messageId: 'b2' })]
+        }
+      })
+      const node = (errormessage: string) => ({
+        status: 400,
+        errortype: 'PAYLOAD_VALIDATION_FAILED',
+        errormessage,
+        errorreporter: 'INTEGRATIONS'
+      })
+      expect(answer.body).toEqual([
+        {
+          multistatus: [
+            node(`${MISSING_EVENT} ${EVENT_HINT}`),
+            node('The Event Name field is empty. Map it to the Segment event name ($.event).')
+          ]
+        }
+      ])
+      expect(local.sandbox.stats().requests).toBe(0)
+    })
+  })
+
   it('runs an array payload through the batch path: exchanges, then the per-event multistatus', async () => {
     const answer = await call('/track', { body: example('batch.json') })
     expect(answer.status).toBe(200)

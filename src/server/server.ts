@@ -1,5 +1,11 @@
 import { defaultValues, Destination, isObject } from '@segment/actions-core'
-import type { DecoratedResponse, DestinationDefinition, JSONObject, SegmentEvent } from '@segment/actions-core'
+import type {
+  DecoratedResponse,
+  DestinationDefinition,
+  InputField,
+  JSONObject,
+  SegmentEvent
+} from '@segment/actions-core'
 import express from 'express'
 import type { NextFunction, Request, Response } from 'express'
 import koalaCloud from '../destinations/koala-cloud'
@@ -135,6 +141,37 @@ function batchingIn(value: unknown): boolean | undefined {
   )
 }
 
+// The framework's schema check (ajv-human-errors) names a required field that has no value by its key only.
+const MISSING_FIELD = /^The root value is missing the required field '([^']+)'\.$/
+
+/**
+ * `message` with, for each required field the framework's schema check found without a value, a sentence naming the
+ * field's label and the fix: the framework drops empty text before that check when it runs one event, so an empty
+ * messageId reads as a missing field. E.g. `The root value is missing the required field 'message_id'. The MessageId
+ * field (message_id) has no value in this event (empty text counts as none): map it to $.messageId, its default, or
+ * to where your events carry it.`
+ *
+ * @param missing the keys the check named (from its `fields`, or the message itself).
+ */
+function withFieldHints(message: string, missing: string[], fields: Record<string, InputField>): string {
+  const hints = missing.flatMap((key) => {
+    const field = fields[key]
+    if (!field) return []
+    const path = isObject(field.default) ? field.default['@path'] : undefined
+    const fix =
+      typeof path === 'string'
+        ? `map it to ${path}, its default, or to where your events carry it`
+        : 'map it to where your events carry it'
+    return [`The ${field.label} field (${key}) has no value in this event (empty text counts as none): ${fix}.`]
+  })
+  return hints.length ? `${message} ${hints.join(' ')}` : message
+}
+
+/** The keys of the required fields an error output of the framework's schema check says have no value. */
+function missingFields(output: ErrorOutput): string[] {
+  return Object.values(output.fields ?? {}).flatMap((text) => MISSING_FIELD.exec(text)?.[1] ?? [])
+}
+
 /** One per-event status of a batch, as the framework's `executeBatch` returns them. */
 export type MultistatusNode = Awaited<ReturnType<Destination<Settings>['executeBatch']>>[number]
 
@@ -266,7 +303,16 @@ async function runAction(
           })
         : []
       let next = 0
-      const multistatus = refused.map((message) => (message === undefined ? ran[next++] : refusedNode(message)))
+      const multistatus = refused.map((message) => {
+        if (message !== undefined) return refusedNode(message)
+        const node = ran[next++] as MultistatusNode & { errormessage?: unknown }
+        const missing = typeof node.errormessage === 'string' ? MISSING_FIELD.exec(node.errormessage)?.[1] : undefined
+        if (!missing) return node
+        return {
+          ...node,
+          errormessage: withFieldHints(node.errormessage as string, [missing], action.definition.fields)
+        }
+      })
       return [...(await toExchanges(destination.responses)), { multistatus }]
     }
     const refused = unprocessableEvent(input.payload)
@@ -283,7 +329,8 @@ async function runAction(
     // No request was made: show what the action returned instead (a skipped event says why).
     return [{ output: results[results.length - 1]?.data ?? null }]
   } catch (error) {
-    const output = toErrorOutput(error)
+    const found = toErrorOutput(error)
+    const output = { ...found, message: withFieldHints(found.message, missingFields(found), action.definition.fields) }
     if (isExpectedFailure(error, output)) {
       // One of the framework's error classes (Koala's 500, a refused event, …): an outcome the answer reports, not a
       // fault of the server, so the request's log line gets a one-line reason and no stack trace.
