@@ -309,10 +309,13 @@ describe('POST /authenticate', () => {
 
   it('answers ok:false naming the field when the key is missing', async () => {
     const answer = await call('/authenticate', { body: {} })
+    const message =
+      '"public_key" is missing: put your Koala Public Key there (Koala: Settings > Install), as ' +
+      '{"public_key": "<your Koala Public Key>"} or {"settings": {"public_key": "<your Koala Public Key>"}}.'
     expect(answer.body).toEqual({
       ok: false,
-      error: "The root value is missing the required field 'public_key'.",
-      fields: { public_key: "The root value is missing the required field 'public_key'." }
+      error: message,
+      fields: { public_key: message }
     })
   })
 
