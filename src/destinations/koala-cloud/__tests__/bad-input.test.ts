@@ -355,6 +355,17 @@ const cases: BadCase[] = [
     }),
     inBatch: true
   },
+  {
+    name: 'a Unicode email is lowercased as written, its domain not converted to punycode',
+    action: 'identify',
+    event: identify('who3', { traits: { email: 'Jörg@München.example' } }),
+    expected: identifyBody({
+      top: { email: 'jörg@münchen.example' },
+      message_id: 'msg-who3',
+      traits: { email: 'Jörg@München.example' }
+    }),
+    inBatch: true
+  },
   // --- An explicit ip (Track's properties.ip, Identify's traits.ip) replaces Device IP only when it is an address -----
   {
     name: 'properties.ip is not an IP address: Device IP is sent, properties unchanged',
