@@ -180,15 +180,16 @@ export function normaliseDomain(value: unknown): string | undefined {
 export function domainProblem(given: string): string {
   if (given.includes('@')) return 'it is an email address'
   if (/\s/.test(given)) return 'it contains a space'
-  const host = given
+  const authority = given
     .toLowerCase()
     .replace(/^[a-z][a-z0-9+.-]*:\/\//, '')
     .replace(/^\/\//, '')
     .split(/[/?#]/, 1)[0]
-    .replace(/:\d*$/, '')
-    .replace(/\.$/, '')
+  // A bare IPv6 address before its last group is read as a port.
+  if (isIpAddress(authority)) return `${authority} is an IP address`
+  const host = authority.replace(/:\d*$/, '').replace(/\.$/, '')
   if (host === '') return 'it has no host name'
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.startsWith('[')) return `${host} is an IP address`
+  if (isIpAddress(host) || host.startsWith('[')) return `${host} is an IP address`
   const labels = host.split('.')
   if (host.length > 253 || labels.some((label) => label.length > 63)) return `${host} is longer than a domain can be`
   if (labels.length < 2) return `${host} has no dot and ending such as .com`

@@ -6,7 +6,7 @@ import {
 } from '@segment/actions-core'
 import { checkPublicKey, koalaBaseUrl, projectUrl, redactKey, redactProjectUrl } from '../config'
 import { koalaError, networkError } from '../errors'
-import { isIpAddress, normaliseDomain, normaliseEmail, preparePayload, toUtcIso } from '../functions'
+import { domainProblem, isIpAddress, normaliseDomain, normaliseEmail, preparePayload, toUtcIso } from '../functions'
 
 /**
  * The shared functions of config.ts, functions.ts and errors.ts, called directly for the inputs the framework never lets reach them
@@ -172,6 +172,21 @@ describe('isIpAddress', () => {
     [null, false]
   ])('%p: %p', (value, expected) => {
     expect(isIpAddress(value)).toBe(expected)
+  })
+})
+
+describe('domainProblem', () => {
+  it.each([
+    ['203.0.113.7', '203.0.113.7 is an IP address'],
+    ['http://203.0.113.7:8080/about', '203.0.113.7 is an IP address'],
+    ['2001:db8::1', '2001:db8::1 is an IP address'],
+    ['https://[2001:db8::1]/', '[2001:db8::1] is an IP address'],
+    // Not an address (a part above 255): what is wrong is its ending.
+    ['999.1.1.1', 'its ending .1 is not a top-level domain such as .com'],
+    ['localhost', 'localhost has no dot and ending such as .com'],
+    ['ann@acme.com', 'it is an email address']
+  ])('%p: %p', (given, expected) => {
+    expect(domainProblem(given)).toBe(expected)
   })
 })
 
