@@ -5,6 +5,7 @@ import puppeteer from 'puppeteer-core'
 import type { Browser } from 'puppeteer-core'
 import { ANALYTICS_JS_PAGE_SKIP_MESSAGE, ANALYTICS_JS_SKIP_MESSAGE } from '../src/destinations/koala-cloud/functions'
 import { listenOnLoopback } from '../src/lib/loopback'
+import { startServer } from '../src/server/server'
 import type { LoopbackServer } from '../src/lib/loopback'
 import { PUBLIC_KEY, startRig } from './support/tracking'
 import type { TrackingRig } from './support/tracking'
@@ -118,4 +119,43 @@ test('identify and group are delivered; page and track are skipped with the reas
     }
   ])
   expect(outside).toEqual([])
+})
+
+test("the Actions Tester's Event Delivery section lists those events, their outcomes and counts per action", async () => {
+  const server = await startServer(0, {
+    deliveries: () => ({ url: `${rig.api.url}/v1`, data: rig.api.pipeline.view(50) })
+  })
+  try {
+    const page = await browser.newPage()
+    await page.goto(`${server.url}/`)
+    await page.waitForSelector('#delivery-events details')
+    const shown = await page.evaluate(() => ({
+      status: document.getElementById('delivery-status')?.textContent,
+      rows: [...document.querySelectorAll('.delivery-counts tbody tr')].map((row) =>
+        [...row.children].map((cell) => cell.textContent)
+      ),
+      events: [...document.querySelectorAll('#delivery-events summary')].map((summary) =>
+        summary.textContent?.replace(/ · [^·]+$/, '')
+      ),
+      request: document.querySelector('#delivery-events details[data-outcome="delivered"] h4')?.textContent
+    }))
+    expect(shown).toEqual({
+      status: `Point Segment's libraries at ${rig.api.url}/v1: 4 events so far, the last 4 below (newest first).`,
+      rows: [
+        ['group', '1', '0', '0', '0', '0'],
+        ['identify', '1', '0', '0', '0', '0'],
+        ['page', '0', '1', '0', '0', '0'],
+        ['track', '0', '1', '0', '0', '0']
+      ],
+      events: [
+        'delivered group → group · 1 attempt',
+        'skipped page → page · 1 attempt',
+        'skipped track "Report Exported" → track · 1 attempt',
+        'delivered identify → identify · 1 attempt'
+      ],
+      request: `Request to Koala: POST ${rig.sandbox.url}/web/projects/pk_t…/accounts/batch`
+    })
+  } finally {
+    await server.close()
+  }
 })

@@ -82,13 +82,14 @@ export async function startBoth(
     process.env.KOALA_API_URL = sandbox.url
   }
   let server: RunningServer
+  let trackingApi: RunningTrackingApi | undefined
+  const deliveries = () => ({ url: `${trackingApi?.url ?? ''}/v1`, data: trackingApi?.pipeline.view(50) })
   try {
-    server = await startServer(port, { log: print })
+    server = await startServer(port, { log: print, deliveries })
   } catch (error) {
     await sandbox?.close()
     throw listenFailure(`Could not listen on 127.0.0.1:${port}`, error, 'Choose another port with PORT.')
   }
-  let trackingApi: RunningTrackingApi
   try {
     trackingApi = await startConfiguredTracking(trackingPortNumber, tracking)
   } catch (error) {
