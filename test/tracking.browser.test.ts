@@ -131,10 +131,10 @@ test("the Actions Tester's Event Delivery section lists those events, their outc
     await page.waitForSelector('#delivery-events details')
     const shown = await page.evaluate(() => ({
       status: document.getElementById('delivery-status')?.textContent,
-      rows: [...document.querySelectorAll('.delivery-counts tbody tr')].map((row) =>
-        [...row.children].map((cell) => cell.textContent)
+      rows: Array.from(document.querySelectorAll('.delivery-counts tbody tr')).map((row) =>
+        Array.from(row.children).map((cell) => cell.textContent)
       ),
-      events: [...document.querySelectorAll('#delivery-events summary')].map((summary) =>
+      events: Array.from(document.querySelectorAll('#delivery-events summary')).map((summary) =>
         summary.textContent?.replace(/ · [^·]+$/, '')
       ),
       request: document.querySelector('#delivery-events details[data-outcome="delivered"] h4')?.textContent

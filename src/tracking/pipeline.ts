@@ -161,11 +161,18 @@ interface Lane {
 /** A node of the framework's multistatus: `{ status, sent?, body?, errormessage?, errortype? }`. */
 type StatusNode = JSONObject & { status: number }
 
-/** The exchange whose request body is `sent` (the destination posts `JSON.stringify(body)`). */
-function exchangeOf(exchanges: Exchange[], sent: unknown): Exchange | undefined {
-  if (!isObject(sent) || Object.keys(sent).length === 0) return undefined
-  const text = JSON.stringify(sent)
-  return exchanges.find((exchange) => exchange.request.body === text)
+/**
+ * Finds the exchange whose request body is a multistatus entry's `sent` (the destination posts `JSON.stringify(body)`,
+ * and every entry of one request shares that body object, so each is serialised once).
+ */
+function exchangeFinder(exchanges: Exchange[]): (sent: unknown) => Exchange | undefined {
+  const byBody = new Map(exchanges.map((exchange) => [exchange.request.body, exchange]))
+  const bySent = new Map<object, Exchange | undefined>()
+  return (sent) => {
+    if (!isObject(sent) || Object.keys(sent).length === 0) return undefined
+    if (!bySent.has(sent)) bySent.set(sent, byBody.get(JSON.stringify(sent)))
+    return bySent.get(sent)
+  }
 }
 
 function parsedBody(text: string): unknown {
@@ -280,7 +287,7 @@ export class Pipeline {
       counts: { total: { ...this.total }, byAction: JSON.parse(JSON.stringify(this.byAction)) as never },
       pending: this.pendingCount,
       refusedRequests: [...this.refused],
-      events: this.records.slice(-limit).reverse()
+      events: this.records.slice(-Math.min(limit, this.keep)).reverse().slice(0, Math.max(0, limit))
     }
   }
 
@@ -295,6 +302,7 @@ export class Pipeline {
     this.draining = true
     for (const lane of this.lanes) this.flush(lane)
     await this.idle()
+    this.draining = false
   }
 
   private remember(messageId: string): void {
@@ -317,7 +325,8 @@ export class Pipeline {
       payload
     }
     this.records.push(record)
-    if (this.records.length > this.keep) this.records.shift()
+    // Trimmed in bulk: shifting one record per event would move every other each time.
+    if (this.records.length >= 2 * this.keep) this.records.splice(0, this.records.length - this.keep)
     return record
   }
 
@@ -370,10 +379,10 @@ export class Pipeline {
       for (const pending of batch) this.afterError(route, pending, error, exchanges[exchanges.length - 1])
       return
     }
-    const exchanges = await toExchanges(destination.responses)
+    const exchangeOf = exchangeFinder(await toExchanges(destination.responses))
     batch.forEach((pending, index) => {
       const node = nodes[index] ?? { status: 500, errormessage: 'The framework returned no status for this event.' }
-      const exchange = exchangeOf(exchanges, node.sent)
+      const exchange = exchangeOf(node.sent)
       const seen = exchangeDetails(exchange)
       if (node.status >= 200 && node.status < 300) {
         if (!exchange && typeof node.body === 'string') {
@@ -456,12 +465,20 @@ export class Pipeline {
   }
 }
 
+// Every event of one request shares its details: the body is parsed once.
+const detailsOf = new WeakMap<Exchange, Pick<DeliveryRecord, 'request' | 'response'>>()
+
 function exchangeDetails(exchange: Exchange | undefined): Pick<DeliveryRecord, 'request' | 'response'> {
   if (!exchange) return {}
-  return {
-    request: { url: exchange.request.url, body: parsedBody(exchange.request.body) },
-    response: { status: exchange.response.statusCode, body: exchange.response.body }
+  let details = detailsOf.get(exchange)
+  if (!details) {
+    details = {
+      request: { url: exchange.request.url, body: parsedBody(exchange.request.body) },
+      response: { status: exchange.response.statusCode, body: exchange.response.body }
+    }
+    detailsOf.set(exchange, details)
   }
+  return details
 }
 
 function unprocessable(call: JSONObject): IngestFailure | undefined {

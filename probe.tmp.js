@@ -1,0 +1,17 @@
+const { fork } = require('child_process')
+const { startTrackingApi } = require('./dist/src/tracking/tracking-api')
+const { startSandbox } = require('./dist/src/sandbox/sandbox-server')
+const { DEFAULT_WORKLOAD } = require('./dist/bench/workload')
+;(async () => {
+  const sink = fork('./dist/bench/sink.js')
+  const url = await new Promise((r) => sink.on('message', (m) => m.type === 'listening' && r(m.url)))
+  process.env.KOALA_API_URL = url
+  const api = await startTrackingApi(0, { config: { settings: { public_key: 'pk_x' } }, flushIntervalMs: 60000 })
+  const child = fork('./dist/bench/tracking-worker.js', ['client'])
+  const t0 = performance.now(); const c0 = process.cpuUsage()
+  child.send({ cmd: 'send', url: api.url, workload: DEFAULT_WORKLOAD, flushAt: 100 })
+  await new Promise((r) => child.once('message', r))
+  await api.pipeline.drain()
+  console.log('wall', Math.round(performance.now() - t0), 'cpu', JSON.stringify(process.cpuUsage(c0)))
+  child.kill(); sink.kill(); await api.close()
+})()
