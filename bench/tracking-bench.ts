@@ -4,18 +4,18 @@ import track from '../src/destinations/koala-cloud/track'
 import { fmt, measure, median, Sink, table } from './bench'
 import type { Measurement } from './bench'
 import { numberFlag, UsageError } from './flags'
-import type { TrackingJob } from './tracking-worker'
+import type { TrackingJob, TrackingResult } from './tracking-worker'
 import type { Job } from './worker'
 import { DEFAULT_WORKLOAD } from './workload'
 
 /**
  * `npm run bench:tracking`: what the local Segment pipeline costs. Each round runs, in forked workers against the
  * bench's sink, the destination's own batch run (bench/worker.ts `batch`: `onBatch` per Segment batch, as
- * `npm run bench` measures it), the same workload sent by analytics-node 3.1.0 through the local Tracking API and
- * the destination to the sink, and, for context, analytics-node's captured requests replayed through the same
- * (bench/tracking-worker.ts); the rounds are interleaved, every other one backwards, and each ratio is taken within
- * its round. Target: the median of analytics-node's ratio ≥ 0.75 (the pipeline costs at most 25%). Exits 1 when it
- * is missed or a run is not clean.
+ * `npm run bench` measures it), analytics-node 3.1.0's requests for the same workload (captured before the clock
+ * starts) through the local Tracking API and the destination to the sink, and, for context, analytics-node sending
+ * live (bench/tracking-worker.ts); the rounds are interleaved, every other one backwards, and each ratio is taken
+ * within its round. Target: the median pipeline ratio ≥ 0.75 (the pipeline costs at most 25%). Exits 1 when it is
+ * missed or a run is not clean.
  */
 
 const USAGE = `Usage: npm run bench:tracking -- [--events N] [--people N] [--rounds N] [--flush-at N] [--warmup N]
@@ -27,6 +27,7 @@ const USAGE = `Usage: npm run bench:tracking -- [--events N] [--people N] [--rou
 
 const speed = (m: Measurement) => m.worker.events / m.worker.wallMs
 const cpu = (m: Measurement) => (m.worker.cpuMs / m.worker.events) * 1000
+const clientCpu = (m: Measurement) => ((m.worker as TrackingResult).clientCpuMs / m.worker.events) * 1000
 const failed = (m: Measurement) => Object.values(m.worker.failures).reduce((sum, n) => sum + n, 0)
 const problems = (m: Measurement) =>
   m.sink.contractViolations + m.sink.wrongPerson + m.sink.unknownIds + m.sink.duplicates + failed(m)
@@ -87,8 +88,8 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     sink.stop()
   }
-  const ratios = batch.map((m, round) => speed(live[round]) / speed(m))
-  const replayRatios = batch.map((m, round) => speed(pipeline[round]) / speed(m))
+  const ratios = batch.map((m, round) => speed(pipeline[round]) / speed(m))
+  const liveRatios = batch.map((m, round) => speed(live[round]) / speed(m))
   const headers = batch.map((_, round) => `round ${round + 1}`)
   const row = (name: string, runs: Measurement[], value: (m: Measurement) => number) => [
     name,
@@ -102,35 +103,32 @@ async function main(argv: string[]): Promise<number> {
     `\n${table([
       ['', ...headers, 'median', 'target', ''],
       row('destination batch (onBatch), events/s', batch, perSecond),
-      row('analytics-node → Tracking API → destination, events/s', live, perSecond),
+      row("analytics-node's requests → Tracking API → destination, events/s", pipeline, perSecond),
       [
-        'analytics-node pipeline ÷ destination batch',
+        'pipeline ÷ destination batch',
         ...ratios.map((v) => fmt(v, 2)),
         fmt(median(ratios), 2),
         '≥ 0.75',
         median(ratios) >= 0.75 ? 'PASS' : 'FAIL'
       ],
-      row(
-        "for context: analytics-node's requests replayed → Tracking API → destination, events/s",
-        pipeline,
-        perSecond
-      ),
+      row('for context: analytics-node live → Tracking API → destination, events/s', live, perSecond),
       [
-        'for context: replayed ÷ destination batch',
-        ...replayRatios.map((v) => fmt(v, 2)),
-        fmt(median(replayRatios), 2),
+        'for context: live ÷ destination batch',
+        ...liveRatios.map((v) => fmt(v, 2)),
+        fmt(median(liveRatios), 2),
         '',
         ''
       ],
       row('for context: destination batch, CPU ms per 1,000 events', batch, cpu),
-      row('for context: Tracking API + destination (replayed), CPU ms per 1,000 events', pipeline, cpu)
+      row('for context: Tracking API + destination, CPU ms per 1,000 events', pipeline, cpu),
+      row("for context: analytics-node's own process (live), CPU ms per 1,000 events", live, clientCpu)
     ])}`
   )
   const clean = [...batch, ...pipeline, ...live].every((m) => problems(m) === 0)
   console.log(
     `\n${clean ? 'ok' : 'NOT OK'}: no failed event, contract violation, misfiled, unknown or repeated entry ` +
-      `(analytics-node runs delivered ${live.map((m) => fmt(m.sink.delivered)).join(', ')} distinct message_ids, ` +
-      `replayed ${pipeline.map((m) => fmt(m.sink.delivered)).join(', ')}; ` +
+      `(replayed runs delivered ${pipeline.map((m) => fmt(m.sink.delivered)).join(', ')} distinct message_ids, ` +
+      `live ${live.map((m) => fmt(m.sink.delivered)).join(', ')}; ` +
       `destination batch runs ${batch.map((m) => fmt(m.sink.delivered)).join(', ')}).`
   )
   const describe = (m: Measurement) =>

@@ -15,11 +15,12 @@ import type { WorkloadOptions } from './workload'
  * the sink (`KOALA_API_URL`). analytics-node 3.1.0 runs in a child process (this file run with `client`), as on a
  * customer's server, so that its own CPU is not counted as the pipeline's:
  *
- * - `live` (the target's figure): analytics-node sends the workload to the Tracking API while the clock runs.
- * - `replay` (for context): before the clock starts, the child has analytics-node send the workload to a capture
- *   server of its own and keeps its requests (headers and bytes); measured, it posts exactly those requests to the
- *   Tracking API, 4 at a time. This times the pipeline alone (intake to final outcome), without analytics-node's own
+ * - `replay` (the target's figure): before the clock starts, the child has analytics-node send the workload to a
+ *   capture server of its own and keeps its requests (headers and bytes); measured, it posts exactly those requests
+ *   to the Tracking API, 4 at a time. This times the pipeline (intake to final outcome) without analytics-node's own
  *   per-call work, which on a customer's server happens before Segment is involved.
+ * - `live` (for context): analytics-node sends the workload to the Tracking API while the clock runs, so its own
+ *   CPU (reported as `clientCpuMs`) competes with the pipeline's on the same machine.
  *
  * The clock stops when every event has its final outcome: the requests answered, then the pipeline drained, as on
  * Ctrl-C, so the last partial batches do not wait for the flush interval.
@@ -107,22 +108,32 @@ function client(): void {
         await pool(captured.map(post), 4)
       }
     }
+    const cpuStart = process.cpuUsage()
     run().then(
-      () => process.send?.({ type: 'done' }),
+      () => {
+        const cpu = process.cpuUsage(cpuStart)
+        process.send?.({ type: 'done', cpuMs: (cpu.user + cpu.system) / 1000 })
+      },
       (error: Error) => process.send?.({ type: 'error', message: error.message })
     )
   })
 }
 
-async function ask(child: ChildProcess, command: ClientCommand): Promise<void> {
-  const done = new Promise<void>((resolve, reject) => {
-    child.once('message', (message: { type: string; message?: string }) =>
-      message.type === 'done' ? resolve() : reject(new Error(message.message))
+/** @returns the client's CPU time for the command, in milliseconds. */
+async function ask(child: ChildProcess, command: ClientCommand): Promise<number> {
+  const done = new Promise<number>((resolve, reject) => {
+    child.once('message', (message: { type: string; message?: string; cpuMs?: number }) =>
+      message.type === 'done' ? resolve(message.cpuMs ?? 0) : reject(new Error(message.message))
     )
     child.once('exit', (code) => reject(new Error(`the analytics-node client exited (${code})`)))
   })
   child.send(command)
-  await done
+  return done
+}
+
+/** A run's result, with the CPU time analytics-node's process spent on the measured part. */
+export interface TrackingResult extends WorkerResult {
+  clientCpuMs: number
 }
 
 async function main(job: TrackingJob): Promise<void> {
@@ -147,7 +158,7 @@ async function main(job: TrackingJob): Promise<void> {
     global.gc?.()
     const cpuStart = process.cpuUsage()
     const started = performance.now()
-    await ask(
+    const clientCpuMs = await ask(
       child,
       job.mode === 'replay'
         ? { cmd: 'replay', url: api.url }
@@ -163,7 +174,8 @@ async function main(job: TrackingJob): Promise<void> {
       const added = count - (before[outcome] ?? 0)
       if (added > 0 && outcome !== 'delivered' && outcome !== 'skipped') failures[outcome] = added
     }
-    const result: WorkerResult = {
+    const result: TrackingResult = {
+      clientCpuMs,
       events: job.workload.events,
       wallMs,
       cpuMs: (cpu.user + cpu.system) / 1000,

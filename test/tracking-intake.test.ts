@@ -225,3 +225,20 @@ test('GET /v1/deliveries: counts per action and outcome, the newest events first
   const foreign = await fetch(`${rig.api.url}/v1/deliveries`, { headers: { Origin: 'https://evil.example.com' } })
   expect(foreign.status).toBe(403)
 })
+
+test('after a drain, events are buffered again: three identifies of one person become one Koala request', async () => {
+  await rig.api.pipeline.drain()
+  const before = rig.sandbox.received.length
+  const batch = [1, 2, 3].map((n) => ({
+    type: 'identify',
+    userId: 'again',
+    traits: { email: 'again@example.com', n },
+    messageId: `again-${n}`
+  }))
+  expect(await post('/v1/batch', { batch })).toMatchObject(OK)
+  await recordsOf('again')
+  const bodies = rig.sandbox.received.slice(before) as { email: string; identifies: { message_id: string }[] }[]
+  expect(bodies.map((body) => [body.email, body.identifies.map((entry) => entry.message_id)])).toEqual([
+    ['again@example.com', ['again-1', 'again-2', 'again-3']]
+  ])
+})

@@ -87,6 +87,8 @@ const DEFAULT_BATCH_SIZE = 1000
 /** First retry after about 100 ms, doubling up to 5 s, each wait randomised between half and one and a half. */
 const RETRY_BASE_MS = 100
 const RETRY_MAX_MS = 5000
+/** `onEvent` calls in flight per action when batching is off (the benchmark's per-event concurrency). */
+const EVENTS_IN_FLIGHT = 50
 /** Message ids remembered for de-duplication (Segment: at least 24 hours' worth, src/guides/duplicate-data.md). */
 const DEDUP_MEMORY = 100_000
 
@@ -156,6 +158,8 @@ interface Lane {
   condition: ReturnType<typeof parseFql>
   queue: Pending[]
   timer?: NodeJS.Timeout
+  /** `onEvent` calls in flight. */
+  active: number
 }
 
 /** A node of the framework's multistatus: `{ status, sent?, body?, errormessage?, errortype? }`. */
@@ -225,7 +229,7 @@ export class Pipeline {
       ...(config.settings ?? {})
     }
     this.routes = routesOf(this.definition, config)
-    this.lanes = this.routes.map((route) => ({ route, condition: parseFql(route.subscribe), queue: [] }))
+    this.lanes = this.routes.map((route) => ({ route, condition: parseFql(route.subscribe), queue: [], active: 0 }))
     this.flushIntervalMs = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS
     this.retryWindowMs = options.retryWindowMs ?? DEFAULT_RETRY_WINDOW_MS
     this.keep = options.keep ?? 1000
@@ -345,13 +349,25 @@ export class Pipeline {
   }
 
   private enqueue(lane: Lane, pending: Pending): void {
-    if (!lane.route.batching) return void this.deliverOne(lane.route, pending)
     lane.queue.push(pending)
+    if (!lane.route.batching) return this.next(lane)
     if (lane.queue.length >= lane.route.batchSize || this.draining) return this.flush(lane)
     lane.timer ??= setTimeout(() => this.flush(lane), this.flushIntervalMs)
   }
 
+  /** Starts the next events of a lane that sends one event per call, at most {@link EVENTS_IN_FLIGHT} at a time. */
+  private next(lane: Lane): void {
+    while (lane.active < EVENTS_IN_FLIGHT && lane.queue.length > 0) {
+      lane.active++
+      void this.deliverOne(lane.route, lane.queue.shift() as Pending).finally(() => {
+        lane.active--
+        this.next(lane)
+      })
+    }
+  }
+
   private flush(lane: Lane): void {
+    if (!lane.route.batching) return this.next(lane)
     if (lane.timer) clearTimeout(lane.timer)
     lane.timer = undefined
     while (lane.queue.length > 0) void this.deliverBatch(lane.route, lane.queue.splice(0, lane.route.batchSize))
@@ -383,7 +399,7 @@ export class Pipeline {
     batch.forEach((pending, index) => {
       const node = nodes[index] ?? { status: 500, errormessage: 'The framework returned no status for this event.' }
       const exchange = exchangeOf(node.sent)
-      const seen = exchangeDetails(exchange)
+      const seen = exchangeDetails(exchange, node.sent)
       if (node.status >= 200 && node.status < 300) {
         if (!exchange && typeof node.body === 'string') {
           return this.settle(pending, 'skipped', { status: node.status, reason: node.body })
@@ -468,12 +484,13 @@ export class Pipeline {
 // Every event of one request shares its details: the body is parsed once.
 const detailsOf = new WeakMap<Exchange, Pick<DeliveryRecord, 'request' | 'response'>>()
 
-function exchangeDetails(exchange: Exchange | undefined): Pick<DeliveryRecord, 'request' | 'response'> {
+/** @param sent the body as the destination built it, when known: then the request's text is not parsed again. */
+function exchangeDetails(exchange: Exchange | undefined, sent?: unknown): Pick<DeliveryRecord, 'request' | 'response'> {
   if (!exchange) return {}
   let details = detailsOf.get(exchange)
   if (!details) {
     details = {
-      request: { url: exchange.request.url, body: parsedBody(exchange.request.body) },
+      request: { url: exchange.request.url, body: sent ?? parsedBody(exchange.request.body) },
       response: { status: exchange.response.statusCode, body: exchange.response.body }
     }
     detailsOf.set(exchange, details)

@@ -156,7 +156,8 @@ export function createTrackingApi(options: TrackingApiOptions = {}): { app: expr
     } else {
       if (!Array.isArray(request.batch)) throw failure('Invalid JSON: a batch needs a "batch" array of calls.')
       calls = request.batch.map((item) => (isObject(item) ? item : { type: item }))
-      const big = calls.findIndex((call) => byteLength(call) > MAX_CALL_BYTES)
+      // No item of a body within 32 KB can be over it: only larger bodies are measured item by item.
+      const big = raw.length <= MAX_CALL_BYTES ? -1 : calls.findIndex((call) => byteLength(call) > MAX_CALL_BYTES)
       if (big !== -1) {
         throw failure(`Exceed payload limit: batch[${big}] is over ${MAX_CALL_BYTES} bytes, the limit per event.`)
       }
