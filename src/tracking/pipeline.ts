@@ -2,7 +2,9 @@ import { defaultValues, Destination, isObject } from '@segment/actions-core'
 import type { DestinationDefinition, JSONObject } from '@segment/actions-core'
 import { parseFql, validate } from '@segment/destination-subscriptions'
 import koalaCloud from '../destinations/koala-cloud'
+import { projectUrl, redactProjectUrl } from '../destinations/koala-cloud/config'
 import { isRetryable } from '../destinations/koala-cloud/errors'
+import { ENDPOINT } from '../destinations/koala-cloud/functions'
 import type { Settings } from '../destinations/koala-cloud/generated-types'
 import { mappingProblem, mappingShapeProblem, unprocessableEvent } from '../server/event-checks'
 import { cleanMessage, toExchanges } from '../server/exchanges'
@@ -164,20 +166,6 @@ interface Lane {
 
 /** A node of the framework's multistatus: `{ status, sent?, body?, errormessage?, errortype? }`. */
 type StatusNode = JSONObject & { status: number }
-
-/**
- * Finds the exchange whose request body is a multistatus entry's `sent` (the destination posts `JSON.stringify(body)`,
- * and every entry of one request shares that body object, so each is serialised once).
- */
-function exchangeFinder(exchanges: Exchange[]): (sent: unknown) => Exchange | undefined {
-  const byBody = new Map(exchanges.map((exchange) => [exchange.request.body, exchange]))
-  const bySent = new Map<object, Exchange | undefined>()
-  return (sent) => {
-    if (!isObject(sent) || Object.keys(sent).length === 0) return undefined
-    if (!bySent.has(sent)) bySent.set(sent, byBody.get(JSON.stringify(sent)))
-    return bySent.get(sent)
-  }
-}
 
 function parsedBody(text: string): unknown {
   try {
@@ -395,13 +383,16 @@ export class Pipeline {
       for (const pending of batch) this.afterError(route, pending, error, exchanges[exchanges.length - 1])
       return
     }
-    const exchangeOf = exchangeFinder(await toExchanges(destination.responses))
+    // Each entry carries the body its request sent (`sent`) and Koala's answer (`body`); all go to one endpoint.
+    const url = this.urlOf(route.action)
     batch.forEach((pending, index) => {
       const node = nodes[index] ?? { status: 500, errormessage: 'The framework returned no status for this event.' }
-      const exchange = exchangeOf(node.sent)
-      const seen = exchangeDetails(exchange, node.sent)
+      const sent = isObject(node.sent) && Object.keys(node.sent).length > 0 ? node.sent : undefined
+      const answered = node.body !== undefined && node.body !== ''
+      const seen: Pick<DeliveryRecord, 'request' | 'response'> = sent && url ? { request: { url, body: sent } } : {}
+      if (sent && answered) seen.response = { status: node.status, body: node.body }
       if (node.status >= 200 && node.status < 300) {
-        if (!exchange && typeof node.body === 'string') {
+        if (!sent && typeof node.body === 'string') {
           return this.settle(pending, 'skipped', { status: node.status, reason: node.body })
         }
         return this.settle(pending, 'delivered', { status: node.status, ...seen })
@@ -428,6 +419,16 @@ export class Pipeline {
     } catch (error) {
       const exchanges = await toExchanges(destination.responses)
       this.afterError(route, pending, error, exchanges[exchanges.length - 1])
+    }
+  }
+
+  /** The (redacted) Koala URL an action posts to, or undefined for a Public Key the destination refuses. */
+  private urlOf(action: string): string | undefined {
+    if (!(action in ENDPOINT)) return undefined
+    try {
+      return redactProjectUrl(projectUrl(this.settings.public_key, ENDPOINT[action as keyof typeof ENDPOINT]))
+    } catch {
+      return undefined
     }
   }
 
@@ -484,13 +485,12 @@ export class Pipeline {
 // Every event of one request shares its details: the body is parsed once.
 const detailsOf = new WeakMap<Exchange, Pick<DeliveryRecord, 'request' | 'response'>>()
 
-/** @param sent the body as the destination built it, when known: then the request's text is not parsed again. */
-function exchangeDetails(exchange: Exchange | undefined, sent?: unknown): Pick<DeliveryRecord, 'request' | 'response'> {
+function exchangeDetails(exchange: Exchange | undefined): Pick<DeliveryRecord, 'request' | 'response'> {
   if (!exchange) return {}
   let details = detailsOf.get(exchange)
   if (!details) {
     details = {
-      request: { url: exchange.request.url, body: sent ?? parsedBody(exchange.request.body) },
+      request: { url: exchange.request.url, body: parsedBody(exchange.request.body) },
       response: { status: exchange.response.statusCode, body: exchange.response.body }
     }
     detailsOf.set(exchange, details)
