@@ -100,3 +100,14 @@ test.each([
   // Batched: one request per person per action (identify, track, page) and one for the company; else one per event.
   expect(rig.sandbox.received.length).toBe(routes.every((route) => route.batching) ? 3 + 3 + 3 + 1 : 12)
 })
+
+test('closing the Tracking API (Ctrl-C) delivers what its buffers hold before it stops', async () => {
+  rig = await startRig({ flushIntervalMs: 60_000, config: { settings: { public_key: PUBLIC_KEY } } })
+  await sendEveryCall(rig)
+  expect(rig.sandbox.received).toEqual([])
+  expect(rig.api.pipeline.view().pending).toBe(12)
+  await rig.api.close()
+  expect(rig.api.pipeline.view().pending).toBe(0)
+  expect(rig.api.pipeline.view().counts.total).toEqual({ delivered: 12, unsubscribed: 3 })
+  expect(rig.sandbox.received).toHaveLength(10)
+})

@@ -264,7 +264,8 @@ export class Pipeline {
 
   /** Records a call Segment answers 200 for and then drops (unknown write key, over 2,500 in a batch, ...). */
   refuseAtIngest(call: JSONObject, failure: IngestFailure, receivedAt: string): void {
-    this.finish(this.newRecord(call, receivedAt), 'failed on ingest', { reason: failure.reason, code: failure.code })
+    const { writeKey: _writeKey, ...shown } = call
+    this.finish(this.newRecord(shown, receivedAt), 'failed on ingest', { reason: failure.reason, code: failure.code })
   }
 
   /** Records a request refused as a whole with 400 (its events never entered the pipeline). */
