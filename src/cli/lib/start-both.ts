@@ -91,7 +91,7 @@ export async function startBoth(
     throw listenFailure(`Could not listen on 127.0.0.1:${port}`, error, 'Choose another port with PORT.')
   }
   try {
-    trackingApi = await startConfiguredTracking(trackingPortNumber, tracking)
+    trackingApi = await startConfiguredTracking(trackingPortNumber, { ...tracking, log: print })
   } catch (error) {
     await server.close()
     await sandbox?.close()
