@@ -5,7 +5,7 @@ import type { RunningSandbox } from '../../sandbox/sandbox-server'
 import { startServer } from '../../server/server'
 import type { RunningServer } from '../../server/server'
 import { sandboxPort, startConfiguredSandbox } from './local-sandbox'
-import { checkApiUrl, checkRequestTimeout, describeServer, serverPort } from './local-server'
+import { checkApiUrl, checkAppUrl, checkRequestTimeout, describeServer, serverPort } from './local-server'
 import { describeTracking, startConfiguredTracking, trackingOptions, trackingPort } from './local-tracking'
 import type { TrackingFlags } from './local-tracking'
 import type { RunningTrackingApi } from '../../tracking/tracking-api'
@@ -61,6 +61,7 @@ export async function startBoth(
   trackingFlags: TrackingFlags = {}
 ): Promise<StartedTools> {
   checkApiUrl()
+  checkAppUrl()
   checkRequestTimeout()
   const tracking = trackingOptions(trackingFlags)
   const trackingPortNumber = trackingPort()
@@ -80,6 +81,8 @@ export async function startBoth(
     settingsLines = started.settingsLines
     // config.ts reads KOALA_API_URL at call time, so this points every request of the server at the sandbox.
     process.env.KOALA_API_URL = sandbox.url
+    // Deletion requests too, unless KOALA_APP_URL sends them elsewhere.
+    if (!process.env.KOALA_APP_URL?.trim()) process.env.KOALA_APP_URL = sandbox.url
   }
   let server: RunningServer
   let trackingApi: RunningTrackingApi | undefined
