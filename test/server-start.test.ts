@@ -21,7 +21,8 @@ const ENV_NAMES = [
   'KOALA_SANDBOX_SECRET_KEYS',
   'KOALA_API_URL',
   'KOALA_APP_URL',
-  'KOALA_REQUEST_TIMEOUT_MS'
+  'KOALA_REQUEST_TIMEOUT_MS',
+  'TRACKING_API_PORT'
 ]
 const savedEnv = Object.fromEntries(ENV_NAMES.map((name) => [name, process.env[name]]))
 let occupied: LoopbackServer
@@ -189,6 +190,7 @@ describe('configuration', () => {
     Object.assign(process.env, {
       PORT: '0',
       KOALA_SANDBOX_PORT: '0',
+      TRACKING_API_PORT: '0',
       KOALA_SANDBOX_FAULTS: '500=0.2,accept-reset=0.02',
       KOALA_SANDBOX_KEYS: 'pk_one, pk_two,'
     })
@@ -243,7 +245,7 @@ describe('configuration', () => {
   })
 
   it('the start banner adds nothing when neither is set', async () => {
-    Object.assign(process.env, { PORT: '0', KOALA_SANDBOX_PORT: '0' })
+    Object.assign(process.env, { PORT: '0', KOALA_SANDBOX_PORT: '0', TRACKING_API_PORT: '0' })
     const lines: string[] = []
     const started = await startBoth((line) => lines.push(line))
     try {
