@@ -1,4 +1,7 @@
 import { Command } from 'commander'
+import { readFileSync } from 'fs'
+import * as path from 'path'
+import { PROJECT_ROOT } from '../src/lib/paths'
 import { sandboxPort } from '../src/cli/lib/local-sandbox'
 import { listenOnLoopback } from '../src/lib/loopback'
 import type { LoopbackServer } from '../src/lib/loopback'
@@ -250,6 +253,30 @@ describe('configuration', () => {
     const started = await startBoth((line) => lines.push(line))
     try {
       expect(lines[1]).toMatch(/^Koala \(Cloud\) local server listening on /)
+    } finally {
+      await started.close()
+    }
+  })
+
+  it("the README's start banner is the one npm start prints, on the default ports", async () => {
+    Object.assign(process.env, { PORT: '0', KOALA_SANDBOX_PORT: '0', TRACKING_API_PORT: '0' })
+    const readme = readFileSync(path.join(PROJECT_ROOT, 'README.md'), 'utf8')
+    const shown = /`npm start` first prints[^]*?```text\n([^]*?)\n```/.exec(readme)?.[1]
+    const lines: string[] = []
+    const started = await startBoth((line) => lines.push(line))
+    try {
+      // Free ports here, so the comparison puts the defaults back (3000, 3001, 3002).
+      const printed = lines
+        .join('\n')
+        .split(started.server.url)
+        .join('http://127.0.0.1:3000')
+        .split(started.sandbox!.url)
+        .join('http://127.0.0.1:3001')
+        .split(started.tracking.url)
+        .join('http://127.0.0.1:3002')
+        .split(started.tracking.url.replace('http://', ''))
+        .join('127.0.0.1:3002')
+      expect(shown).toBe(printed)
     } finally {
       await started.close()
     }
