@@ -1,6 +1,6 @@
 import { ErrorCodes, getErrorCodeFromHttpStatus, isObject, MultiStatusResponse } from '@segment/actions-core'
 import type { JSONObject, ModifiedResponse, RequestClient } from '@segment/actions-core'
-import { BATCH_CONCURRENCY, MAX_ENTRIES_PER_REQUEST, projectUrl, requestTimeoutMs } from './config'
+import { BATCH_CONCURRENCY, KOALA_HEADERS, MAX_ENTRIES_PER_REQUEST, projectUrl, requestTimeoutMs } from './config'
 import { duplicateMessageIdError, koalaError, networkError } from './errors'
 import { buildBody, ENDPOINT, preparePayload } from './functions'
 import type { ActionKind, Payloads, PreparedPayload, SkippedResult } from './functions'
@@ -30,6 +30,7 @@ async function postBody(request: RequestClient, target: Target, body: KoalaBody)
     // Not the client's `json` option, which builds the request twice.
     response = await request(target.url, {
       method: 'POST',
+      headers: KOALA_HEADERS,
       body: JSON.stringify(body),
       redirect: 'manual',
       throwHttpErrors: false,
