@@ -7,7 +7,7 @@ import type { ActionKind, Payloads, PreparedPayload, SkippedResult } from './fun
 import type { Settings } from './generated-types'
 import type { KoalaBody } from './types'
 
-// perform and performBatch share one path (preparePayload, buildBody, sendChunk): a batch of one sends perform's body.
+// perform and performBatch share one path (preparePayload, buildBody, postBody): a batch of one sends perform's body.
 
 export type SendResult =
   | { ok: true; status: number; body: JSONObject | string; sent: KoalaBody }
@@ -104,7 +104,8 @@ export async function sendOne<K extends ActionKind>(
   const preparation = preparePayload(kind, payload)
   if (preparation.outcome === 'invalid') throw preparation.error
   if (preparation.outcome === 'skipped') return { skipped: true, message: preparation.message }
-  const [{ result }] = await sendChunk(request, targetOf(settings, kind), kind, [preparation.prepared])
+  // postBody, not sendChunk: a single entry is never split, and one async layer less per event.
+  const result = await postBody(request, targetOf(settings, kind), buildBody(kind, [preparation.prepared]))
   if (!result.ok) throw result.error
   return result.body
 }
