@@ -8,7 +8,7 @@ import { startServer } from '../src/server/server'
 import type { RunningServer } from '../src/server/server'
 
 /**
- * End to end: every track and identify event of the shared Segment fixtures goes through the local server,
+ * End to end: every track and identify event of the repository's real Segment fixtures goes through the local server,
  * with its preset's mapping, to a real sandbox. What each event should become is worked out here from the event
  * itself and the rules of the issue, not by calling the destination's own code.
  */
@@ -18,7 +18,7 @@ const KEY = 'pk_e2e_fixture_key'
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Segment events and Koala bodies, read field by field
 type Json = Record<string, any>
 interface FixtureEvent {
-  /** e.g. `analytics-node.ndjson:3`. */
+  /** e.g. `analytics-node.json[2]`. */
   where: string
   file: string
   event: Json
@@ -26,7 +26,7 @@ interface FixtureEvent {
 
 const fixtures: FixtureEvent[] = readFixtureEvents(FIXTURES_DIR).map(({ source, event }) => ({
   where: source,
-  file: source.split(':')[0],
+  file: source.replace(/\[\d+\]$/, ''),
   event
 }))
 

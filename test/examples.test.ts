@@ -107,10 +107,10 @@ it('examples/group-batch.json: two tenants of one company in one request, each w
 })
 
 it.each([
-  ['real-identify.json', 'analytics-node.ndjson:3'],
-  ['real-track.json', 'analytics-node.ndjson:4'],
-  ['real-page.json', 'analytics-node.ndjson:1'],
-  ['real-group.json', 'analytics-node.ndjson:8']
+  ['real-identify.json', 'analytics-node.json[2]'],
+  ['real-track.json', 'analytics-node.json[3]'],
+  ['real-page.json', 'analytics-node.json[0]'],
+  ['real-group.json', 'analytics-node.json[7]']
 ])('examples/%s is the real event %s, unchanged', (file, source) => {
   const real = readFixtureEvents(FIXTURES_DIR).find((item) => item.source === source)
   expect((JSON.parse(example(file)) as { payload: unknown }).payload).toStrictEqual(real?.event)

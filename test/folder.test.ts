@@ -1,8 +1,6 @@
 import * as fs from 'fs'
 import * as path from 'path'
-import { expectedFixtureCopies, currentFixtureCopies, FIXTURE_COPIES_DIR } from '../src/cli/lib/fixture-copies'
 import { DESTINATION_DIR } from '../src/lib/paths'
-import { FIXTURES_DIR } from '../src/cli/lib/definition-validator'
 import { DESTINATION_VERSION, USER_AGENT } from '../src/destinations/koala-cloud/config'
 import { importsOf, typeScriptFiles } from './support/imports'
 
@@ -42,22 +40,6 @@ describe('the destination folder is self-contained', () => {
       (file) => file.split(path.sep).includes('__tests__') && !file.split(path.sep).includes('__helpers__')
     )
     expect(suitesOutsideHelpers.filter((file) => !file.endsWith('.test.ts'))).toEqual([])
-  })
-})
-
-describe('the folder’s copies of the shared Segment fixtures', () => {
-  it('are exactly the shared set (on drift: ./bin/run copy-fixtures, then commit)', () => {
-    const expected = expectedFixtureCopies(FIXTURES_DIR)
-    expect(expected.size).toBeGreaterThan(0)
-    expect(currentFixtureCopies()).toEqual(expected)
-  })
-
-  it('would notice one changed event', () => {
-    const current = currentFixtureCopies()
-    const [name, text] = [...current][0]
-    const changed = new Map(current).set(name, text.replace('"messageId"', '"messageID"'))
-    expect(changed).not.toEqual(expectedFixtureCopies(FIXTURES_DIR))
-    expect(path.dirname(path.join(FIXTURE_COPIES_DIR, name))).toBe(FIXTURE_COPIES_DIR)
   })
 })
 

@@ -30,6 +30,19 @@ describe('metadata.json shape', () => {
           choices: null,
           default: null,
           depends_on: null
+        },
+        secret_key: {
+          label: 'Secret Key',
+          description:
+            'Needed only for deletion requests (GDPR/CCPA): a secret API key from Koala, Settings > API Keys. Koala ' +
+            'deletes people by email, so it deletes those whose userId is their email. Events are sent with the ' +
+            'Public Key alone.',
+          type: 'password',
+          required: false,
+          multiple: false,
+          choices: null,
+          default: null,
+          depends_on: null
         }
       }
     })
@@ -111,6 +124,7 @@ describe('metadata.json shape', () => {
       'additionalProperties'
     ])
     expect(metadata.authentication?.fields.public_key).not.toHaveProperty('format')
+    expect(metadata.authentication?.fields.secret_key).not.toHaveProperty('format')
     // Unset labels, descriptions and preset types are left out of the file, not written as null.
     const bare = buildMetadata(
       brokenCopy((copy) => {

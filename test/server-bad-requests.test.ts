@@ -140,7 +140,7 @@ describe('bad requests get a 4xx that says what to send, and the server keeps ru
     const answer = await call('/screen', { body: { settings: { public_key: KEY }, payload: identifyEvent() } })
     expect(answer.status).toBe(404)
     expect(answer.body[0].message).toBe(
-      'There is no route POST /screen. Routes: GET /, GET /manifest, POST /authenticate, POST /refreshAccessToken, POST /identify, POST /track, POST /page, POST /group.'
+      'There is no route POST /screen. Routes: GET /, GET /manifest, POST /authenticate, POST /refreshAccessToken, POST /delete, POST /identify, POST /track, POST /page, POST /group.'
     )
   })
 

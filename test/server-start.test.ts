@@ -18,7 +18,9 @@ const ENV_NAMES = [
   'KOALA_SANDBOX_PORT',
   'KOALA_SANDBOX_FAULTS',
   'KOALA_SANDBOX_KEYS',
+  'KOALA_SANDBOX_SECRET_KEYS',
   'KOALA_API_URL',
+  'KOALA_APP_URL',
   'KOALA_REQUEST_TIMEOUT_MS'
 ]
 const savedEnv = Object.fromEntries(ENV_NAMES.map((name) => [name, process.env[name]]))
@@ -204,6 +206,39 @@ describe('configuration', () => {
       expect(lines.join('\n')).not.toContain('pk_one')
     } finally {
       await started.close()
+    }
+  })
+
+  it('points deletion requests at the sandbox too, unless KOALA_APP_URL is set; refuses a bad KOALA_APP_URL', async () => {
+    Object.assign(process.env, { PORT: '0', KOALA_SANDBOX_PORT: '0' })
+    const lines: string[] = []
+    const started = await startBoth((line) => lines.push(line))
+    try {
+      expect(process.env.KOALA_APP_URL).toBe(started.sandbox!.url)
+      const banner = lines[1].split('\n')
+      expect(banner[0]).toBe(
+        `Koala (Cloud) local server listening on ${started.server.url} (actions-cli compatible), sending to ` +
+          `${started.sandbox!.url}, deletion requests to ${started.sandbox!.url}`
+      )
+      expect(banner).toContain(`  POST ${started.server.url}/delete`)
+    } finally {
+      await started.close()
+    }
+    delete process.env.KOALA_API_URL
+    process.env.KOALA_APP_URL = 'http://127.0.0.1:4999'
+    const elsewhere = await startBoth(() => undefined)
+    try {
+      expect(process.env.KOALA_APP_URL).toBe('http://127.0.0.1:4999')
+    } finally {
+      await elsewhere.close()
+    }
+    for (const command of ['start', 'serve'] as const) {
+      const error = await startFails({ KOALA_APP_URL: 'app.getkoala.com', KOALA_SANDBOX_PORT: '0', PORT: '0' }, command)
+      expect(error.message).toBe(
+        'KOALA_APP_URL "app.getkoala.com" is not an http(s) base URL. Set it to one such as http://127.0.0.1:3001 ' +
+          '(a sandbox) or https://app.getkoala.com, without a query or fragment, or unset it to send deletion ' +
+          "requests to Koala's app."
+      )
     }
   })
 

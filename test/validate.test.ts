@@ -30,10 +30,22 @@ beforeAll(() => {
 })
 
 describe('validate', () => {
-  it('runs on the shared fixtures when they are present', () => {
-    const fixtures = readFixtureEvents(path.join(__dirname, '..', '..', 'shared', 'fixtures', 'segment-events'))
-    expect(events).toEqual(fixtures.length ? fixtures : syntheticEvents())
-    expect(events.length).toBeGreaterThan(0)
+  it('runs by default on the repository’s own real Segment events: the destination folder’s copies', () => {
+    expect(FIXTURES_DIR).toBe(path.join(DESTINATION_DIR, '__tests__', '__helpers__', 'fixtures'))
+    const copies = fs.readdirSync(FIXTURES_DIR).filter((name) => name.endsWith('.json'))
+    const inCopies = copies.reduce(
+      (count, name) => count + (JSON.parse(fs.readFileSync(path.join(FIXTURES_DIR, name), 'utf8')) as unknown[]).length,
+      0
+    )
+    expect(copies.length).toBeGreaterThan(0)
+    expect(events).toHaveLength(inCopies)
+    expect(events.some((event) => event.generated)).toBe(false)
+    expect(events).toEqual(readFixtureEvents(FIXTURES_DIR))
+    // The event of line N of the captured analytics-node.ndjson is at index N - 1 of its copy.
+    expect(events.find((event) => event.source === 'analytics-node.json[2]')?.event).toMatchObject({
+      type: 'identify',
+      messageId: 'node-next-1796011027157-cefdc74e-d98b-4761-b0a8-5615ef3feb53'
+    })
   })
 
   it('passes on the real definition (no errors; warnings only name fields that resolve on no real event)', () => {
@@ -213,14 +225,20 @@ describe('validate', () => {
         (dir) => `--events ${dir}: this is not a folder.`
       ],
       [
-        'a folder without .ndjson files',
-        () => folder('no-ndjson', { 'events.json': '{}' }),
-        (dir) => `--events ${dir}: the folder holds no .ndjson files (one Segment event per line).`
+        'a folder without .ndjson or .json files',
+        () => folder('no-events', { 'events.txt': '{}' }),
+        (dir) =>
+          `--events ${dir}: the folder holds no .ndjson files (one Segment event per line) or .json files (an array of events).`
       ],
       [
-        'a folder whose .ndjson files are empty',
-        () => folder('empty-ndjson', { 'a.ndjson': '\n\n' }),
-        (dir) => `--events ${dir}: its .ndjson files hold no Segment events.`
+        'a folder whose .ndjson and .json files are empty',
+        () => folder('empty-events', { 'a.ndjson': '\n\n', 'b.json': '[]' }),
+        (dir) => `--events ${dir}: its .ndjson and .json files hold no Segment events.`
+      ],
+      [
+        'a folder with a .json file that is not an array of events',
+        () => folder('object-json', { 'events.json': '{}' }),
+        () => 'events.json is not a JSON array of Segment events (objects).'
       ]
     ])('given explicitly, %s is an error naming the path, not a fallback', (_name, makeDir, message) => {
       const dir = makeDir()
@@ -243,10 +261,17 @@ describe('validate', () => {
     })
 
     it('given explicitly with events, uses them and calls them real', () => {
-      const dir = folder('own-events', { 'a.ndjson': `${JSON.stringify(events[0].event)}\n` })
+      const dir = folder('own-events', {
+        'a.ndjson': `${JSON.stringify(events[0].event)}\n`,
+        'b.json': JSON.stringify([events[1].event, events[2].event])
+      })
       expect(defaultEvents(dir)).toEqual({
-        events: [{ source: 'a.ndjson:1', event: events[0].event }],
-        from: `1 real Segment events from ${path.relative(process.cwd(), dir)}`
+        events: [
+          { source: 'a.ndjson:1', event: events[0].event },
+          { source: 'b.json[0]', event: events[1].event },
+          { source: 'b.json[1]', event: events[2].event }
+        ],
+        from: `3 real Segment events from ${path.relative(process.cwd(), dir)}`
       })
     })
 

@@ -1,6 +1,5 @@
 import { Command } from 'commander'
 import { DESTINATION_VERSION } from '../destinations/koala-cloud/config'
-import copyFixtures from './commands/copy-fixtures'
 import generateMetadata from './commands/generate-metadata'
 import generateTypes from './commands/generate-types'
 import sandbox from './commands/sandbox'
@@ -19,7 +18,6 @@ export function buildProgram(): Command {
     .name('run')
     .description('Koala (Cloud) destination tools (actions-cli compatible)')
     .version(DESTINATION_VERSION)
-  for (const register of [serve, sandbox, start, generateTypes, validate, generateMetadata, copyFixtures])
-    register(program)
+  for (const register of [serve, sandbox, start, generateTypes, validate, generateMetadata]) register(program)
   return program
 }

@@ -44,7 +44,19 @@ export function listenFailure(what: string, error: unknown, hint: string): Error
   return new Error(`${what}: ${endSentence(reason)}`)
 }
 
-/** Stops `stop` on Ctrl-C (SIGINT) or SIGTERM, then exits. */
+/** How often a tool run by an npm script checks that the process that started it is still there, in ms. */
+export const PARENT_CHECK_MS = 250
+
+/**
+ * Stops `stop` on Ctrl-C (SIGINT) or SIGTERM, then exits (code 0, or 1 when `stop` fails).
+ *
+ * Run by an npm script (npm sets `npm_lifecycle_event`), it also stops when the process that started it is gone:
+ * npm 11 runs a script as `sh -c "<script>"` and passes a SIGTERM or SIGINT sent to npm's pid on to that shell only.
+ * `npm start` is `exec node bin/run start`, so the shell becomes this process and gets the signal; but npm itself may
+ * die without passing anything on (SIGKILL, a crash), and a script written without `exec` leaves a shell that dies of
+ * SIGTERM without passing it on. Either way this process is adopted by another parent, which a timer notices within
+ * {@link PARENT_CHECK_MS} ms. Outside npm (`./bin/run start &`, `nohup`) the tool outlives its parent, as any server.
+ */
 export function stopOnSignal(stop: () => Promise<void>): void {
   let stopping = false
   const handler = () => {
@@ -58,4 +70,13 @@ export function stopOnSignal(stop: () => Promise<void>): void {
   }
   process.once('SIGINT', handler)
   process.once('SIGTERM', handler)
+  if (process.env.npm_lifecycle_event === undefined) return
+  const parent = process.ppid
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return
+    clearInterval(timer)
+    handler()
+  }, PARENT_CHECK_MS)
+  // The servers keep the process alive; the check alone must not.
+  timer.unref()
 }

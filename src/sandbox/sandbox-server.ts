@@ -1,8 +1,9 @@
 import { isObject } from '@segment/actions-core'
 import express from 'express'
 import type { NextFunction, Request, Response } from 'express'
-import { redactProjectUrl } from '../destinations/koala-cloud/config'
 import { listenOnLoopback, loopbackHostOnly } from '../lib/loopback'
+import { shortenProjectKey } from '../lib/text'
+import { deletionRoutes } from './deletions'
 
 /**
  * A local stand-in for Koala's ingestion API, enforcing the contract Koala documents for
@@ -11,7 +12,8 @@ import { listenOnLoopback, loopbackHostOnly } from '../lib/loopback'
  * `page_views` arrays of at most 30 entries, each with `type`, `message_id` and `sent_at`; a `User-Agent` header
  * (the full rule list is on {@link contractViolation}). It answers with Koala's statuses: 400 with a reason, 401 for
  * unknown keys, 413 for a body over the limit, 200 `{ ok: true }` otherwise. It listens on loopback only and answers
- * only requests addressed to a loopback name (403 otherwise, against DNS rebinding).
+ * only requests addressed to a loopback name (403 otherwise, against DNS rebinding). It also takes Koala's deletion
+ * requests (`POST /api/v1/deletion-requests`, see `deletions.ts`), which remove the bodies it holds for an email.
  */
 
 /** Fault kinds the sandbox can inject, each with a probability per batch request (0..1). */
@@ -50,6 +52,8 @@ export const FAULT_DESCRIPTIONS: Record<typeof FAULT_KINDS[number], string> = {
 export interface SandboxOptions {
   /** Accepted public keys; any key when empty or absent. */
   keys?: string[]
+  /** Accepted secret keys of deletion requests; any bearer key (but a listed public key) when empty or absent. */
+  secretKeys?: string[]
   /** Fault probabilities; none by default. */
   faults?: SandboxFaults
   /** Delay of the `slow` fault, in milliseconds (default 1500). */
@@ -422,7 +426,7 @@ export function createSandbox(options: SandboxOptions = {}) {
     counters.accounts.entries += count
     if (keepBodies) received.push(req.body)
     options.log?.(
-      `[sandbox] ${redactProjectUrl(req.originalUrl)}: accepted ${count} ${count === 1 ? 'entry' : 'entries'}` +
+      `[sandbox] ${shortenProjectKey(req.originalUrl)}: accepted ${count} ${count === 1 ? 'entry' : 'entries'}` +
         ` for ${String(
           (req.body as { domain?: string; account_id?: string }).domain ??
             (req.body as { account_id?: string }).account_id
@@ -449,7 +453,7 @@ export function createSandbox(options: SandboxOptions = {}) {
     counters.entries += count
     if (keepBodies) received.push(req.body)
     options.log?.(
-      `[sandbox] ${redactProjectUrl(req.originalUrl)}: accepted ${count} ${count === 1 ? 'entry' : 'entries'}` +
+      `[sandbox] ${shortenProjectKey(req.originalUrl)}: accepted ${count} ${count === 1 ? 'entry' : 'entries'}` +
         ` (${ARRAYS.filter((name) => body[name]?.length).join(', ')})`
     )
     if (res.locals.acceptThenReset === true) return void req.socket.destroy()
@@ -462,6 +466,15 @@ export function createSandbox(options: SandboxOptions = {}) {
     reset()
     res.json({ ok: true })
   })
+
+  const deletions = deletionRoutes({
+    received,
+    messageIds,
+    secretKeys: new Set((options.secretKeys ?? []).filter(Boolean)),
+    publicKeys: keys,
+    log: options.log
+  })
+  app.use(deletions.router)
 
   app.use((_req, res) => void res.status(404).json({ ok: false, error: 'Not found.' }))
   // Body parser failures (malformed JSON, too large) keep their status: 400 or 413.
@@ -510,6 +523,7 @@ export function createSandbox(options: SandboxOptions = {}) {
     profileMessageIds.clear()
     accountMessageIds.clear()
     counters = freshStats()
+    deletions.reset()
   }
 
   return { app, received, messageIds, profileMessageIds, accountMessageIds, stats, reset }

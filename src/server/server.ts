@@ -1,5 +1,5 @@
 import { defaultValues, Destination, isObject } from '@segment/actions-core'
-import type { DestinationDefinition, JSONObject } from '@segment/actions-core'
+import type { DecoratedResponse, DestinationDefinition, JSONObject, SegmentEvent } from '@segment/actions-core'
 import express from 'express'
 import type { NextFunction, Request, Response } from 'express'
 import koalaCloud from '../destinations/koala-cloud'
@@ -29,6 +29,9 @@ import type { ErrorOutput, Exchange } from './exchanges'
  * - `POST /authenticate` with the settings as the body (or `{ settings }`) -> `{ ok, error?, fields? }`.
  * - `POST /refreshAccessToken` with `{ settings }` -> `{ ok: true, data }`, or 400 `{ ok: false, error }`; for this
  *   destination, which has no OAuth, always the framework's 400.
+ * - `POST /delete` (only for a destination with `onDelete`, as actions-cli) with `{ payload: { userId, anonymousId },
+ *   settings }` -> runs the framework's `onDelete`; answers the exchange with Koala (actions-cli answers `[]`: it
+ *   never sees the request), or `[ErrorOutput]`.
  * - `POST /<action>` with `{ payload, settings, mapping?, auth?, features? }` -> the list of HTTP exchanges the
  *   request made ({@link Exchange}), or `[ErrorOutput]` when the action failed. Additions: `{ output }` when the action
  *   made no request (a skipped event), `{ multistatus }` for a batch (`payload` is an array).
@@ -88,9 +91,15 @@ const AUTH_BODY_HELP =
 const REFRESH_BODY_HELP =
   'Send a JSON object: {"settings": {"public_key": "<your Koala Public Key>"}}, with Content-Type: application/json.'
 
+const DELETE_BODY_HELP =
+  'Send a JSON object: {"payload": {"userId": "<the email of the person to delete>", "anonymousId": "..."}, ' +
+  '"settings": {"public_key": "<your Koala Public Key>", "secret_key": "<your Koala Secret Key>"}}, with ' +
+  'Content-Type: application/json.'
+
 /** The hint that ends a refusal of a request to `path`: what that route takes. */
 function bodyHelp(path: string): string {
   if (path === '/authenticate') return AUTH_BODY_HELP
+  if (path === '/delete') return DELETE_BODY_HELP
   return path === '/refreshAccessToken' ? REFRESH_BODY_HELP : ACTION_BODY_HELP
 }
 
@@ -302,11 +311,32 @@ function readAuthSettings(body: unknown): Settings {
   return settingsIn(body) as unknown as Settings
 }
 
-/** The Public Key of a request body, as given and trimmed (the destination uses it trimmed), for redaction. */
+/** The Public Key and Secret Key of a request body, as given and trimmed (the destination trims them), for redaction. */
 function publicKeysOf(body: unknown): string[] {
   if (!isObject(body)) return []
-  const key = settingsIn(body).public_key
-  return typeof key === 'string' ? [key, key.trim()] : []
+  const settings = settingsIn(body)
+  return [settings.public_key, settings.secret_key].flatMap((key) => (typeof key === 'string' ? [key, key.trim()] : []))
+}
+
+/**
+ * Checks the body of `POST /delete`.
+ *
+ * @returns the deletion request (an event with `userId` and `anonymousId`) and the settings.
+ * @throws BadRequest (400) naming what is wrong and what to send.
+ */
+function readDeleteRequest(body: unknown): { payload: JSONObject; settings: JSONObject } {
+  if (body === undefined) throw new BadRequest(400, `The request has no body. ${DELETE_BODY_HELP}`)
+  if (!isObject(body)) {
+    throw new BadRequest(400, `The body is ${Array.isArray(body) ? 'an array' : 'not an object'}. ${DELETE_BODY_HELP}`)
+  }
+  const { payload, settings } = body
+  if (!isObject(payload)) {
+    throw new BadRequest(400, `"payload" must be an object with the userId to delete. ${DELETE_BODY_HELP}`)
+  }
+  if (settings !== undefined && !isObject(settings)) {
+    throw new BadRequest(400, `"settings" must be an object. ${DELETE_BODY_HELP}`)
+  }
+  return { payload: payload as JSONObject, settings: (settings ?? {}) as JSONObject }
 }
 
 /** Answers JSON, indented and ending with a newline so curl output reads well in a terminal. */
@@ -331,6 +361,34 @@ function refuse(req: Request, res: Response, status: number, message: string): v
   sendJson(res, status, [output])
 }
 
+type RequestOptions = ReturnType<NonNullable<DestinationDefinition<Settings>['extendRequest']>>
+type AfterResponse = (request: Request, options: unknown, response: Response) => Response
+
+/**
+ * `definition` with every response of a request made outside an action (onDelete's) added to `responses`, decorated
+ * as the framework decorates an action's (`request`, `options`), so {@link toExchanges} can show it: the framework
+ * records only actions' requests.
+ */
+function recording(
+  definition: DestinationDefinition<Settings>,
+  responses: DecoratedResponse[]
+): DestinationDefinition<Settings> {
+  return {
+    ...definition,
+    extendRequest: (data) => {
+      // The request client takes `afterResponse` hooks from here (actions-core merges them in), though the
+      // extension's type does not name them.
+      const options = (definition.extendRequest?.(data) ?? {}) as RequestOptions & { afterResponse?: AfterResponse[] }
+      const record: AfterResponse = (request, requestOptions, response) => {
+        const decorated = Object.assign(response, { request, options: requestOptions }) as unknown as DecoratedResponse
+        responses.push(decorated)
+        return response
+      }
+      return { ...options, afterResponse: [...(options.afterResponse ?? []), record] }
+    }
+  }
+}
+
 /**
  * Builds the server's express app (not listening).
  *
@@ -349,6 +407,7 @@ export function createServer(options: ServerOptions = {}): express.Express {
     'GET /manifest',
     'POST /authenticate',
     'POST /refreshAccessToken',
+    ...(manifestDestination.onDelete ? ['POST /delete'] : []),
     ...actionSlugs.map((slug) => `POST /${slug}`)
   ]
 
@@ -445,6 +504,25 @@ export function createServer(options: ServerOptions = {}): express.Express {
       sendJson(res, 200, { ok: true, data })
     } catch (error) {
       sendJson(res, 400, redactAnswer({ ok: false, error: (error as Error).message }, publicKeysOf(body)))
+    }
+  })
+
+  app.post('/delete', async (req, res, next) => {
+    if (!definition.onDelete) return next()
+    const { payload, settings } = readDeleteRequest(req.body)
+    const keys = publicKeysOf(req.body)
+    const responses: DecoratedResponse[] = []
+    const destination = new Destination<Settings>(recording(definition, responses))
+    try {
+      const result: unknown = await destination.onDelete?.(payload as unknown as SegmentEvent, settings)
+      const exchanges = await toExchanges(responses)
+      const answer = exchanges.length > 0 ? exchanges : [{ output: result ?? null }]
+      sendJson(res, 200, redactAnswer(answer, keys))
+    } catch (error) {
+      const output = toErrorOutput(error)
+      if (isExpectedFailure(error, output)) res.locals.reason = redactAnswer(failureReason(error, output), keys)
+      else log?.(`[server] POST /delete failed: ${redactAnswer((error as Error)?.stack ?? String(error), keys)}`)
+      sendJson(res, 200, redactAnswer([output], keys))
     }
   })
 

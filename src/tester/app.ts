@@ -54,6 +54,10 @@ function prettyText(text: string): string {
 
 let manifest: Manifest
 let examples: Example[] = []
+/** The user's mapping edits, per action, then per field: the text typed, kept while another action is shown. */
+const edits = new Map<string, Map<string, string>>()
+
+const currentAction = () => $<HTMLSelectElement>('action').value
 
 function renderSettings(): void {
   const fields = manifest.authentication?.fields ?? {}
@@ -75,8 +79,10 @@ function renderSettings(): void {
   )
 }
 
+/** Shows the chosen action's fields, each with the user's edit of it or else its default mapping. */
 function renderFields(): void {
-  const action = manifest.actions[$<HTMLSelectElement>('action').value]
+  const action = manifest.actions[currentAction()]
+  const edited = edits.get(currentAction())
   $('action-description').textContent = action.description
   $('fields').replaceChildren(
     ...Object.entries(action.fields).map(([key, field]) => {
@@ -85,7 +91,8 @@ function renderFields(): void {
         'data-key': key,
         'aria-describedby': `field-${key}-help field-${key}-error`
       })
-      ;(input as HTMLInputElement).value = field.default === undefined ? '' : JSON.stringify(field.default)
+      ;(input as HTMLInputElement).value =
+        edited?.get(key) ?? (field.default === undefined ? '' : JSON.stringify(field.default))
       const type = field.format ? `${field.type} (${field.format})` : field.type
       return el(
         'div',
@@ -115,11 +122,18 @@ function chooseExample(file: string): void {
     $<HTMLSelectElement>('action').value !== first.type
   ) {
     $<HTMLSelectElement>('action').value = first.type
+    $('mapping-json-warning').replaceChildren()
     renderFields()
   }
 }
 
-/** The mapping as the fields give it; undefined when a field is not JSON (its error is then shown beside it). */
+/** A JSONPath as a whole mapping value, e.g. `$.traits.email` or `$['first name']`: read as `{"@path": ...}`. */
+const BARE_PATH = /^\$(?:$|[.[])/
+
+/**
+ * The mapping as the fields give it: JSON, or a bare path read as its `@path` directive; undefined when a field is
+ * neither (its error is then shown beside it).
+ */
 function readMapping(): Json | undefined {
   const mapping: Json = {}
   let valid = true
@@ -128,11 +142,22 @@ function readMapping(): Json | undefined {
     const error = $(`field-${key}-error`)
     error.textContent = ''
     input.removeAttribute('aria-invalid')
-    if (input.value.trim() === '') continue
+    const text = input.value.trim()
+    if (text === '') continue
+    // A bare path is what users type first; it can only mean the directive (a text literal is JSON: "$.x").
+    if (BARE_PATH.test(text)) {
+      mapping[key] = { '@path': text }
+      continue
+    }
     try {
       mapping[key] = parseJson(input.value, `The mapping of ${key}`)
     } catch (problem) {
-      error.textContent = (problem as Error).message
+      error.textContent =
+        `${(problem as Error).message.replace(
+          /\.$/,
+          ''
+        )}. A path is written $.traits.email or {"@path": "$.traits.email"}, a text ` +
+        'in double quotes ("Signed Up").'
       input.setAttribute('aria-invalid', 'true')
       if (valid) input.focus()
       valid = false
@@ -168,60 +193,147 @@ function renderExchange(item: Json): HTMLElement {
   )
 }
 
-function renderMultistatus(rows: Json[]): HTMLElement {
-  const outcome = (row: Json) => {
-    const status = Number(row.status)
-    if (status >= 200 && status < 300) {
-      return typeof row.body === 'string' && row.body.startsWith('Skipped') ? `skipped: ${row.body}` : 'delivered'
-    }
-    return `failed: ${String(row.errormessage)}`
+/** What became of one event: the words the summary counts and the table shows. */
+type Outcome = 'delivered' | 'skipped' | 'refused' | 'failed'
+
+/** 429 and 5xx are the failures Segment retries; any other 4xx refuses the event for good. */
+const outcomeOf = (status: number, skipped: boolean): Outcome =>
+  status >= 200 && status < 300
+    ? skipped
+      ? 'skipped'
+      : 'delivered'
+    : status === 429 || status >= 500
+    ? 'failed'
+    : 'refused'
+
+/** A skip message without its leading "Skipped:", which the outcome column already says. */
+const skipReason = (message: string) => {
+  const reason = message.replace(/^Skipped:?\s*/, '')
+  return reason.charAt(0).toUpperCase() + reason.slice(1)
+}
+
+/** "3 delivered, 1 skipped, 0 refused", and the retried failures only when there are some. */
+function countsText(outcomes: Outcome[]): string {
+  const count = (outcome: Outcome) => outcomes.filter((item) => item === outcome).length
+  const failed = count('failed')
+  return (
+    `${count('delivered')} delivered, ${count('skipped')} skipped, ${count('refused')} refused` +
+    (failed ? `, ${failed} failed (Segment retries these)` : '')
+  )
+}
+
+/** The batch's table, one row per event in payload order, in a box of its own height so a long batch scrolls. */
+function renderMultistatus(rows: Json[], outcomes: Outcome[], events: unknown[]): HTMLElement {
+  const details = (row: Json, outcome: Outcome) => {
+    if (outcome === 'skipped') return skipReason(String(row.body))
+    if (outcome === 'refused' || outcome === 'failed') return show(row.errormessage ?? '')
+    return ''
   }
   return el(
-    'table',
-    { id: 'multistatus' },
-    el('caption', {}, 'One row per event of the batch'),
+    'div',
+    { class: 'table-box' },
     el(
-      'tr',
-      {},
-      el('th', { scope: 'col' }, 'event'),
-      el('th', { scope: 'col' }, 'status'),
-      el('th', { scope: 'col' }, 'outcome')
-    ),
-    ...rows.map((row, index) =>
+      'table',
+      { id: 'multistatus' },
+      el('caption', {}, 'One row per event of the batch, in the order sent'),
       el(
-        'tr',
-        { class: 'multistatus-row' },
-        el('td', {}, String(index)),
-        el('td', { class: 'status' }, String(row.status)),
-        el('td', { class: 'outcome' }, outcome(row))
+        'thead',
+        {},
+        el(
+          'tr',
+          {},
+          ...['#', 'messageId', 'status', 'outcome', 'details'].map((name) => el('th', { scope: 'col' }, name))
+        )
+      ),
+      el(
+        'tbody',
+        {},
+        ...rows.map((row, index) =>
+          el(
+            'tr',
+            { class: `multistatus-row ${outcomes[index]}` },
+            el('td', { class: 'index' }, String(index + 1)),
+            el('td', { class: 'message-id' }, show((events[index] as Json | undefined)?.messageId ?? '')),
+            el('td', { class: 'status' }, String(row.status)),
+            el('td', { class: 'outcome' }, outcomes[index]),
+            el('td', { class: 'details' }, details(row, outcomes[index]))
+          )
+        )
       )
     )
   )
 }
 
-function renderAnswer(answer: unknown, status: number): void {
-  const items = Array.isArray(answer) ? (answer as Json[]) : [answer as Json]
-  $('output').replaceChildren(
-    el('p', {}, `The server answered ${status}.`),
-    ...items.map((item) => {
-      if (item?.request) return renderExchange(item)
-      if (item?.multistatus) return renderMultistatus(item.multistatus as Json[])
-      if (item && 'output' in item)
-        return el(
-          'div',
-          { class: 'exchange' },
-          el('h3', {}, 'No request: the action returned'),
-          el('pre', {}, pretty(item.output))
-        )
-      const fields = item?.fields as Record<string, string> | undefined
-      return el(
-        'div',
-        { class: 'exchange error-output' },
-        el('p', { class: 'error' }, `${show(item?.statusCode ?? status)}: ${show(item?.message ?? pretty(item))}`),
-        ...Object.entries(fields ?? {}).map(([field, message]) => el('p', { class: 'error' }, `${field}: ${message}`))
-      )
-    })
+function renderError(item: Json, status: number): HTMLElement {
+  const fields = item?.fields as Record<string, string> | undefined
+  return el(
+    'div',
+    { class: 'exchange error-output' },
+    el('p', { class: 'error' }, `${show(item?.statusCode ?? status)}: ${show(item?.message ?? pretty(item))}`),
+    ...Object.entries(fields ?? {}).map(([field, message]) => el('p', { class: 'error' }, `${field}: ${message}`))
   )
+}
+
+/**
+ * The answer of the action's route: first one sentence saying what became of the event or of each event of the
+ * batch (the route answers 200 whatever became of them), then the errors, the batch's table, and each request made.
+ *
+ * @param status the HTTP status of the route's answer: not 200 when the server refused the request itself.
+ */
+function renderAnswer(answer: unknown, status: number, payload: unknown): void {
+  const items = Array.isArray(answer) ? (answer as Json[]) : [answer as Json]
+  const exchanges = items.filter((item) => item?.request)
+  const batch = items.find((item) => item?.multistatus)
+  const output = items.find((item) => item && 'output' in item)
+  const errors = items.filter((item) => !item?.request && !item?.multistatus && !(item && 'output' in item))
+  let summary: string
+  const parts: HTMLElement[] = []
+  if (status !== 200) {
+    summary = `The local server refused the request (${status}): nothing was sent to Koala.`
+  } else if (batch) {
+    const rows = batch.multistatus as Json[]
+    const outcomes = rows.map((row) =>
+      outcomeOf(Number(row.status), typeof row.body === 'string' && row.body.startsWith('Skipped'))
+    )
+    summary = `${rows.length} ${rows.length === 1 ? 'event' : 'events'}: ${countsText(outcomes)}.`
+    parts.push(renderMultistatus(rows, outcomes, Array.isArray(payload) ? payload : []))
+  } else if (errors.length) {
+    const code = Number(errors[0].statusCode)
+    summary =
+      outcomeOf(code, false) === 'failed'
+        ? `The event failed (${code}): Segment would retry it.`
+        : `The event was refused (${code}): Koala did not get it.`
+  } else if (output) {
+    const value = output.output as Json | null
+    summary = value?.skipped ? 'The event was skipped: no request was made.' : 'The action made no request.'
+  } else {
+    const last = exchanges[exchanges.length - 1]?.response as Json | undefined
+    summary = `The event was delivered: Koala answered ${String(last?.statusCode)}.`
+  }
+  parts.unshift(...errors.map((item) => renderError(item, status)))
+  if (output) {
+    const value = output.output as Json | null
+    parts.push(
+      value?.skipped && typeof value.message === 'string'
+        ? el('p', { class: 'skip-reason' }, skipReason(value.message))
+        : el(
+            'div',
+            { class: 'exchange' },
+            el('h3', {}, 'No request: the action returned'),
+            el('pre', {}, pretty(value))
+          )
+    )
+  }
+  $('output').replaceChildren(
+    el('p', { id: 'summary' }, summary),
+    ...parts,
+    ...exchanges.map((item) => renderExchange(item))
+  )
+}
+
+/** Replaces the previous answer, so what is on screen is never the answer to another event or mapping. */
+function showNotSent(why: string): void {
+  $('output').replaceChildren(el('p', { id: 'summary', class: 'not-sent' }, `Nothing was sent: ${why}`))
 }
 
 async function run(): Promise<void> {
@@ -235,11 +347,17 @@ async function run(): Promise<void> {
   } catch (problem) {
     error.textContent = (problem as Error).message
     editor.setAttribute('aria-invalid', 'true')
+    showNotSent('the event is not valid JSON (see under it).')
     return
   }
   const mapping = readMapping()
-  if (!mapping) return
-  const action = $<HTMLSelectElement>('action').value
+  if (!mapping) {
+    const invalid = Array.from(document.querySelectorAll<HTMLInputElement>('#fields input[aria-invalid="true"]'))
+    const keys = invalid.map((input) => input.dataset.key as string).join(', ')
+    showNotSent(`the mapping of ${keys} is not valid (see beside the field).`)
+    return
+  }
+  const action = currentAction()
   $('output').replaceChildren(el('p', {}, 'Running…'))
   try {
     const response = await fetch(`/${action}`, {
@@ -247,7 +365,7 @@ async function run(): Promise<void> {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ payload, settings: readSettings(), mapping })
     })
-    renderAnswer(await response.json(), response.status)
+    renderAnswer(await response.json(), response.status, payload)
   } catch (problem) {
     $('output').replaceChildren(
       el('p', { class: 'error' }, `Could not reach the local server (${(problem as Error).message}). Is it running?`)
@@ -255,6 +373,65 @@ async function run(): Promise<void> {
     return
   }
   await refreshSandbox()
+}
+
+/** How many single-character edits turn `a` into `b` (Levenshtein), for "did you mean". */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    previous = current
+  }
+  return previous[b.length]
+}
+
+/**
+ * Applies a pasted mapping (a JSON object, field key -> mapping value) to the fields of the chosen action, as edits.
+ * A key that is no field of the action is not applied, and a warning names it, the field it most likely means and
+ * what that field keeps (its current mapping: the framework ignores unknown keys, so a typo silently leaves the
+ * default in place).
+ */
+function applyPastedMapping(): void {
+  const error = $('mapping-json-error')
+  const warning = $('mapping-json-warning')
+  const editor = $<HTMLTextAreaElement>('mapping-json')
+  error.textContent = ''
+  warning.replaceChildren()
+  editor.removeAttribute('aria-invalid')
+  let pasted: unknown
+  try {
+    pasted = parseJson(editor.value, 'The mapping')
+    if (pasted === null || typeof pasted !== 'object' || Array.isArray(pasted)) {
+      throw new Error('The mapping is not a JSON object such as {"email": {"@path": "$.traits.email"}}.')
+    }
+  } catch (problem) {
+    error.textContent = (problem as Error).message
+    editor.setAttribute('aria-invalid', 'true')
+    return
+  }
+  const action = manifest.actions[currentAction()]
+  const keys = Object.keys(action.fields)
+  const edited = edits.get(currentAction()) ?? new Map<string, string>()
+  const unknown: string[] = []
+  for (const [key, value] of Object.entries(pasted as Json)) {
+    if (key in action.fields) edited.set(key, JSON.stringify(value))
+    else unknown.push(key)
+  }
+  edits.set(currentAction(), edited)
+  renderFields()
+  warning.replaceChildren(
+    ...unknown.map((key) => {
+      const near = keys.filter((field) => distance(key.toLowerCase(), field.toLowerCase()) <= 2)
+      const guess = near.length ? ` Did you mean ${near.join(' or ')}?` : ` Its fields: ${keys.join(', ')}.`
+      const kept = near.length
+        ? ` ${near.map((field) => action.fields[field].label ?? field).join(' and ')} keeps its mapping.`
+        : ''
+      return el('p', { class: 'warning' }, `${key} is no field of ${action.title}: it was not applied.${kept}${guess}`)
+    })
+  )
 }
 
 /** Whom a body is for: its person (email, profile_id) or its company (domain, account_id). */
@@ -328,11 +505,25 @@ async function start(): Promise<void> {
     exampleSelect.value = first.file
     chooseExample(first.file)
   }
-  actionSelect.addEventListener('change', renderFields)
+  actionSelect.addEventListener('change', () => {
+    $('mapping-json-warning').replaceChildren()
+    renderFields()
+  })
+  // Every edit is kept for its action, so switching actions and back shows it again.
+  $('fields').addEventListener('input', (event) => {
+    const input = event.target as HTMLInputElement
+    const key = input.dataset.key
+    if (!key) return
+    const edited = edits.get(currentAction()) ?? new Map<string, string>()
+    edits.set(currentAction(), edited.set(key, input.value))
+  })
+  $('apply-mapping').addEventListener('click', applyPastedMapping)
   exampleSelect.addEventListener('change', () => chooseExample(exampleSelect.value))
   // Enter in the key field must not submit (and reload) the page.
   $('settings').addEventListener('submit', (event) => event.preventDefault())
   $('reset-mapping').addEventListener('click', () => {
+    edits.delete(currentAction())
+    $('mapping-json-warning').replaceChildren()
     renderFields()
     $('event-error').textContent = ''
   })

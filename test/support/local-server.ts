@@ -13,6 +13,8 @@ export const example = (name: string): unknown =>
 
 export const KEY = 'pk_example_sandbox_key'
 export const SECRET_KEY = 'pk_live_s3cr3t_0123456789'
+/** The Koala Secret Key of deletion requests the sandbox accepts. */
+export const DELETION_KEY = 'sk_live_d3l3t3_0123456789'
 
 /** The running sandbox and server of the current test file, and every line they logged. */
 export const local = {
@@ -24,10 +26,16 @@ export const local = {
 /** Starts the sandbox and the server (sending to it) for the file's tests, on free ports; empties the sandbox per test. */
 export function useLocalServer(): void {
   const previousApiUrl = process.env.KOALA_API_URL
+  const previousAppUrl = process.env.KOALA_APP_URL
   beforeAll(async () => {
     local.logs.length = 0
-    local.sandbox = await startSandbox(0, { keys: [KEY, SECRET_KEY], log: (line) => local.logs.push(line) })
+    local.sandbox = await startSandbox(0, {
+      keys: [KEY, SECRET_KEY],
+      secretKeys: [DELETION_KEY],
+      log: (line) => local.logs.push(line)
+    })
     process.env.KOALA_API_URL = local.sandbox.url
+    process.env.KOALA_APP_URL = local.sandbox.url
     local.server = await startServer(0, { log: (line) => local.logs.push(line) })
   })
   afterAll(async () => {
@@ -35,6 +43,8 @@ export function useLocalServer(): void {
     await local.sandbox.close()
     if (previousApiUrl === undefined) delete process.env.KOALA_API_URL
     else process.env.KOALA_API_URL = previousApiUrl
+    if (previousAppUrl === undefined) delete process.env.KOALA_APP_URL
+    else process.env.KOALA_APP_URL = previousAppUrl
   })
   beforeEach(() => local.sandbox.reset())
 }

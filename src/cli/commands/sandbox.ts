@@ -10,6 +10,8 @@ export default function register(program: Command): void {
     .description(
       'Run a local Koala-compatible ingestion server on 127.0.0.1:$KOALA_SANDBOX_PORT (default 3001).\n' +
         'KOALA_SANDBOX_KEYS (comma-separated) limits the accepted keys; others get 401.\n' +
+        'It also takes deletion requests (POST /api/v1/deletion-requests); KOALA_SANDBOX_SECRET_KEYS ' +
+        '(comma-separated) limits their secret keys.\n' +
         FAULTS_HELP
     )
     .action(async () => {

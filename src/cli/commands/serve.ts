@@ -2,7 +2,7 @@ import type { Command } from 'commander'
 import { listenFailure, stopOnSignal } from '../../lib/process'
 import { startServer } from '../../server/server'
 import type { RunningServer } from '../../server/server'
-import { checkApiUrl, checkRequestTimeout, describeServer, serverPort } from '../lib/local-server'
+import { checkApiUrl, checkAppUrl, checkRequestTimeout, describeServer, serverPort } from '../lib/local-server'
 
 /** `serve`: runs the actions-cli compatible local server on 127.0.0.1 until interrupted. */
 export default function register(program: Command): void {
@@ -10,11 +10,12 @@ export default function register(program: Command): void {
     .command('serve')
     .description(
       'Run the actions-cli compatible local server on 127.0.0.1 (default port $PORT or 3000). It sends to ' +
-        "Koala's production API, or to KOALA_API_URL when set."
+        "Koala's production API, or to KOALA_API_URL when set (deletion requests: KOALA_APP_URL)."
     )
     .option('-p, --port <port>', 'port to listen on (default: $PORT or 3000)')
     .action(async (options: { port?: string }) => {
       checkApiUrl()
+      checkAppUrl()
       checkRequestTimeout()
       const port = serverPort(options.port)
       let server: RunningServer

@@ -26,8 +26,9 @@ export default function register(program: Command): void {
       // No default value: a folder given here must hold events, while the default folder may fall back.
       new Option(
         '-e, --events <folder>',
-        'folder of *.ndjson Segment events to run the presets on; an error when it is missing or empty ' +
-          '(default: ../shared/fixtures/segment-events, or generated test events when that has none)'
+        'folder of Segment events (*.ndjson, one per line, or *.json arrays) to run the presets on; an error when ' +
+          "it is missing or empty (default: the repository's own, " +
+          'src/destinations/koala-cloud/__tests__/__helpers__/fixtures)'
       )
     )
     .addHelpText(
@@ -38,7 +39,7 @@ export default function register(program: Command): void {
         '',
         'Examples:',
         '  $ ./bin/run validate',
-        '  $ ./bin/run validate --events ../shared/fixtures/segment-events'
+        '  $ ./bin/run validate --events my-captured-events/'
       ].join('\n')
     )
     .action((options: Options) => {

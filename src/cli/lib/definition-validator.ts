@@ -6,7 +6,7 @@ import type { Subscription } from '@segment/destination-subscriptions'
 import * as fs from 'fs'
 import type { JSONSchema4 } from 'json-schema'
 import * as path from 'path'
-import { PROJECT_ROOT } from '../../lib/paths'
+import { DESTINATION_DIR } from '../../lib/paths'
 
 /**
  * The checks behind `./bin/run validate`. Pure: give it a definition and real Segment events, get findings back.
@@ -27,7 +27,7 @@ export interface Finding {
   message: string
 }
 
-/** A Segment event and where it came from (`file.ndjson:line`), for messages. */
+/** A Segment event and where it came from (`file.ndjson:line` or `file.json[index]`), for messages. */
 export interface RealEvent {
   source: string
   event: SegmentEvent
@@ -35,34 +35,59 @@ export interface RealEvent {
   generated?: true
 }
 
-/** The fixture events CI reads: `../shared/fixtures/segment-events` beside the repository. */
-export const FIXTURES_DIR = path.join(PROJECT_ROOT, '..', 'shared', 'fixtures', 'segment-events')
+/**
+ * The repository's real Segment events, the ones `validate` and the tools' tests run on: the destination folder's
+ * own copies (one JSON array per captured `*.ndjson` file, imported by the folder's tests, which may not read files).
+ * The one copy in the repository: everything else reads it from here.
+ */
+export const FIXTURES_DIR = path.join(DESTINATION_DIR, '__tests__', '__helpers__', 'fixtures')
+
+/** Files that hold Segment events: `*.ndjson`, one per line, or `*.json`, an array. */
+const isEventsFile = (name: string): boolean => name.endsWith('.ndjson') || name.endsWith('.json')
 
 /**
- * Reads every `*.ndjson` file of a folder, one Segment event per line.
+ * Reads the Segment events of a folder: every `*.ndjson` file (one event per line) and every `*.json` file (a JSON
+ * array of events), in file-name order.
  *
- * @returns the events in file-name then line order; empty when the folder does not exist.
- * @throws SyntaxError naming the file and line when a line is not JSON.
+ * @returns the events in file-name then line (or index) order; empty when the folder does not exist.
+ * @throws SyntaxError naming the file (and line) when it is not JSON, or a `.json` file is not an array of objects.
  */
 export function readFixtureEvents(dir: string): RealEvent[] {
   if (!fs.existsSync(dir)) return []
   const events: RealEvent[] = []
-  for (const file of fs
-    .readdirSync(dir)
-    .filter((name) => name.endsWith('.ndjson'))
-    .sort()) {
-    fs.readFileSync(path.join(dir, file), 'utf8')
-      .split('\n')
-      .forEach((line, index) => {
-        if (!line.trim()) return
-        try {
-          events.push({ source: `${file}:${index + 1}`, event: JSON.parse(line) as SegmentEvent })
-        } catch (error) {
-          throw new SyntaxError(`${file}:${index + 1} is not JSON: ${(error as Error).message}`)
-        }
-      })
+  for (const file of fs.readdirSync(dir).filter(isEventsFile).sort()) {
+    const text = fs.readFileSync(path.join(dir, file), 'utf8')
+    if (file.endsWith('.json')) {
+      events.push(...jsonEvents(file, text))
+      continue
+    }
+    text.split('\n').forEach((line, index) => {
+      if (!line.trim()) return
+      try {
+        events.push({ source: `${file}:${index + 1}`, event: JSON.parse(line) as SegmentEvent })
+      } catch (error) {
+        throw new SyntaxError(`${file}:${index + 1} is not JSON: ${(error as Error).message}`)
+      }
+    })
   }
   return events
+}
+
+/** The events of a `.json` file, which must be an array of event objects. */
+function jsonEvents(file: string, text: string): RealEvent[] {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (error) {
+    throw new SyntaxError(`${file} is not JSON: ${(error as Error).message}`)
+  }
+  if (
+    !Array.isArray(parsed) ||
+    !parsed.every((item) => item !== null && typeof item === 'object' && !Array.isArray(item))
+  ) {
+    throw new SyntaxError(`${file} is not a JSON array of Segment events (objects).`)
+  }
+  return parsed.map((event, index) => ({ source: `${file}[${index}]`, event: event as SegmentEvent }))
 }
 
 /** The fallback when no fixtures are present: one `createTestEvent` per event type, with an email and traits. */
@@ -73,7 +98,10 @@ export function syntheticEvents(): RealEvent[] {
     event: createTestEvent({
       type: type as SegmentEvent['type'],
       messageId: `validate-${type}`,
+      // Fixed times, not createTestEvent's clock readings: the same events on every run.
       timestamp: '2026-01-01T00:00:00.000Z',
+      sentAt: '2026-01-01T00:00:00.000Z',
+      receivedAt: '2026-01-01T00:00:00.000Z',
       traits: { email: 'jane.doe@example.com', name: 'Jane Doe' },
       properties: { plan: 'pro' }
     })
@@ -83,11 +111,12 @@ export function syntheticEvents(): RealEvent[] {
 /**
  * The events `validate` runs the mappings on.
  *
- * @param dir a folder the user named (`--events`): it must hold `*.ndjson` Segment events. Undefined means the
- *   default folder, which alone may fall back to {@link syntheticEvents} when it has no events.
+ * @param dir a folder the user named (`--events`): it must hold Segment events (`*.ndjson` or `*.json`, see
+ *   {@link readFixtureEvents}). Undefined means the default folder, which alone may fall back to
+ *   {@link syntheticEvents} when it has no events.
  * @param defaultDir the default folder: {@link FIXTURES_DIR} (another one in tests).
  * @returns the events and a description of them for the first line of output, e.g. `12 real Segment events from
- *   ../shared/fixtures/segment-events` or `6 generated test events (createTestEvent, …), not real ones: …`.
+ *   src/destinations/koala-cloud/__tests__/__helpers__/fixtures` or `6 generated test events (createTestEvent, …), not real ones: …`.
  * @throws Error naming the folder when a folder the user named does not exist or holds no events; SyntaxError naming
  *   the file and line when a line is not JSON.
  */
@@ -97,13 +126,15 @@ export function defaultEvents(dir?: string, defaultDir: string = FIXTURES_DIR): 
   if (dir !== undefined) {
     if (!fs.existsSync(dir)) throw new Error(`--events ${dir}: the folder does not exist.`)
     if (!fs.statSync(dir).isDirectory()) throw new Error(`--events ${dir}: this is not a folder.`)
-    if (!fs.readdirSync(dir).some((name) => name.endsWith('.ndjson'))) {
-      throw new Error(`--events ${dir}: the folder holds no .ndjson files (one Segment event per line).`)
+    if (!fs.readdirSync(dir).some(isEventsFile)) {
+      throw new Error(
+        `--events ${dir}: the folder holds no .ndjson files (one Segment event per line) or .json files (an array of events).`
+      )
     }
   }
   const events = readFixtureEvents(folder)
   if (events.length) return { events, from: `${events.length} real Segment events from ${shown}` }
-  if (dir !== undefined) throw new Error(`--events ${dir}: its .ndjson files hold no Segment events.`)
+  if (dir !== undefined) throw new Error(`--events ${dir}: its .ndjson and .json files hold no Segment events.`)
   const generated = syntheticEvents()
   return {
     events: generated,

@@ -9,12 +9,15 @@ export function sandboxPort(): number {
 }
 
 /** The keys listed in `KOALA_SANDBOX_KEYS` (comma-separated, blanks ignored); empty means any key. */
-export function sandboxKeys(): string[] {
-  return (process.env.KOALA_SANDBOX_KEYS ?? '')
+export function sandboxKeys(name = 'KOALA_SANDBOX_KEYS'): string[] {
+  return (process.env[name] ?? '')
     .split(',')
     .map((key) => key.trim())
     .filter(Boolean)
 }
+
+/** The secret keys of deletion requests listed in `KOALA_SANDBOX_SECRET_KEYS`, as {@link sandboxKeys}. */
+export const sandboxSecretKeys = (): string[] => sandboxKeys('KOALA_SANDBOX_SECRET_KEYS')
 
 /**
  * The lines a start banner adds when the sandbox does not behave like a plain Koala: faults injected, or only some
@@ -22,7 +25,11 @@ export function sandboxKeys(): string[] {
  *
  * @returns no lines when neither is set.
  */
-export function sandboxSettingsLines(faults: SandboxFaults, keys: readonly string[]): string[] {
+export function sandboxSettingsLines(
+  faults: SandboxFaults,
+  keys: readonly string[],
+  secretKeys: readonly string[] = []
+): string[] {
   const lines: string[] = []
   const active = FAULT_KINDS.filter((kind) => (faults[kind] ?? 0) > 0)
   if (active.length > 0) {
@@ -38,12 +45,19 @@ export function sandboxSettingsLines(faults: SandboxFaults, keys: readonly strin
         : `the ${keys.length} Public Keys listed in KOALA_SANDBOX_KEYS are`
     lines.push(`  Only ${which} accepted; any other key gets 401.`)
   }
+  if (secretKeys.length > 0) {
+    const which =
+      secretKeys.length === 1
+        ? 'the 1 Secret Key listed in KOALA_SANDBOX_SECRET_KEYS is'
+        : `the ${secretKeys.length} Secret Keys listed in KOALA_SANDBOX_SECRET_KEYS are`
+    lines.push(`  Deletion requests: only ${which} accepted; any other key gets 401.`)
+  }
   return lines
 }
 
 /**
  * Starts the sandbox on 127.0.0.1:`port` with the keys and faults its environment settings give
- * (`KOALA_SANDBOX_KEYS`, `KOALA_SANDBOX_FAULTS`), as `sandbox` and `start` both run it.
+ * (`KOALA_SANDBOX_KEYS`, `KOALA_SANDBOX_SECRET_KEYS`, `KOALA_SANDBOX_FAULTS`), as `sandbox` and `start` both run it.
  *
  * @param log where the sandbox's one line per accepted batch goes.
  * @param failure the start of the message when it cannot listen, e.g. `Could not listen on 127.0.0.1:3001`.
@@ -57,9 +71,10 @@ export async function startConfiguredSandbox(
 ): Promise<{ sandbox: RunningSandbox; settingsLines: string[] }> {
   const faults = parseFaults(process.env.KOALA_SANDBOX_FAULTS)
   const keys = sandboxKeys()
+  const secretKeys = sandboxSecretKeys()
   try {
-    const sandbox = await startSandbox(port, { keys, faults, log })
-    return { sandbox, settingsLines: sandboxSettingsLines(faults, keys) }
+    const sandbox = await startSandbox(port, { keys, secretKeys, faults, log })
+    return { sandbox, settingsLines: sandboxSettingsLines(faults, keys, secretKeys) }
   } catch (error) {
     throw listenFailure(failure, error, 'Choose another port with KOALA_SANDBOX_PORT.')
   }

@@ -1,5 +1,5 @@
 import koalaCloud from '../../destinations/koala-cloud'
-import { koalaBaseUrl, redactProjectUrl } from '../../destinations/koala-cloud/config'
+import { koalaAppUrl, koalaBaseUrl, redactProjectUrl } from '../../destinations/koala-cloud/config'
 import { envSetting, parsePort } from '../../lib/process'
 import type { RunningServer } from '../../server/server'
 
@@ -10,6 +10,17 @@ export function serverPort(option?: string): number {
   return env === undefined ? 3000 : parsePort(env, 'PORT')
 }
 
+/** Whether `text` is an absolute `http:` or `https:` URL without a query or fragment. */
+function isBaseUrl(text: string): boolean {
+  let url: URL | undefined
+  try {
+    url = new URL(text)
+  } catch {
+    url = undefined
+  }
+  return Boolean(url && (url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash)
+}
+
 /**
  * Checks `KOALA_API_URL` before anything starts: when set (and not blank), it must be an absolute `http:` or `https:`
  * URL without a query or fragment, since the destination appends `/web/projects/{key}/batch` to it.
@@ -18,22 +29,30 @@ export function serverPort(option?: string): number {
  */
 export function checkApiUrl(value: string | undefined = process.env.KOALA_API_URL): void {
   const text = value?.trim()
-  if (!text) return
-  let url: URL | undefined
-  try {
-    url = new URL(text)
-  } catch {
-    url = undefined
-  }
-  const fits = url && (url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash
-  if (!fits) {
-    throw new Error(
-      `KOALA_API_URL "${redactProjectUrl(
-        text
-      )}" is not an http(s) base URL. Set it to one such as http://127.0.0.1:3001 (a sandbox) ` +
-        "or https://api2.getkoala.com, without a query or fragment, or unset it to send to Koala's production API."
-    )
-  }
+  if (!text || isBaseUrl(text)) return
+  throw new Error(
+    `KOALA_API_URL "${redactProjectUrl(
+      text
+    )}" is not an http(s) base URL. Set it to one such as http://127.0.0.1:3001 (a sandbox) ` +
+      "or https://api2.getkoala.com, without a query or fragment, or unset it to send to Koala's production API."
+  )
+}
+
+/**
+ * Checks `KOALA_APP_URL` (where deletion requests go; the destination appends `/api/v1/deletion-requests`) as
+ * {@link checkApiUrl} checks `KOALA_API_URL`.
+ *
+ * @throws Error naming the variable and its value, and what to set instead.
+ */
+export function checkAppUrl(value: string | undefined = process.env.KOALA_APP_URL): void {
+  const text = value?.trim()
+  if (!text || isBaseUrl(text)) return
+  throw new Error(
+    `KOALA_APP_URL "${redactProjectUrl(
+      text
+    )}" is not an http(s) base URL. Set it to one such as http://127.0.0.1:3001 (a sandbox) ` +
+      "or https://app.getkoala.com, without a query or fragment, or unset it to send deletion requests to Koala's app."
+  )
 }
 
 /**
@@ -56,10 +75,11 @@ export function describeServer(server: RunningServer): string {
   return [
     `Koala (Cloud) local server listening on ${server.url} (actions-cli compatible), sending to ${redactProjectUrl(
       koalaBaseUrl()
-    )}`,
+    )}, deletion requests to ${redactProjectUrl(koalaAppUrl())}`,
     `  Actions Tester (open in a browser): ${server.url}/`,
     `  GET  ${server.url}/manifest`,
     `  POST ${server.url}/authenticate`,
+    ...(koalaCloud.onDelete ? [`  POST ${server.url}/delete`] : []),
     ...Object.keys(koalaCloud.actions).map((slug) => `  POST ${server.url}/${slug}`)
   ].join('\n')
 }

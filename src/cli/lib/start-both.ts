@@ -5,7 +5,7 @@ import type { RunningSandbox } from '../../sandbox/sandbox-server'
 import { startServer } from '../../server/server'
 import type { RunningServer } from '../../server/server'
 import { sandboxPort, startConfiguredSandbox } from './local-sandbox'
-import { checkApiUrl, checkRequestTimeout, describeServer, serverPort } from './local-server'
+import { checkApiUrl, checkAppUrl, checkRequestTimeout, describeServer, serverPort } from './local-server'
 
 /** The ready-to-paste commands printed at start: send the example identify, then look at the sandbox. */
 export function demoCommands(serverUrl: string, sandboxUrl: string | undefined): string {
@@ -53,6 +53,7 @@ export interface StartedTools {
  */
 export async function startBoth(print: (line: string) => void = (line) => console.log(line)): Promise<StartedTools> {
   checkApiUrl()
+  checkAppUrl()
   checkRequestTimeout()
   const port = serverPort()
   const external = process.env.KOALA_API_URL?.trim()
@@ -70,6 +71,8 @@ export async function startBoth(print: (line: string) => void = (line) => consol
     settingsLines = started.settingsLines
     // config.ts reads KOALA_API_URL at call time, so this points every request of the server at the sandbox.
     process.env.KOALA_API_URL = sandbox.url
+    // Deletion requests too, unless KOALA_APP_URL sends them elsewhere.
+    if (!process.env.KOALA_APP_URL?.trim()) process.env.KOALA_APP_URL = sandbox.url
   }
   let server: RunningServer
   try {

@@ -41,6 +41,21 @@ export function koalaBaseUrl(): string {
   return (override || KOALA_PRODUCTION_URL).replace(/\/+$/, '')
 }
 
+/**
+ * Koala's app, which takes deletion requests (not the ingestion host). Source: Koala's docs, getkoala/docs
+ * `developer-guides/gdpr-endpoint.mdx`.
+ */
+export const KOALA_APP_PRODUCTION_URL = 'https://app.getkoala.com'
+
+/** Read per call, as {@link koalaBaseUrl}: `KOALA_APP_URL` when set (the local tools' sandbox). */
+export function koalaAppUrl(): string {
+  const override = process.env.KOALA_APP_URL?.trim()
+  return (override || KOALA_APP_PRODUCTION_URL).replace(/\/+$/, '')
+}
+
+export const SECRET_KEY_HELP =
+  'Check the Secret Key setting: create a secret API key in Koala under Settings > API Keys (the Public Key does not work here).'
+
 const SAFE_KEY = /^[A-Za-z0-9_-]+$/
 
 /**

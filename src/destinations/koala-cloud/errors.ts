@@ -6,7 +6,7 @@ import {
   isObject,
   RetryableError
 } from '@segment/actions-core'
-import { PUBLIC_KEY_HELP, redactProjectUrl, requestTimeoutMs } from './config'
+import { PUBLIC_KEY_HELP, redactProjectUrl, requestTimeoutMs, SECRET_KEY_HELP } from './config'
 
 /** 501 (Not Implemented) is final: no retry changes it. */
 export function isRetryable(status: number): boolean {
@@ -24,12 +24,35 @@ export function koalaReason(body: unknown): string {
     .replace(/[.\s]+$/, '')
 }
 
+/**
+ * Which of Koala's APIs a request went to, for the messages: the key it carries, the answers that blame that key
+ * (a project URL that Koala does not know answers 404), and the variable that can point it elsewhere.
+ */
+const API = {
+  ingestion: {
+    key: 'Public Key',
+    help: PUBLIC_KEY_HELP,
+    keyStatuses: [401, 403, 404],
+    sent: "events are only sent to Koala's ingestion API itself",
+    variable: 'KOALA_API_URL'
+  },
+  deletion: {
+    key: 'Secret Key',
+    help: SECRET_KEY_HELP,
+    keyStatuses: [401, 403],
+    sent: "deletion requests are only sent to Koala's app itself",
+    variable: 'KOALA_APP_URL'
+  }
+} as const
+
+export type KoalaApi = keyof typeof API
+
 /** Redirects are not followed: a 301-303 would turn the POST into a GET, and a page's 200 pass as a delivery. */
-export function redirectMessage(status: number, location?: string | null): string {
+export function redirectMessage(status: number, location?: string | null, api: KoalaApi = 'ingestion'): string {
   const where = location ? ` to ${redactProjectUrl(location)}` : ''
   return (
-    `Koala answered with a redirect (${status}${where}); events are only sent to Koala's ingestion API itself, ` +
-    'so it was not followed. If KOALA_API_URL is set, check it.'
+    `Koala answered with a redirect (${status}${where}); ${API[api].sent}, ` +
+    `so it was not followed. If ${API[api].variable} is set, check it.`
   )
 }
 
@@ -38,12 +61,19 @@ export function redirectMessage(status: number, location?: string | null): strin
  * monorepo's convention (4xx final except 408/423/429; 5xx retried except 501). `Retry-After` is quoted: the
  * framework does not read it.
  */
-export function koalaError(status: number, body: unknown, retryAfter?: string | null, location?: string | null): Error {
+export function koalaError(
+  status: number,
+  body: unknown,
+  retryAfter?: string | null,
+  location?: string | null,
+  api: KoalaApi = 'ingestion'
+): Error {
   const reason = koalaReason(body)
   const said = reason ? `: ${reason}` : ''
-  if (status === 401 || status === 403 || status === 404) {
+  const { key, help, keyStatuses } = API[api]
+  if ((keyStatuses as readonly number[]).includes(status)) {
     return new InvalidAuthenticationError(
-      `Koala answered ${status} for this Public Key${said}. ${PUBLIC_KEY_HELP}`,
+      `Koala answered ${status} for this ${key}${said}. ${help}`,
       ErrorCodes.INVALID_AUTHENTICATION
     )
   }
@@ -57,7 +87,7 @@ export function koalaError(status: number, body: unknown, retryAfter?: string | 
     return new RetryableError(`Koala rate-limited the request (429)${said}.${wait}`, 429)
   }
   if (status >= 300 && status < 400) {
-    return new IntegrationError(redirectMessage(status, location), getErrorCodeFromHttpStatus(status), status)
+    return new IntegrationError(redirectMessage(status, location, api), getErrorCodeFromHttpStatus(status), status)
   }
   if (isRetryable(status)) {
     return new RetryableError(

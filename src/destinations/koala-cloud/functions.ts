@@ -154,6 +154,31 @@ export function normaliseDomain(value: unknown): string | undefined {
   return TOP_LABEL.test(labels[labels.length - 1]) ? host : undefined
 }
 
+/**
+ * Why {@link normaliseDomain} refused a value, as a clause for the message, e.g. `203.0.113.7 is an IP address`.
+ *
+ * @param given the value, trimmed and not empty.
+ */
+export function domainProblem(given: string): string {
+  if (given.includes('@')) return 'it is an email address'
+  if (/\s/.test(given)) return 'it contains a space'
+  const host = given
+    .toLowerCase()
+    .replace(/^[a-z][a-z0-9+.-]*:\/\//, '')
+    .replace(/^\/\//, '')
+    .split(/[/?#]/, 1)[0]
+    .replace(/:\d*$/, '')
+    .replace(/\.$/, '')
+  if (host === '') return 'it has no host name'
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.startsWith('[')) return `${host} is an IP address`
+  const labels = host.split('.')
+  if (host.length > 253 || labels.some((label) => label.length > 63)) return `${host} is longer than a domain can be`
+  if (labels.length < 2) return `${host} has no dot and ending such as .com`
+  const last = labels[labels.length - 1]
+  if (!TOP_LABEL.test(last)) return `its ending .${last} is not a top-level domain such as .com`
+  return `${host} has characters a domain cannot have`
+}
+
 export type PreparedPayload = PreparedProfile | PreparedAccount
 
 export interface PreparedProfile {
@@ -203,6 +228,20 @@ export function preparePayload<K extends ActionKind>(kind: K, payload: Payloads[
   return prepareProfile(kind, payload, message_id, sent_at)
 }
 
+/**
+ * Where the published Koala (Cloud) looked for the person and the ip besides its fields
+ * (`@segment/action-destinations` 3.497.0, `dist/destinations/koala/{track,identify}/index.js`, `perform`): the
+ * `email`, `profile_id` and `ip` keys of Track's mapped Event properties and of Identify's mapped Traits. A mapping
+ * saved with it has no Koala Profile ID field; reading the same keys in its order keeps that mapping's events going
+ * to the same person with the same ip. Page and Group have no published predecessor: no keys.
+ * @returns `keys` (`{}` when the field is not an object) and `field`, its label for messages.
+ */
+function publishedKeys(kind: ActionKind, payload: Payloads['identify' | 'track' | 'page']) {
+  if (kind === 'track') return { keys: asObject((payload as TrackPayload).properties), field: 'Event properties' }
+  if (kind === 'identify') return { keys: asObject(payload.traits), field: 'Traits' }
+  return { keys: {} as JSONObject, field: '' }
+}
+
 function prepareProfile(
   kind: ActionKind,
   payload: Payloads['identify' | 'track' | 'page'],
@@ -220,13 +259,17 @@ function prepareProfile(
   }
 
   const traits = asObject(payload.traits)
-  const email = normaliseEmail(payload.email) ?? normaliseEmail(traits.email)
-  const profile_id = nonEmpty(payload.profile_id)
+  const published = publishedKeys(kind, payload)
+  // The Email and Koala Profile ID fields win; then the published destination's keys, in its order.
+  const email = normaliseEmail(payload.email) ?? normaliseEmail(published.keys.email) ?? normaliseEmail(traits.email)
+  const profile_id = nonEmpty(payload.profile_id) ?? nonEmpty(published.keys.profile_id)
   if (!email && !profile_id) {
     // Name the value that was refused, so "has neither" is not read as "has no email at all".
     const notEmail =
       nonEmpty(payload.email) !== undefined
         ? ` The Email field ${JSON.stringify(payload.email)} is not an email address.`
+        : nonEmpty(published.keys.email) !== undefined
+        ? ` The email ${JSON.stringify(published.keys.email)} in the ${published.field} field is not an email address.`
         : nonEmpty(traits.email) !== undefined
         ? ` The email ${JSON.stringify(traits.email)} in the Traits field is not an email address.`
         : ''
@@ -261,7 +304,8 @@ function prepareProfile(
       target: 'profile',
       key: `${profile_id ?? ''}\u0000${email ?? ''}`,
       identity,
-      ip: nonEmpty(payload.device_ip),
+      // An explicit ip before Device IP, as published: server-side libraries often give context.ip the server's own.
+      ip: nonEmpty(published.keys.ip) ?? nonEmpty(payload.device_ip),
       traits,
       entry
     }
@@ -273,15 +317,18 @@ function prepareAccount(payload: GroupPayload, message_id: string, sent_at: stri
   const domain = normaliseDomain(payload.domain)
   if (!account_id && !domain) {
     const given = nonEmpty(payload.domain)
-    const problem =
-      given !== undefined
-        ? `The Company Domain field ${JSON.stringify(payload.domain)} is not a domain such as acme.com.`
-        : 'Koala needs a company domain or a Koala account id to know which company these traits belong to, and ' +
-          'this event has neither.'
+    // A value was mapped: the mapping is right, the value is not, so say what is wrong with it rather than where to map.
+    if (given !== undefined) {
+      return invalid(
+        `The Company Domain field ${JSON.stringify(payload.domain)} is not a domain: ${domainProblem(given)}. ` +
+          "A valid one is the company's web address, such as acme.com (a URL such as https://www.acme.com/about " +
+          'works too). Send the domain in the value this field maps, or map the Koala Account ID field.'
+      )
+    }
     return invalid(
-      problem +
-        ' Map the Company Domain field to where your group calls carry the company website, for example' +
-        ' $.traits.website or $.traits.domain, or map the Koala Account ID field.'
+      'Koala needs a company domain or a Koala account id to know which company these traits belong to, and ' +
+        'this event has neither. Map the Company Domain field to where your group calls carry the company website, ' +
+        'for example $.traits.website or $.traits.domain, or map the Koala Account ID field.'
     )
   }
   const traits = asObject(payload.traits)

@@ -2,6 +2,7 @@ import type { DestinationDefinition } from '@segment/actions-core'
 import { defaultValues, InvalidAuthenticationError } from '@segment/actions-core'
 import { KOALA_HEADERS, PUBLIC_KEY_HELP, projectUrl, requestTimeoutMs } from './config'
 import type { Settings } from './generated-types'
+import { deletePerson } from './deletion'
 import { isRetryable, koalaReason, networkError, redirectMessage } from './errors'
 import group from './group'
 import identify from './identify'
@@ -28,6 +29,13 @@ const destination: DestinationDefinition<Settings> = {
         description: 'Your public key',
         type: 'password',
         required: true
+      },
+      secret_key: {
+        label: 'Secret Key',
+        description:
+          'Needed only for deletion requests (GDPR/CCPA): a secret API key from Koala, Settings > API Keys. Koala deletes people by email, so it deletes those whose userId is their email. Events are sent with the Public Key alone.',
+        type: 'password',
+        required: false
       }
     },
     testAuthentication: async (request, { settings }) => {
@@ -75,6 +83,8 @@ const destination: DestinationDefinition<Settings> = {
       )
     }
   },
+
+  onDelete: deletePerson,
 
   // No `extendRequest`: every request gives KOALA_HEADERS itself (config.ts says why). No custom `agent` either:
   // actions-core destroys it after each response, cutting a batch's other requests.

@@ -538,10 +538,17 @@ const cases: BadCase[] = [
     inBatch: true
   },
   {
-    name: 'email only in properties (not mapped by default)',
+    name: 'email only in properties (the published fallback after the Email field)',
     action: 'track',
-    event: track('c46', { properties: { email: 'c46@example.com' }, context: { ...LIBRARY } }),
-    expected: refused(NO_IDENTIFIER),
+    event: track('c46', { properties: { email: ' C46@Example.com' }, context: { ...LIBRARY } }),
+    expected: trackBody({
+      top: { email: 'c46@example.com' },
+      message_id: 'msg-c46',
+      event: 'Report Exported',
+      properties: { email: ' C46@Example.com' },
+      traits: {},
+      context: { ...LIBRARY }
+    }),
     inBatch: true
   },
 

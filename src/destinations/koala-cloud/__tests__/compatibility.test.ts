@@ -1,4 +1,4 @@
-import { defaultValues } from '@segment/actions-core'
+import { defaultValues, Destination } from '@segment/actions-core'
 import destination from '../index'
 
 // Koala (Cloud) replaces the published destination of the same name in Segment's monorepo, under its registration
@@ -30,14 +30,25 @@ const PUBLISHED = {
 } as const
 
 describe('the successor of the published Koala (Cloud)', () => {
-  it('keeps its name, slug, mode and setting', () => {
+  it('keeps its name, slug, mode and setting; the one setting added is optional', () => {
     expect({ name: destination.name, slug: destination.slug, mode: destination.mode }).toEqual({
       name: 'Koala (Cloud)',
       slug: 'actions-koala-cloud',
       mode: 'cloud'
     })
-    expect(Object.keys(destination.authentication?.fields ?? {})).toEqual(['public_key'])
-    expect(destination.authentication?.fields.public_key).toMatchObject({ type: 'password', required: true })
+    expect(Object.keys(destination.authentication?.fields ?? {})).toEqual(['public_key', 'secret_key'])
+    expect(destination.authentication?.fields.public_key).toMatchObject({
+      label: 'Public Key',
+      description: 'Your public key',
+      type: 'password',
+      required: true
+    })
+    // Saved settings hold only public_key: a required new setting would make every one of them invalid.
+    expect(destination.authentication?.fields.secret_key).toMatchObject({ type: 'password', required: false })
+  })
+
+  it('accepts settings saved before, which hold only the Public Key', () => {
+    expect(() => new Destination(destination).validateSettings({ public_key: 'pk_saved_before' })).not.toThrow()
   })
 
   it('keeps its presets', () => {

@@ -26,7 +26,7 @@ export interface Payload {
     [k: string]: unknown
   }
   /**
-   * The device IP collected from the context
+   * The device IP collected from the context. When the mapped Traits hold an `ip`, that one is sent instead: server-side libraries often put the server's own address in context.ip.
    */
   device_ip?: string
   /**

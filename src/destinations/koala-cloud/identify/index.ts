@@ -24,7 +24,11 @@ const action: ActionDefinition<Settings, Payload> = {
     traits,
     sent_at,
     context,
-    device_ip,
+    device_ip: {
+      ...device_ip,
+      description:
+        "The device IP collected from the context. When the mapped Traits hold an `ip`, that one is sent instead: server-side libraries often put the server's own address in context.ip."
+    },
     message_id,
     enable_batching,
     batch_size

@@ -15,8 +15,9 @@ import specExamples from './fixtures/spec-examples.json'
  */
 
 /**
- * The folder's copies of `../shared/fixtures/segment-events` (`./bin/run copy-fixtures` writes them; a test outside
- * the folder fails when they drift): the event of line N of `name.ndjson` is at index N - 1 of `name.json`.
+ * The repository's real Segment events, one JSON array per file captured from Segment's libraries (`validate` and
+ * the tools' tests read the same files): the event of line N of the captured `name.ndjson` is at index N - 1 of
+ * `name.json`, so tests name an event by its file and line as the capture does.
  */
 const FIXTURES: Record<string, unknown[]> = {
   'analytics-next-browser.ndjson': analyticsNextBrowser,
@@ -27,7 +28,7 @@ const FIXTURES: Record<string, unknown[]> = {
 }
 
 /**
- * One real Segment event; `line` is its line in the shared file, counting from 1 as the fixtures' README does.
+ * One real Segment event; `line` is its line in the captured file, counting from 1.
  *
  * @throws RangeError when that line holds no event.
  */
@@ -70,6 +71,15 @@ export function defaultMapping(action: ActionName): JSONObject {
   return defaultValues(definition.actions[action].fields)
 }
 
+/**
+ * A mapping saved with the published Koala (Cloud) (its presets' mapping): the action's default mapping without the
+ * fields it did not have.
+ */
+export function savedMapping(action: 'track' | 'identify'): JSONObject {
+  const added = ['profile_id', 'enable_batching', 'batch_size']
+  return Object.fromEntries(Object.entries(defaultMapping(action)).filter(([key]) => !added.includes(key)))
+}
+
 /** One request Koala received. */
 export interface Received {
   path: string
@@ -78,7 +88,7 @@ export interface Received {
   body: JSONObject
 }
 
-function headersOf(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+export function headersOf(headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const flat: Record<string, string> = {}
   for (const [name, value] of Object.entries(headers)) {
     if (value !== undefined) flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value
@@ -113,9 +123,12 @@ export function expectBody(body: JSONObject, status = 200, answer: JSONObject | 
 }
 
 /** The context Segment passes with an event or a batch: the action's default mapping under `options.mapping`. */
-function executionContext(action: ActionName, options: { settings?: JSONObject; mapping?: JSONObject }) {
+function executionContext(
+  action: ActionName,
+  options: { settings?: JSONObject; mapping?: JSONObject; onlyMapping?: boolean }
+) {
   return {
-    mapping: { ...defaultMapping(action), ...options.mapping },
+    mapping: options.onlyMapping ? options.mapping ?? {} : { ...defaultMapping(action), ...options.mapping },
     settings: (options.settings ?? SETTINGS) as unknown as Settings,
     features: {},
     statsContext: {} as never,
@@ -128,7 +141,7 @@ function executionContext(action: ActionName, options: { settings?: JSONObject; 
 
 /**
  * Runs one event through an action the way Segment does (no `createTestEvent` defaults added), with the action's
- * default mapping merged under `mapping`.
+ * default mapping merged under `mapping`, or `mapping` alone with `onlyMapping`.
  *
  * @returns the action's output and the HTTP responses it produced.
  * @throws whatever the action or the framework's validation throws.
@@ -136,7 +149,7 @@ function executionContext(action: ActionName, options: { settings?: JSONObject; 
 export async function runEvent(
   action: ActionName,
   event: SegmentEvent,
-  options: { settings?: JSONObject; mapping?: JSONObject } = {}
+  options: { settings?: JSONObject; mapping?: JSONObject; onlyMapping?: boolean } = {}
 ) {
   const destination = new EventRunner()
   const results = await destination.run(action, { event, ...executionContext(action, options) })
@@ -226,11 +239,12 @@ export function trackEvent(
 /**
  * Test-wide hygiene on top of the monorepo's jest setup (which cleans nock before each test and allows only
  * 127.0.0.1): no network at all, delayed replies aborted so jest exits promptly, and the destination's environment
- * overrides cleared, so a `KOALA_API_URL` left in the developer's shell cannot send requests past the mocked host.
+ * overrides cleared, so a `KOALA_API_URL` or `KOALA_APP_URL` left in the developer's shell cannot send requests past the mocked host.
  */
 export function useNock(): void {
   const clearOverrides = () => {
     delete process.env.KOALA_API_URL
+    delete process.env.KOALA_APP_URL
     delete process.env.KOALA_REQUEST_TIMEOUT_MS
   }
   beforeAll(() => {
@@ -262,9 +276,14 @@ export const SKIP_MESSAGE =
   'Sending it again from Segment would count it twice in Koala.'
 
 /** Runs one event through `action` and returns the one body Koala received. */
-export async function sentBody(action: ActionName, event: SegmentEvent, mapping?: Record<string, unknown>) {
+export async function sentBody(
+  action: ActionName,
+  event: SegmentEvent,
+  mapping?: Record<string, unknown>,
+  onlyMapping = false
+) {
   const received = recordKoala()
-  await runEvent(action, event, { mapping: mapping as never })
+  await runEvent(action, event, { mapping: mapping as never, onlyMapping })
   expect(received).toHaveLength(1)
   return received[0].body
 }

@@ -104,14 +104,28 @@ describe('Group: real Segment events', () => {
     expect(received).toEqual([])
   })
 
-  it('refuses a domain that is not one, quoting it', async () => {
-    await expect(runEvent('group', groupEvent('g1', 'org_1', { website: 'http://203.0.113.7/' }))).rejects.toThrow(
+  // The mapping is right and the value is not: the message says what is wrong with the value and what a valid one
+  // looks like, and does not send the user to map the field they already mapped.
+  it.each([
+    ['http://203.0.113.7/', '203.0.113.7 is an IP address'],
+    ['https://[2001:db8::1]/', '[2001:db8::1] is an IP address'],
+    ['jane@acme.com', 'it is an email address'],
+    ['acme com', 'it contains a space'],
+    ['https:///about', 'it has no host name'],
+    ['localhost:8080', 'localhost has no dot and ending such as .com'],
+    ['acme.c0m', 'its ending .c0m is not a top-level domain such as .com'],
+    [`${'a'.repeat(64)}.com`, `${'a'.repeat(64)}.com is longer than a domain can be`],
+    ['acme_corp.com', 'acme_corp.com has characters a domain cannot have']
+  ])('refuses the website %p, quoting it and saying why it is not a domain', async (website, problem) => {
+    const received = recordKoala()
+    await expect(runEvent('group', groupEvent('g1', 'org_1', { website }))).rejects.toThrow(
       new PayloadValidationError(
-        'The Company Domain field "http://203.0.113.7/" is not a domain such as acme.com. Map the Company Domain field ' +
-          'to where your group calls carry the company website, for example $.traits.website or $.traits.domain, or ' +
-          'map the Koala Account ID field.'
+        `The Company Domain field ${JSON.stringify(website)} is not a domain: ${problem}. A valid one is the ` +
+          "company's web address, such as acme.com (a URL such as https://www.acme.com/about works too). Send the " +
+          'domain in the value this field maps, or map the Koala Account ID field.'
       )
     )
+    expect(received).toEqual([])
   })
 
   it('an empty traits.domain hides traits.website from the default mapping: refused as having no company', async () => {

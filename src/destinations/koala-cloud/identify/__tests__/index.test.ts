@@ -12,8 +12,11 @@ import {
   KOALA,
   newDestination,
   NO_IDENTIFIER,
+  LIBRARY,
   recordKoala,
   runEvent,
+  savedMapping,
+  SENT_AT,
   sentBody,
   SETTINGS,
   useNock
@@ -117,7 +120,10 @@ describe('Identify: real Segment events', () => {
     const event = createTestEvent({
       type: 'identify',
       messageId: 'msg-test-1',
+      // Fixed times: createTestEvent's defaults read the clock once per field, so they may differ by a millisecond.
       timestamp: '2026-11-30T10:00:00.000Z',
+      sentAt: '2026-11-30T10:00:00.000Z',
+      receivedAt: '2026-11-30T10:00:00.000Z',
       traits: { email: 'Jane.Doe@Example.com', plan: 'pro' }
     })
 
@@ -251,6 +257,45 @@ describe('Identify: required fields and identity', () => {
       traits: { email: 'a@example.com' }
     })
     expect('ip' in withoutIp).toBe(false)
+  })
+})
+
+describe('Identify: what the published destination read besides its fields (traits profile_id, ip)', () => {
+  const KO_ID = '7f3c9a2e-4b1d-4e8f-9a6c-2d5b8e1f0a34'
+  const saved = savedMapping('identify')
+
+  it('under a saved mapping, sends traits.profile_id and traits.ip (over context.ip)', async () => {
+    const traits = { profile_id: KO_ID, ip: '198.51.100.21', plan: 'pro' }
+    const event = identifyEvent('m1', traits, { context: { ...LIBRARY, ip: '10.0.0.5' } })
+    expect(await sentBody('identify', event, saved, true)).toStrictEqual({
+      profile_id: KO_ID,
+      ip: '198.51.100.21',
+      traits,
+      identifies: [
+        {
+          type: 'identify',
+          message_id: 'm1',
+          sent_at: SENT_AT,
+          traits,
+          context: { ...LIBRARY, ip: '10.0.0.5', source: 'segment-cloud' }
+        }
+      ]
+    })
+  })
+
+  it('a mapped Koala Profile ID field still wins over traits.profile_id', async () => {
+    const event = identifyEvent('m1', { profile_id: 'ko_traits' }, { context: { traits: { profile_id: 'ko_ctx' } } })
+    const body = await sentBody('identify', event, { profile_id: { '@path': '$.context.traits.profile_id' } })
+    expect(body.profile_id).toBe('ko_ctx')
+  })
+
+  it.each([
+    ['absent', {}, '10.0.0.5'],
+    ['an empty string', { ip: ' ' }, '10.0.0.5'],
+    ['given', { ip: '198.51.100.21' }, '198.51.100.21']
+  ])('sends Device IP unless traits.ip is given (%s)', async (_what, ip, expected) => {
+    const event = identifyEvent('m1', { email: 'a@example.com', ...ip }, { context: { ...LIBRARY, ip: '10.0.0.5' } })
+    expect((await sentBody('identify', event)).ip).toBe(expected)
   })
 })
 

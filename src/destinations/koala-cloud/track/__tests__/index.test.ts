@@ -11,7 +11,12 @@ import {
   newDestination,
   NO_IDENTIFIER,
   recordKoala,
+  LIBRARY,
+  NEITHER,
+  FIX,
   runEvent,
+  savedMapping,
+  SENT_AT,
   sentBody,
   SETTINGS,
   SKIP_MESSAGE,
@@ -22,6 +27,12 @@ import {
 useNock()
 
 const SKIPPED = { skipped: true, message: SKIP_MESSAGE }
+/** Instead of createTestEvent's defaults, which read the clock once per field. */
+const FIXED_TIMES = {
+  timestamp: '2026-11-30T10:00:00.000Z',
+  sentAt: '2026-11-30T10:00:00.000Z',
+  receivedAt: '2026-11-30T10:00:00.000Z'
+}
 
 describe('Track: real Segment events', () => {
   it('sends an analytics-node track as exactly the Koala body, with our User-Agent and JSON', async () => {
@@ -97,7 +108,10 @@ describe('Track: real Segment events', () => {
     const event = createTestEvent({
       messageId: 'msg-track-1',
       event: 'Report Exported',
+      // Fixed times: createTestEvent's defaults read the clock once per field, so they may differ by a millisecond.
       timestamp: '2026-11-30T10:00:00.000Z',
+      sentAt: '2026-11-30T10:00:00.000Z',
+      receivedAt: '2026-11-30T10:00:00.000Z',
       properties: { format: 'csv', profile_id: 'ko_123' },
       context: { library: { name: 'analytics-python', version: '2.3.0' }, ip: '198.51.100.5' }
     })
@@ -164,7 +178,10 @@ describe('Track: analytics.js events are skipped, visibly', () => {
     const received = recordKoala()
     const testDestination = newDestination()
     const responses = await testDestination.testAction('track', {
-      event: createTestEvent({ context: { library: { name: 'analytics.js', version: '2.11.1' } } }),
+      event: createTestEvent({
+        ...FIXED_TIMES,
+        context: { library: { name: 'analytics.js', version: '2.11.1' } }
+      }),
       settings: SETTINGS,
       useDefaultMappings: true
     })
@@ -262,8 +279,109 @@ describe('Track: required fields and identity', () => {
   })
 })
 
+describe('Track: what the published destination read besides its fields (properties email, profile_id, ip)', () => {
+  const KO_ID = '7f3c9a2e-4b1d-4e8f-9a6c-2d5b8e1f0a34'
+  const saved = savedMapping('track')
+
+  it('under a saved mapping, sends a track whose only email is properties.email to that person', async () => {
+    const event = trackEvent('m1', 'Clicked', { email: ' Ann@Example.com ' }, {}, { context: { ...LIBRARY } })
+    expect(await sentBody('track', event, saved, true)).toStrictEqual({
+      email: 'ann@example.com',
+      traits: {},
+      events: [
+        {
+          type: 'track',
+          event: 'Clicked',
+          message_id: 'm1',
+          sent_at: SENT_AT,
+          properties: { email: ' Ann@Example.com ' },
+          context: { ...LIBRARY, source: 'segment-cloud' }
+        }
+      ]
+    })
+  })
+
+  it('under a saved mapping, sends properties.profile_id and properties.ip (over context.ip)', async () => {
+    const event = trackEvent(
+      'm1',
+      'Clicked',
+      { profile_id: KO_ID, ip: '198.51.100.20' },
+      {},
+      {
+        context: { ...LIBRARY, ip: '10.0.0.5' }
+      }
+    )
+    expect(await sentBody('track', event, saved, true)).toStrictEqual({
+      profile_id: KO_ID,
+      ip: '198.51.100.20',
+      traits: {},
+      events: [
+        {
+          type: 'track',
+          event: 'Clicked',
+          message_id: 'm1',
+          sent_at: SENT_AT,
+          properties: { profile_id: KO_ID, ip: '198.51.100.20' },
+          context: { ...LIBRARY, ip: '10.0.0.5', source: 'segment-cloud' }
+        }
+      ]
+    })
+  })
+
+  it.each([
+    ['the Email field', { email: 'top@example.com' }, { email: 'props@example.com' }, 'top@example.com'],
+    ['properties.email, before context.traits', {}, { email: 'props@example.com' }, 'props@example.com'],
+    ['context.traits.email last', {}, { email: 'not an email' }, 'ctx@example.com']
+  ])('takes the email from %s', async (_from, top, properties, expected) => {
+    const event = { ...trackEvent('m1', 'Clicked', properties, { email: 'ctx@example.com' }), ...top }
+    expect((await sentBody('track', event, saved, true)).email).toBe(expected)
+  })
+
+  it('a mapped Email field still wins over properties.email, and properties.email fills in when it is missing', async () => {
+    const mapping = { email: { '@path': '$.properties.work_email' } }
+    const both = trackEvent('m1', 'Clicked', { work_email: 'work@example.com', email: 'home@example.com' }, {})
+    expect((await sentBody('track', both, mapping)).email).toBe('work@example.com')
+    nock.cleanAll()
+    const onlyEmail = trackEvent('m2', 'Clicked', { email: 'home@example.com' }, {})
+    expect((await sentBody('track', onlyEmail, mapping)).email).toBe('home@example.com')
+  })
+
+  it('a mapped Koala Profile ID field still wins over properties.profile_id', async () => {
+    const event = trackEvent('m1', 'Clicked', { profile_id: 'ko_props' }, { profile_id: 'ko_ctx' })
+    const body = await sentBody('track', event, { profile_id: { '@path': '$.context.traits.profile_id' } })
+    expect(body.profile_id).toBe('ko_ctx')
+  })
+
+  it.each([
+    ['an empty string', ''],
+    ['not a string', { v4: '198.51.100.20' }]
+  ])('uses Device IP when properties.ip is %s', async (_what, ip) => {
+    const event = trackEvent(
+      'm1',
+      'Clicked',
+      { ip },
+      { email: 'a@example.com' },
+      {
+        context: { ...LIBRARY, ip: '10.0.0.5', traits: { email: 'a@example.com' } }
+      }
+    )
+    expect((await sentBody('track', event)).ip).toBe('10.0.0.5')
+  })
+
+  it('refuses a properties.email that is not an email, naming it', async () => {
+    const received = recordKoala()
+    const event = trackEvent('m1', 'Clicked', { email: 'Ann at Example' }, {}, { context: { ...LIBRARY } })
+    await expect(runEvent('track', event)).rejects.toThrow(
+      new PayloadValidationError(
+        `${NEITHER} The email "Ann at Example" in the Event properties field is not an email address.${FIX}`
+      )
+    )
+    expect(received).toHaveLength(0)
+  })
+})
+
 describe('Destination definition and presets', () => {
-  it('is Koala (Cloud), a cloud destination with a required password Public Key', () => {
+  it('is Koala (Cloud), a cloud destination with a required password Public Key and an optional Secret Key', () => {
     expect({ name: destination.name, slug: destination.slug, mode: destination.mode }).toEqual({
       name: 'Koala (Cloud)',
       slug: 'actions-koala-cloud',
@@ -271,7 +389,16 @@ describe('Destination definition and presets', () => {
     })
     expect(destination.authentication?.scheme).toBe('custom')
     expect(destination.authentication?.fields).toEqual({
-      public_key: { label: 'Public Key', description: 'Your public key', type: 'password', required: true }
+      public_key: { label: 'Public Key', description: 'Your public key', type: 'password', required: true },
+      secret_key: {
+        label: 'Secret Key',
+        description:
+          'Needed only for deletion requests (GDPR/CCPA): a secret API key from Koala, Settings > API Keys. Koala ' +
+          'deletes people by email, so it deletes those whose userId is their email. Events are sent with the ' +
+          'Public Key alone.',
+        type: 'password',
+        required: false
+      }
     })
   })
 
