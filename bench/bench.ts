@@ -4,7 +4,7 @@ import path from 'path'
 import { parseArgs } from 'util'
 import { BATCH_CONCURRENCY } from '../src/destinations/koala-cloud/config'
 import track from '../src/destinations/koala-cloud/track'
-import { numberFlag, UsageError } from './flags'
+import { numberFlag, runCommand, UsageError } from './flags'
 import { packPeer, PEER_VERSION } from './peer'
 import type { SinkCommand, SinkMessage, SinkStats } from './sink'
 import type { TrackingJob } from './tracking-worker'
@@ -364,15 +364,4 @@ function report(options: Options, runs: Map<string, Measurement[]>, minimum: num
   return ratioRows.every((row) => row.met(row.values)) && complete && clean
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code
-    },
-    (error: unknown) => {
-      const usage = error instanceof UsageError || /^ERR_PARSE_ARGS/.test(String((error as { code?: unknown }).code))
-      console.error(usage ? `${(error as Error).message}\n${USAGE}` : error instanceof Error ? error.message : error)
-      process.exitCode = usage ? 2 : 1
-    }
-  )
-}
+if (require.main === module) runCommand(main, USAGE)

@@ -3,7 +3,7 @@ import { BATCH_CONCURRENCY } from '../src/destinations/koala-cloud/config'
 import track from '../src/destinations/koala-cloud/track'
 import { fmt, measure, median, Sink, table } from './bench'
 import type { Measurement } from './bench'
-import { numberFlag, UsageError } from './flags'
+import { numberFlag, runCommand } from './flags'
 import type { TrackingJob, TrackingResult } from './tracking-worker'
 import type { Job } from './worker'
 import { DEFAULT_WORKLOAD } from './workload'
@@ -143,15 +143,4 @@ async function main(argv: string[]): Promise<number> {
   return median(ratios) >= 0.75 && clean ? 0 : 1
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code
-    },
-    (error: unknown) => {
-      const usage = error instanceof UsageError || /^ERR_PARSE_ARGS/.test(String((error as { code?: unknown }).code))
-      console.error(usage ? `${(error as Error).message}\n${USAGE}` : error instanceof Error ? error.message : error)
-      process.exitCode = usage ? 2 : 1
-    }
-  )
-}
+if (require.main === module) runCommand(main, USAGE)

@@ -3,6 +3,8 @@
 // events with their outcome, attempts and the Koala request each became. Data from the server's
 // `/tester/deliveries`, which relays the Tracking API's `GET /v1/deliveries`.
 
+import { el, pretty } from './dom.js'
+
 type Json = Record<string, unknown>
 
 interface Record_ {
@@ -31,15 +33,6 @@ interface Answer {
 }
 
 const OUTCOMES = ['delivered', 'skipped', 'failed', 'unsubscribed', 'failed on ingest']
-
-function el(tag: string, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElement {
-  const node = document.createElement(tag)
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value)
-  node.append(...children)
-  return node
-}
-
-const pretty = (value: unknown) => JSON.stringify(value, null, 2)
 
 function countsTable(byAction: Record<string, Record<string, number>>, pending: number): HTMLElement {
   const actions = Object.keys(byAction).sort()
