@@ -4,9 +4,10 @@ import path from 'path'
 import { parseArgs } from 'util'
 import { BATCH_CONCURRENCY } from '../src/destinations/koala-cloud/config'
 import track from '../src/destinations/koala-cloud/track'
-import { numberFlag, UsageError } from './flags'
+import { numberFlag, runCommand, UsageError } from './flags'
 import { packPeer, PEER_VERSION } from './peer'
 import type { SinkCommand, SinkMessage, SinkStats } from './sink'
+import type { TrackingJob } from './tracking-worker'
 import type { Job, Mode, WorkerResult } from './worker'
 import { DEFAULT_WORKLOAD, generateWorkload, minimumRequests, segmentBatches } from './workload'
 import type { WorkloadOptions } from './workload'
@@ -79,7 +80,11 @@ function parseOptions(argv: string[]): Options | undefined {
 }
 
 /** Waits for the first message of `child` that `accept` returns a value for; rejects on its error or exit. */
-function waitFor<T>(child: ChildProcess, accept: (message: unknown) => T | undefined, timeoutMs: number): Promise<T> {
+export function waitFor<T>(
+  child: ChildProcess,
+  accept: (message: unknown) => T | undefined,
+  timeoutMs: number
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const done = () => {
       clearTimeout(timer)
@@ -113,7 +118,7 @@ function waitFor<T>(child: ChildProcess, accept: (message: unknown) => T | undef
   })
 }
 
-class Sink {
+export class Sink {
   private constructor(private readonly child: ChildProcess, readonly url: string) {}
 
   static async start(): Promise<Sink> {
@@ -146,13 +151,14 @@ class Sink {
   }
 }
 
-interface Measurement {
+export interface Measurement {
   worker: WorkerResult
   sink: SinkStats
 }
 
-async function measure(job: Job, sink: Sink): Promise<Measurement> {
-  const child = fork(path.join(__dirname, 'worker.js'), [JSON.stringify(job)], {
+/** One run of `job` in a fresh worker (`script`, default bench/worker.ts, or one with its protocol) against `sink`. */
+export async function measure(job: Job | TrackingJob, sink: Sink, script = 'worker.js'): Promise<Measurement> {
+  const child = fork(path.join(__dirname, script), [JSON.stringify(job)], {
     env: { ...process.env, KOALA_API_URL: sink.url },
     execArgv: ['--expose-gc']
   })
@@ -172,16 +178,16 @@ async function measure(job: Job, sink: Sink): Promise<Measurement> {
   }
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   const mid = sorted.length >> 1
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
-const fmt = (value: number, digits = 0) =>
+export const fmt = (value: number, digits = 0) =>
   value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
 
-function table(rows: string[][]): string {
+export function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)))
   const line = (cells: string[]) =>
     cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ')
@@ -358,15 +364,4 @@ function report(options: Options, runs: Map<string, Measurement[]>, minimum: num
   return ratioRows.every((row) => row.met(row.values)) && complete && clean
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code
-    },
-    (error: unknown) => {
-      const usage = error instanceof UsageError || /^ERR_PARSE_ARGS/.test(String((error as { code?: unknown }).code))
-      console.error(usage ? `${(error as Error).message}\n${USAGE}` : error instanceof Error ? error.message : error)
-      process.exitCode = usage ? 2 : 1
-    }
-  )
-}
+if (require.main === module) runCommand(main, USAGE)

@@ -21,3 +21,20 @@ export function numberFlag(
   }
   return parsed
 }
+
+/**
+ * Runs a bench command's `main` with the process's arguments and sets the exit code: `main`'s own, 2 for a bad flag
+ * (its message above the usage), 1 for any other failure (its message, without a stack trace).
+ */
+export function runCommand(main: (args: string[]) => Promise<number>, usage: string): void {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code
+    },
+    (error: unknown) => {
+      const bad = error instanceof UsageError || /^ERR_PARSE_ARGS/.test(String((error as { code?: unknown }).code))
+      console.error(bad ? `${(error as Error).message}\n${usage}` : error instanceof Error ? error.message : error)
+      process.exitCode = bad ? 2 : 1
+    }
+  )
+}

@@ -105,7 +105,7 @@ it.each(['SIGTERM', 'SIGINT'] as const)(
     )
     npm = spawn('npm', ['start', '--ignore-scripts'], {
       cwd: ROOT,
-      env: { ...env, PORT: '0', KOALA_SANDBOX_PORT: '0' },
+      env: { ...env, PORT: '0', KOALA_SANDBOX_PORT: '0', TRACKING_API_PORT: '0' },
       stdio: ['ignore', 'pipe', 'pipe']
     })
     let output = ''

@@ -95,3 +95,49 @@ describe('the Group action against the running sandbox', () => {
     })
   })
 })
+
+describe('faults on the company endpoint', () => {
+  const body = (message_id: string) => JSON.stringify({ domain: 'acme.com', identifies: [identify(message_id)] })
+  const post = (url: string, path: string, message_id: string) =>
+    fetch(`${url}/web/projects/${KEY}/${path}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'User-Agent': USER_AGENT },
+      body: body(message_id)
+    })
+
+  it('are injected as on the person endpoint and counted for it apart', async () => {
+    const sandbox = await startSandbox(0, { keys: [KEY], faults: { '503': 1 } })
+    try {
+      const answer = await post(sandbox.url, 'accounts/batch', 'a1')
+      expect(answer.status).toBe(503)
+      expect(await answer.json()).toEqual({ ok: false, error: 'Injected fault.' })
+      expect(sandbox.stats()).toMatchObject({
+        requests: 0,
+        rejected: { '503': 1 },
+        faults: { '503': 1 },
+        accounts: { requests: 1, accepted: 0, entries: 0, rejected: { '503': 1 }, faults: { '503': 1 } }
+      })
+      expect(sandbox.accountMessageIds.size).toBe(0)
+    } finally {
+      await sandbox.close()
+    }
+  })
+
+  it('keep each endpoint’s message_ids and duplicates apart', async () => {
+    const sandbox = await startSandbox(0, { keys: [KEY] })
+    try {
+      for (const id of ['a1', 'a1', 'a2']) expect((await post(sandbox.url, 'accounts/batch', id)).status).toBe(200)
+      expect([...sandbox.accountMessageIds]).toEqual(['a1', 'a2'])
+      expect(sandbox.profileMessageIds.size).toBe(0)
+      expect(sandbox.stats()).toMatchObject({
+        duplicates: 1,
+        uniqueMessageIds: 2,
+        accounts: { accepted: 3, entries: 3, uniqueMessageIds: 2, duplicates: 1 }
+      })
+      expect(sandbox.stats().accounts.rejected).toEqual({})
+      expect(sandbox.stats().accounts.faults).toEqual({})
+    } finally {
+      await sandbox.close()
+    }
+  })
+})

@@ -1,4 +1,7 @@
 import { Command } from 'commander'
+import { readFileSync } from 'fs'
+import * as path from 'path'
+import { PROJECT_ROOT } from '../src/lib/paths'
 import { sandboxPort } from '../src/cli/lib/local-sandbox'
 import { listenOnLoopback } from '../src/lib/loopback'
 import type { LoopbackServer } from '../src/lib/loopback'
@@ -21,7 +24,8 @@ const ENV_NAMES = [
   'KOALA_SANDBOX_SECRET_KEYS',
   'KOALA_API_URL',
   'KOALA_APP_URL',
-  'KOALA_REQUEST_TIMEOUT_MS'
+  'KOALA_REQUEST_TIMEOUT_MS',
+  'TRACKING_API_PORT'
 ]
 const savedEnv = Object.fromEntries(ENV_NAMES.map((name) => [name, process.env[name]]))
 let occupied: LoopbackServer
@@ -189,6 +193,7 @@ describe('configuration', () => {
     Object.assign(process.env, {
       PORT: '0',
       KOALA_SANDBOX_PORT: '0',
+      TRACKING_API_PORT: '0',
       KOALA_SANDBOX_FAULTS: '500=0.2,accept-reset=0.02',
       KOALA_SANDBOX_KEYS: 'pk_one, pk_two,'
     })
@@ -243,11 +248,35 @@ describe('configuration', () => {
   })
 
   it('the start banner adds nothing when neither is set', async () => {
-    Object.assign(process.env, { PORT: '0', KOALA_SANDBOX_PORT: '0' })
+    Object.assign(process.env, { PORT: '0', KOALA_SANDBOX_PORT: '0', TRACKING_API_PORT: '0' })
     const lines: string[] = []
     const started = await startBoth((line) => lines.push(line))
     try {
       expect(lines[1]).toMatch(/^Koala \(Cloud\) local server listening on /)
+    } finally {
+      await started.close()
+    }
+  })
+
+  it("the README's start banner is the one npm start prints, on the default ports", async () => {
+    Object.assign(process.env, { PORT: '0', KOALA_SANDBOX_PORT: '0', TRACKING_API_PORT: '0' })
+    const readme = readFileSync(path.join(PROJECT_ROOT, 'README.md'), 'utf8')
+    const shown = /`npm start` first prints[^]*?```text\n([^]*?)\n```/.exec(readme)?.[1]
+    const lines: string[] = []
+    const started = await startBoth((line) => lines.push(line))
+    try {
+      // Free ports here, so the comparison puts the defaults back (3000, 3001, 3002).
+      const printed = lines
+        .join('\n')
+        .split(started.server.url)
+        .join('http://127.0.0.1:3000')
+        .split(started.sandbox!.url)
+        .join('http://127.0.0.1:3001')
+        .split(started.tracking.url)
+        .join('http://127.0.0.1:3002')
+        .split(started.tracking.url.replace('http://', ''))
+        .join('127.0.0.1:3002')
+      expect(shown).toBe(printed)
     } finally {
       await started.close()
     }

@@ -74,9 +74,9 @@ export interface SandboxStats {
   requests: number
   /** Batch requests answered 200. */
   accepted: number
-  /** Batch requests answered with an error, by status (faults included). */
+  /** Requests to either endpoint answered with an error, by status (faults included). */
   rejected: Record<string, number>
-  /** Faults injected, by kind. */
+  /** Faults injected on either endpoint, by kind. */
   faults: Record<string, number>
   /** Entries in accepted requests, duplicates included. */
   entries: number
@@ -86,8 +86,19 @@ export interface SandboxStats {
   duplicates: number
   /** Requests rejected with 400 for breaking the contract. */
   contractViolations: number
-  /** Company requests (`/accounts/batch`), apart from the person requests counted above. */
-  accounts: { requests: number; accepted: number; entries: number }
+  /**
+   * Company requests (`/accounts/batch`), apart from the person requests counted above; `rejected` and `faults` are
+   * this endpoint's share of the totals above, `uniqueMessageIds` and `duplicates` count its entries alone.
+   */
+  accounts: {
+    requests: number
+    accepted: number
+    entries: number
+    rejected: Record<string, number>
+    faults: Record<string, number>
+    uniqueMessageIds: number
+    duplicates: number
+  }
 }
 
 /** A running sandbox. */
@@ -98,8 +109,12 @@ export interface RunningSandbox {
   /** The bodies accepted, verbatim, in arrival order (empty when `keepBodies` is false). */
   received: unknown[]
   stats: () => SandboxStats
-  /** Distinct accepted `message_id`s. */
+  /** Distinct accepted `message_id`s, both endpoints. */
   messageIds: Set<string>
+  /** Distinct `message_id`s accepted on `/web/projects/{key}/batch` (people). */
+  profileMessageIds: Set<string>
+  /** Distinct `message_id`s accepted on `/web/projects/{key}/accounts/batch` (companies). */
+  accountMessageIds: Set<string>
   /** Forgets every body, id and counter. */
   reset: () => void
   close: () => Promise<void>
@@ -322,6 +337,8 @@ export function createSandbox(options: SandboxOptions = {}) {
   const keepBodies = options.keepBodies ?? true
   const received: unknown[] = []
   const messageIds = new Set<string>()
+  const profileMessageIds = new Set<string>()
+  const accountMessageIds = new Set<string>()
   let counters = freshStats()
 
   function freshStats(): SandboxStats {
@@ -334,7 +351,7 @@ export function createSandbox(options: SandboxOptions = {}) {
       uniqueMessageIds: 0,
       duplicates: 0,
       contractViolations: 0,
-      accounts: { requests: 0, accepted: 0, entries: 0 }
+      accounts: { requests: 0, accepted: 0, entries: 0, rejected: {}, faults: {}, uniqueMessageIds: 0, duplicates: 0 }
     }
   }
 
@@ -346,9 +363,13 @@ export function createSandbox(options: SandboxOptions = {}) {
   /** Answers an error; a 400 counts as a contract violation unless `violation` is false (the body was never read). */
   const reject = (res: Response, status: number, error: string, violation = status === 400) => {
     counters.rejected[status] = (counters.rejected[status] ?? 0) + 1
+    if (isAccountsRequest(res.req)) counters.accounts.rejected[status] = (counters.accounts.rejected[status] ?? 0) + 1
     if (violation) counters.contractViolations++
     res.status(status).json({ ok: false, error })
   }
+
+  // `originalUrl`: `path` is relative inside mounted middleware.
+  const isAccountsRequest = (req: Request) => req.originalUrl.split('?', 1)[0].endsWith('/accounts/batch')
 
   const knownKey = (key: string) => keys.size === 0 || keys.has(key)
 
@@ -361,10 +382,13 @@ export function createSandbox(options: SandboxOptions = {}) {
   const ACCOUNTS_PATH = '/web/projects/:key/accounts/batch'
 
   app.post([PROFILE_PATH, ACCOUNTS_PATH], async (req, res, next) => {
-    if (req.path.endsWith('/accounts/batch')) counters.accounts.requests++
+    const accounts = isAccountsRequest(req)
+    if (accounts) counters.accounts.requests++
     else counters.requests++
+    // Both endpoints draw faults alike: a company request fails as often as a person request.
     const fault = pickFault()
     if (fault) counters.faults[fault] = (counters.faults[fault] ?? 0) + 1
+    if (fault && accounts) counters.accounts.faults[fault] = (counters.accounts.faults[fault] ?? 0) + 1
     if (fault === 'accept-reset') res.locals.acceptThenReset = true
     if (fault === 'reset') return void req.socket.destroy()
     if (fault === 'slow') await new Promise((resolve) => setTimeout(resolve, options.slowMs ?? 1500))
@@ -394,6 +418,8 @@ export function createSandbox(options: SandboxOptions = {}) {
         count++
         if (messageIds.has(entry.message_id)) counters.duplicates++
         else messageIds.add(entry.message_id)
+        if (accountMessageIds.has(entry.message_id)) counters.accounts.duplicates++
+        else accountMessageIds.add(entry.message_id)
       }
     }
     counters.accounts.accepted++
@@ -420,6 +446,7 @@ export function createSandbox(options: SandboxOptions = {}) {
         count++
         if (messageIds.has(entry.message_id)) counters.duplicates++
         else messageIds.add(entry.message_id)
+        profileMessageIds.add(entry.message_id)
       }
     }
     counters.accepted++
@@ -476,17 +503,30 @@ export function createSandbox(options: SandboxOptions = {}) {
   }
 
   function stats(): SandboxStats {
-    return { ...counters, accounts: { ...counters.accounts }, uniqueMessageIds: messageIds.size }
+    return {
+      ...counters,
+      rejected: { ...counters.rejected },
+      faults: { ...counters.faults },
+      accounts: {
+        ...counters.accounts,
+        rejected: { ...counters.accounts.rejected },
+        faults: { ...counters.accounts.faults },
+        uniqueMessageIds: accountMessageIds.size
+      },
+      uniqueMessageIds: messageIds.size
+    }
   }
 
   function reset(): void {
     received.length = 0
     messageIds.clear()
+    profileMessageIds.clear()
+    accountMessageIds.clear()
     counters = freshStats()
     deletions.reset()
   }
 
-  return { app, received, messageIds, stats, reset }
+  return { app, received, messageIds, profileMessageIds, accountMessageIds, stats, reset }
 }
 
 /**

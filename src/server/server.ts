@@ -63,6 +63,8 @@ export interface ServerOptions {
   bodyLimitBytes?: number
   /** Where the one line per request goes (default: nowhere). Lines never contain the Public Key. */
   log?: (line: string) => void
+  /** The local Tracking API's URL and delivery view, for the tester's Event Delivery section (default: none). */
+  deliveries?: () => { url: string; data: unknown }
 }
 
 /** A running server: its URL, port, the `http.Server` and `close()`. */
@@ -626,7 +628,7 @@ export function createServer(options: ServerOptions = {}): express.Express {
   })
   app.use(express.json({ limit, strict: false }))
 
-  app.use(testerRoutes())
+  app.use(testerRoutes(options.deliveries))
 
   app.get('/manifest', (_req, res) => {
     sendJson(res, 200, { ...manifestDestination.definition, directoryName })

@@ -15,7 +15,9 @@ import { isLoopbackHost } from '../lib/loopback'
  * - `GET /tester/sandbox` -> `{ sandbox: true, url }` when the server sends to a local Koala sandbox, else
  *   `{ sandbox: false, url }` (the URL with any key or password redacted);
  * - `GET /tester/sandbox/received`, `GET /tester/sandbox/stats`, `DELETE /tester/sandbox/received`: the sandbox's
- *   `/__sandbox/...` routes, relayed, so the page needs no cross-origin access to the sandbox.
+ *   `/__sandbox/...` routes, relayed, so the page needs no cross-origin access to the sandbox;
+ * - `GET /tester/deliveries` -> `{ tracking: true, url, data }` with the local Tracking API's delivery view (see
+ *   src/tracking/pipeline.ts) when one runs beside the server, else `{ tracking: false }`.
  */
 
 const PAGE_DIR = path.join(PROJECT_ROOT, 'src', 'tester')
@@ -50,11 +52,11 @@ function sendFile(res: Response, file: string, type: string): void {
 }
 
 /** The tester's routes, to mount on the local server before its catch-all. */
-export function testerRoutes(): express.Router {
+export function testerRoutes(deliveries?: () => { url: string; data: unknown }): express.Router {
   const router = express.Router()
   router.get('/', (_req, res) => sendFile(res, path.join(PAGE_DIR, 'index.html'), 'text/html; charset=utf-8'))
   router.get('/tester/style.css', (_req, res) => sendFile(res, path.join(PAGE_DIR, 'style.css'), 'text/css'))
-  for (const script of ['app.js', 'json-error.js']) {
+  for (const script of ['app.js', 'dom.js', 'json-error.js', 'delivery.js']) {
     router.get(`/tester/${script}`, (_req, res) =>
       sendFile(res, path.join(SCRIPT_DIR, script), 'text/javascript; charset=utf-8')
     )
@@ -89,5 +91,10 @@ export function testerRoutes(): express.Router {
   router.get('/tester/sandbox/stats', relay('GET', 'stats'))
   router.get('/tester/sandbox/received', relay('GET', 'received'))
   router.delete('/tester/sandbox/received', relay('DELETE', 'received'))
+  // The local Segment Tracking API's delivery view, when `npm start` runs one beside this server.
+  router.get(
+    '/tester/deliveries',
+    (_req, res) => void res.json(deliveries ? { tracking: true, ...deliveries() } : { tracking: false })
+  )
   return router
 }

@@ -1,3 +1,4 @@
+import { el, pretty } from './dom.js'
 import { parseJson } from './json-error.js'
 
 // The local Actions Tester. Everything it shows comes from the server's routes: /manifest for the destination, the
@@ -29,16 +30,6 @@ type Json = Record<string, unknown>
 const SANDBOX_KEY = 'pk_example_sandbox_key'
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
-
-/** An element with attributes and children (text children become text nodes: nothing is parsed as HTML). */
-function el(tag: string, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElement {
-  const node = document.createElement(tag)
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value)
-  node.append(...children)
-  return node
-}
-
-const pretty = (value: unknown) => JSON.stringify(value, null, 2)
 
 /** A value as the page shows it: text as it is, anything else as JSON. */
 const show = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value) ?? '')

@@ -8,6 +8,8 @@ import { parseFaults, startSandbox } from '../../src/sandbox/sandbox-server'
 import type { SandboxFaults, SandboxStats } from '../../src/sandbox/sandbox-server'
 import { pool } from '../../src/destinations/koala-cloud/send'
 import { seededRandom } from '../../src/destinations/koala-cloud/__tests__/__helpers__/test-data'
+import { DEFAULT_WORKLOAD, generateWorkload } from '../../bench/workload'
+import type { WorkloadOptions } from '../../bench/workload'
 import { segmentSettings } from './segment-settings'
 
 /**
@@ -29,6 +31,8 @@ export interface ChaosOptions {
   faults?: string | SandboxFaults
   /** Seeds both the events and the sandbox's fault draws (default 1). */
   seed?: number
+  /** Shares of identify, page and group events, as the bench workload takes them (default {@link DEFAULT_MIX}). */
+  mix?: Partial<ChaosMix>
   /** Share of the events sent through `onEvent`; the rest go through `onBatch` (0..1, default 0.5). */
   perEventShare?: number
   /** Events per `onBatch` call (default 200; the destination's Batch Size allows up to 1,000). */
@@ -54,7 +58,12 @@ export interface ChaosOptions {
 }
 
 /** What the driver expected of one generated event. */
-export type Expectation = 'deliver' | 'reject:no-identifier' | 'reject:bad-sent-at' | 'skip:analytics-js'
+export type Expectation =
+  | 'deliver'
+  | 'reject:no-identifier'
+  | 'reject:bad-sent-at'
+  | 'reject:no-company'
+  | 'skip:analytics-js'
 
 /** How one event ended, as the destination reported it. */
 export type Outcome =
@@ -85,6 +94,23 @@ export interface PathCounts {
   misclassified: number
   /** Reported skipped or non-retryable, yet present in the sandbox. */
   presentButNotDelivered: number
+  /** Present on the other endpoint than its action sends to (a company's entry among people's, or the reverse). */
+  misrouted: number
+}
+
+/** One endpoint's share of a run: its events on each path, and the sandbox's view of that endpoint. */
+export interface EndpointReport {
+  batch: PathCounts
+  perEvent: PathCounts
+  total: PathCounts
+  /** Distinct `message_id`s the sandbox accepted on this endpoint. */
+  uniqueMessageIds: number
+  /** Entries accepted again on this endpoint under a `message_id` it already held (retries after a lost answer). */
+  duplicates: number
+  /** Faults the sandbox injected on this endpoint, by kind. */
+  faults: Record<string, number>
+  /** `message_id`s this endpoint holds that no event of it was reported delivered for. */
+  unreportedInSandbox: number
 }
 
 /** The result of {@link runChaos}. */
@@ -95,6 +121,8 @@ export interface ChaosReport {
   batch: PathCounts
   perEvent: PathCounts
   total: PathCounts
+  /** The same counts split by Koala endpoint: people (`/batch`: identify, track, page), companies (`/accounts/batch`). */
+  endpoints: Record<Endpoint, EndpointReport>
   /** Non-retryable events by reason (first sentence of the message, with its status). */
   nonRetryableByReason: Record<string, number>
   /** Events generated, by expectation. */
@@ -115,72 +143,93 @@ interface ChaosEvent {
 
 const NODE_LIBRARY = { name: '@segment/analytics-node', version: '3.1.0' }
 const BROWSER_LIBRARY = { name: 'analytics.js', version: 'next-1.84.3' }
-const EVENT_NAMES = ['Pricing Page Viewed', 'Trial Started', 'Report Exported', 'Seat Added', 'Integration Connected']
-const PLANS = ['free', 'growth', 'enterprise']
+
+/** The two Koala endpoints: people (`/web/projects/{key}/batch`) and companies (`.../accounts/batch`). */
+export type Endpoint = 'profiles' | 'accounts'
+
+export const ENDPOINTS: readonly Endpoint[] = ['profiles', 'accounts']
+
+/** How the report names each endpoint: its path under `/web/projects/{public_key}/`. */
+export const ENDPOINT_PATHS: Record<Endpoint, string> = { profiles: '/batch', accounts: '/accounts/batch' }
+
+/** The endpoint an event's action sends to: Group to `/accounts/batch`, the rest to `/batch`. */
+export function endpointOf(event: SegmentEvent): Endpoint {
+  return event.type === 'group' ? 'accounts' : 'profiles'
+}
+
+/** Shares of the event types, as the bench workload takes them (the rest are track events). */
+export type ChaosMix = Pick<WorkloadOptions, 'identifyShare' | 'pageShare' | 'groupShare'>
+
+/** The bench's mix: 25 % identify, 15 % page, 5 % group, 55 % track. */
+export const DEFAULT_MIX: ChaosMix = {
+  identifyShare: DEFAULT_WORKLOAD.identifyShare,
+  pageShare: DEFAULT_WORKLOAD.pageShare,
+  groupShare: DEFAULT_WORKLOAD.groupShare
+}
 
 /**
- * Generates `count` Segment events in the shapes the captured fixtures show (analytics-node and analytics.js),
- * with ids `chaos-<seed>-<tag>-<n>` so the two paths never share a `message_id`.
+ * Generates `count` Segment events: the bench workload's (bench/workload.ts: identify, track, page and group events
+ * in the captured fixtures' shapes, one person per 20 events, in the `mix` given), with ids
+ * `chaos-<seed>-<tag>-<n>` so the two paths never share a `message_id`, and with some turned into the cases that
+ * must not be delivered.
  *
- * Mix: about 43 % identified identify, 40 % identified track, 5 % track without any identifier (rejected), 5 %
- * identify with a Sent At that is not a date (rejected), 5 % analytics.js track (skipped), 2 % analytics.js identify
- * (delivered: the skip rule is for track only).
+ * Of every 100 events, about: 4 become a track without any identifier (rejected), 4 keep their type with a Sent At
+ * that is not a date (rejected), 3 come from analytics.js (a track or page is skipped; an identify or group is still
+ * delivered: the skip rule is for track and page only), 2 become a group call without a domain (rejected); the rest
+ * are delivered as generated.
  */
-export function generateEvents(count: number, seed: number, tag: string): ChaosEvent[] {
+export function generateEvents(count: number, seed: number, tag: string, mix: ChaosMix = DEFAULT_MIX): ChaosEvent[] {
+  // A run may send every event through one path.
+  if (count === 0) return []
+  const workload = generateWorkload({
+    ...DEFAULT_WORKLOAD,
+    ...mix,
+    events: count,
+    people: Math.max(1, Math.floor(count / 20)),
+    seed
+  })
   const random = seededRandom(`chaos-events:${seed}`)
-  const people = Math.max(1, Math.floor(count / 20))
-  const base = Date.UTC(2026, 10, 30, 8, 0, 0)
-  const events: ChaosEvent[] = []
-  for (let n = 0; n < count; n++) {
+  return workload.events.map(({ event }, n): ChaosEvent => {
+    event.messageId = `chaos-${seed}-${tag}-${n}`
     const roll = random()
-    const person = Math.floor(random() * people)
-    const email = `person.${person}@chaos.example.com`
-    const timestamp = new Date(base + n * 1000).toISOString()
-    const common = {
-      messageId: `chaos-${seed}-${tag}-${n}`,
-      timestamp,
-      originalTimestamp: timestamp,
-      sentAt: timestamp,
-      receivedAt: timestamp,
-      userId: `usr_${person}`,
-      anonymousId: `anon-${person}`,
+    const base = {
+      messageId: event.messageId,
+      timestamp: event.timestamp,
+      originalTimestamp: event.timestamp,
+      sentAt: event.timestamp,
+      receivedAt: event.timestamp,
+      anonymousId: event.anonymousId,
       integrations: {}
     }
-    const context = { ip: `203.0.113.${person % 250}`, library: NODE_LIBRARY }
-    const identify = (): SegmentEvent => ({
-      ...common,
-      type: 'identify',
-      traits: { email, name: `Person ${person}`, plan: PLANS[person % 3], logins: n % 50, active: n % 2 === 0 },
-      context
-    })
-    const track = (library: typeof NODE_LIBRARY): SegmentEvent => ({
-      ...common,
-      type: 'track',
-      event: EVENT_NAMES[n % EVENT_NAMES.length],
-      properties: { plan: PLANS[n % 3], seats: n % 17, nested: { step: n % 4, tags: ['a', 'b'] } },
-      context: { ...context, library, traits: { email } }
-    })
-    if (roll < 0.43) {
-      events.push({ event: identify(), expect: 'deliver' })
-    } else if (roll < 0.83) {
-      events.push({ event: track(NODE_LIBRARY), expect: 'deliver' })
-    } else if (roll < 0.88) {
+    if (roll < 0.04) {
       // Anonymous only: Segment's anonymousId is not Koala's profile_id, and there is no email anywhere.
-      const event = track(NODE_LIBRARY)
-      delete event.userId
-      event.context = { ip: context.ip, library: NODE_LIBRARY }
-      events.push({ event, expect: 'reject:no-identifier' })
-    } else if (roll < 0.93) {
-      events.push({ event: { ...identify(), timestamp: 'yesterday at noon' }, expect: 'reject:bad-sent-at' })
-    } else if (roll < 0.98) {
-      events.push({ event: track(BROWSER_LIBRARY), expect: 'skip:analytics-js' })
-    } else {
-      const event = identify()
-      event.context = { ...context, library: BROWSER_LIBRARY }
-      events.push({ event, expect: 'deliver' })
+      const anonymous: SegmentEvent = {
+        ...base,
+        type: 'track',
+        event: 'Report Exported',
+        properties: { format: 'csv', rows: n % 1000 },
+        context: { ip: '203.0.113.7', library: NODE_LIBRARY }
+      }
+      return { event: anonymous, expect: 'reject:no-identifier' }
     }
-  }
-  return events
+    if (roll < 0.08) return { event: { ...event, timestamp: 'yesterday at noon' }, expect: 'reject:bad-sent-at' }
+    if (roll < 0.11) {
+      event.context = { ...event.context, library: BROWSER_LIBRARY }
+      return { event, expect: event.type === 'track' || event.type === 'page' ? 'skip:analytics-js' : 'deliver' }
+    }
+    if (roll < 0.13) {
+      const nameless: SegmentEvent = {
+        ...base,
+        type: 'group',
+        userId: event.userId,
+        groupId: `org_unnamed_${n}`,
+        traits: { name: 'Unnamed workspace', plan: 'free' },
+        context: { library: NODE_LIBRARY }
+      }
+      return { event: nameless, expect: 'reject:no-company' }
+    }
+    return { event, expect: 'deliver' }
+  })
 }
 
 /** Status that is retried: the destination's own rule, so the chaos run and the destination never disagree. */
@@ -243,7 +292,8 @@ function freshCounts(): PathCounts {
     retriedAttempts: 0,
     vanished: 0,
     misclassified: 0,
-    presentButNotDelivered: 0
+    presentButNotDelivered: 0,
+    misrouted: 0
   }
 }
 
@@ -266,7 +316,7 @@ async function runPerEvent(
   destination: Destination<Settings>,
   settings: JSONObject,
   events: ChaosEvent[],
-  counts: PathCounts,
+  attempts: number[],
   options: Required<Pick<ChaosOptions, 'concurrency' | 'maxAttempts' | 'backoffMs'>>
 ): Promise<Outcome[]> {
   const outcomes: Outcome[] = new Array<Outcome>(events.length)
@@ -274,8 +324,7 @@ async function runPerEvent(
   await eachLimited(indexed, options.concurrency, async ({ item, index }) => {
     let last: Outcome = { kind: 'exhausted', status: 0, reason: 'never attempted' }
     for (let attempt = 1; attempt <= options.maxAttempts; attempt++) {
-      counts.attempts++
-      if (attempt > 1) counts.retriedAttempts++
+      attempts[index]++
       try {
         const results = await destination.onEvent(item.event, settings)
         const executed = results.find((result) => result.output === 'Action Executed')
@@ -314,7 +363,7 @@ async function runBatches(
   destination: Destination<Settings>,
   settings: JSONObject,
   events: ChaosEvent[],
-  counts: PathCounts,
+  attempts: number[],
   options: Required<Pick<ChaosOptions, 'batchSize' | 'batchConcurrency' | 'maxAttempts' | 'backoffMs'>>
 ): Promise<Outcome[]> {
   const outcomes: Outcome[] = new Array<Outcome>(events.length)
@@ -340,8 +389,7 @@ async function runBatches(
     }
     const retry: number[] = []
     await eachLimited(batches, options.batchConcurrency, async (batch) => {
-      counts.attempts += batch.length
-      if (attempt > 1) counts.retriedAttempts += batch.length
+      for (const index of batch) attempts[index]++
       const type = events[batch[0]].event.type
       const position = subscriptionIndex(type)
       if (position < 0) throw new Error(`No subscription matches type ${type}.`)
@@ -401,46 +449,74 @@ function matchesExpectation(expect: Expectation, outcome: Outcome): boolean {
       return outcome.kind === 'rejected' && outcome.status === 400 && /email or a Koala profile_id/.test(outcome.reason)
     case 'reject:bad-sent-at':
       return outcome.kind === 'rejected' && outcome.status === 400 && /sent.?at/i.test(outcome.reason)
+    case 'reject:no-company':
+      return (
+        outcome.kind === 'rejected' &&
+        outcome.status === 400 &&
+        /company domain or a Koala account id/.test(outcome.reason)
+      )
   }
 }
 
-/** Tallies one path's outcomes against the sandbox's distinct `message_id`s. */
+/** The sandbox's distinct `message_id`s of each endpoint. */
+type HeldIds = Record<Endpoint, Set<string>>
+
+/**
+ * Tallies one path's outcomes against the sandbox's distinct `message_id`s of each event's endpoint, into the path's
+ * counts and the endpoint's counts of that path.
+ */
 function tally(
   events: ChaosEvent[],
   outcomes: Outcome[],
-  delivered: Set<string>,
+  attempts: number[],
+  held: HeldIds,
   counts: PathCounts,
+  byEndpoint: Record<Endpoint, PathCounts>,
   reasons: Record<string, number>,
-  reported: Set<string>
+  reported: HeldIds
 ): void {
-  counts.sent = events.length
   events.forEach(({ event, expect }, index) => {
     const outcome = outcomes[index]
     const id = String(event.messageId)
-    const present = delivered.has(id)
-    if (!matchesExpectation(expect, outcome)) counts.misclassified++
-    switch (outcome.kind) {
-      case 'delivered':
-        counts.delivered++
-        reported.add(id)
-        if (!present) counts.vanished++
-        break
-      case 'skipped':
-        counts.skipped++
-        if (present) counts.presentButNotDelivered++
-        break
-      case 'rejected': {
-        counts.nonRetryable++
-        const key = `${outcome.status} ${firstSentence(outcome.reason)}`
-        reasons[key] = (reasons[key] ?? 0) + 1
-        if (present) counts.presentButNotDelivered++
-        break
+    const endpoint = endpointOf(event)
+    const present = held[endpoint].has(id)
+    for (const c of [counts, byEndpoint[endpoint]]) {
+      c.sent++
+      c.attempts += attempts[index]
+      c.retriedAttempts += Math.max(0, attempts[index] - 1)
+      if (!matchesExpectation(expect, outcome)) c.misclassified++
+      if (held[endpoint === 'accounts' ? 'profiles' : 'accounts'].has(id)) c.misrouted++
+      switch (outcome.kind) {
+        case 'delivered':
+          c.delivered++
+          if (!present) c.vanished++
+          break
+        case 'skipped':
+          c.skipped++
+          if (present) c.presentButNotDelivered++
+          break
+        case 'rejected':
+          c.nonRetryable++
+          if (present) c.presentButNotDelivered++
+          break
+        case 'exhausted':
+          c.exhausted++
+          break
       }
-      case 'exhausted':
-        counts.exhausted++
-        break
+    }
+    if (outcome.kind === 'delivered') reported[endpoint].add(id)
+    if (outcome.kind === 'rejected') {
+      const key = `${outcome.status} ${firstSentence(outcome.reason)}`
+      reasons[key] = (reasons[key] ?? 0) + 1
     }
   })
+}
+
+/** `a - b` per key, keys whose difference is 0 left out. */
+function difference(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const result: Record<string, number> = {}
+  for (const [key, value] of Object.entries(a)) if (value - (b[key] ?? 0) !== 0) result[key] = value - (b[key] ?? 0)
+  return result
 }
 
 function sumCounts(a: PathCounts, b: PathCounts): PathCounts {
@@ -450,11 +526,13 @@ function sumCounts(a: PathCounts, b: PathCounts): PathCounts {
 }
 
 /**
- * Runs the fault-injection check: starts a sandbox on a free 127.0.0.1 port with the given faults, points the
- * destination at it (`KOALA_API_URL`, restored afterwards), sends the events through both paths at once, and checks:
- * nothing vanished (reported delivered yet absent from the sandbox), every event ended as generated to end (delivered,
- * rejected with its reason, or skipped), nothing exhausted its retries, nothing skipped or rejected reached the
- * sandbox, and the sandbox holds nothing that was not reported delivered.
+ * Runs the fault-injection check: starts a sandbox on a free 127.0.0.1 port with the given faults (drawn alike on
+ * both endpoints, `/batch` and `/accounts/batch`), points the destination at it (`KOALA_API_URL`, restored
+ * afterwards), sends the events through both paths at once, and checks, each event against its own endpoint:
+ * nothing vanished (reported delivered yet absent from the endpoint), every event ended as generated to end
+ * (delivered, rejected with its reason, or skipped), nothing exhausted its retries, nothing skipped or rejected reached
+ * the sandbox, nothing reached the other endpoint, and neither endpoint holds anything that was not reported
+ * delivered.
  *
  * @throws Error when the faults cannot be parsed or `slowMs` is not below the destination's request timeout.
  */
@@ -471,8 +549,9 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
   const publicKey = options.publicKey ?? 'pk_chaos'
   const definition = options.definition ?? koalaCloud
   const perEventCount = Math.round(total * (options.perEventShare ?? 0.5))
-  const batchEvents = generateEvents(total - perEventCount, seed, 'b')
-  const perEventEvents = generateEvents(perEventCount, seed + 1, 'e')
+  const mix = { ...DEFAULT_MIX, ...options.mix }
+  const batchEvents = generateEvents(total - perEventCount, seed, 'b', mix)
+  const perEventEvents = generateEvents(perEventCount, seed + 1, 'e', mix)
 
   const sandbox = await startSandbox(0, {
     keys: [publicKey],
@@ -488,17 +567,20 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
   const perEvent = freshCounts()
   let batchOutcomes: Outcome[]
   let perEventOutcomes: Outcome[]
+  // Deliveries tried per event, by index.
+  const batchAttempts = batchEvents.map(() => 0)
+  const perEventAttempts = perEventEvents.map(() => 0)
   try {
     const destination = new Destination<Settings>(definition)
     const settings = segmentSettings(definition, publicKey)
     const common = { maxAttempts, backoffMs: options.backoffMs ?? 10 }
     ;[batchOutcomes, perEventOutcomes] = await Promise.all([
-      runBatches(destination, settings, batchEvents, batch, {
+      runBatches(destination, settings, batchEvents, batchAttempts, {
         ...common,
         batchSize: options.batchSize ?? 200,
         batchConcurrency: options.batchConcurrency ?? 4
       }),
-      runPerEvent(destination, settings, perEventEvents, perEvent, {
+      runPerEvent(destination, settings, perEventEvents, perEventAttempts, {
         ...common,
         concurrency: options.concurrency ?? 32
       })
@@ -511,14 +593,55 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
   const durationMs = Date.now() - started
 
   const nonRetryableByReason: Record<string, number> = {}
-  const reported = new Set<string>()
-  tally(batchEvents, batchOutcomes, sandbox.messageIds, batch, nonRetryableByReason, reported)
-  tally(perEventEvents, perEventOutcomes, sandbox.messageIds, perEvent, nonRetryableByReason, reported)
+  const held: HeldIds = { profiles: sandbox.profileMessageIds, accounts: sandbox.accountMessageIds }
+  const reported: HeldIds = { profiles: new Set(), accounts: new Set() }
+  const split = {
+    batch: { profiles: freshCounts(), accounts: freshCounts() },
+    perEvent: { profiles: freshCounts(), accounts: freshCounts() }
+  }
+  tally(batchEvents, batchOutcomes, batchAttempts, held, batch, split.batch, nonRetryableByReason, reported)
+  tally(
+    perEventEvents,
+    perEventOutcomes,
+    perEventAttempts,
+    held,
+    perEvent,
+    split.perEvent,
+    nonRetryableByReason,
+    reported
+  )
   const sum = sumCounts(batch, perEvent)
-  let unreportedInSandbox = 0
-  for (const id of sandbox.messageIds) if (!reported.has(id)) unreportedInSandbox++
+  const sandboxStats = sandbox.stats()
+  const unreported = (endpoint: Endpoint) => {
+    let count = 0
+    for (const id of held[endpoint]) if (!reported[endpoint].has(id)) count++
+    return count
+  }
+  const endpoints = {} as Record<Endpoint, EndpointReport>
+  for (const endpoint of ENDPOINTS) {
+    const accounts = endpoint === 'accounts'
+    endpoints[endpoint] = {
+      batch: split.batch[endpoint],
+      perEvent: split.perEvent[endpoint],
+      total: sumCounts(split.batch[endpoint], split.perEvent[endpoint]),
+      uniqueMessageIds: held[endpoint].size,
+      // The sandbox counts both endpoints together and companies apart; people are the difference.
+      duplicates: accounts
+        ? sandboxStats.accounts.duplicates
+        : sandboxStats.duplicates - sandboxStats.accounts.duplicates,
+      faults: accounts ? sandboxStats.accounts.faults : difference(sandboxStats.faults, sandboxStats.accounts.faults),
+      unreportedInSandbox: unreported(endpoint)
+    }
+  }
+  const unreportedInSandbox = endpoints.profiles.unreportedInSandbox + endpoints.accounts.unreportedInSandbox
 
-  const expected = { deliver: 0, 'reject:no-identifier': 0, 'reject:bad-sent-at': 0, 'skip:analytics-js': 0 }
+  const expected = {
+    deliver: 0,
+    'reject:no-identifier': 0,
+    'reject:bad-sent-at': 0,
+    'reject:no-company': 0,
+    'skip:analytics-js': 0
+  }
   for (const { expect } of [...batchEvents, ...perEventEvents]) expected[expect]++
 
   const failures: string[] = []
@@ -530,7 +653,13 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
   check(sum.misclassified, 'events ended otherwise than expected (delivered/rejected/skipped)')
   check(sum.exhausted, `events still failing after ${maxAttempts} attempts`)
   check(sum.presentButNotDelivered, 'events reported skipped or non-retryable reached the sandbox')
-  check(unreportedInSandbox, 'message_ids in the sandbox were not reported delivered')
+  check(sum.misrouted, 'events reached the other endpoint than their action sends to')
+  for (const endpoint of ENDPOINTS) {
+    check(
+      endpoints[endpoint].unreportedInSandbox,
+      `message_ids on ${ENDPOINT_PATHS[endpoint]} were not reported delivered`
+    )
+  }
   const accounted = sum.delivered + sum.skipped + sum.nonRetryable + sum.exhausted
   if (accounted !== total) failures.push(`${total - accounted} events have no outcome`)
 
@@ -541,9 +670,10 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     batch,
     perEvent,
     total: sum,
+    endpoints,
     nonRetryableByReason,
     expected,
-    sandbox: sandbox.stats(),
+    sandbox: sandboxStats,
     unreportedInSandbox,
     failures,
     ok: failures.length === 0
@@ -558,20 +688,32 @@ export function formatReport(report: ChaosReport): string {
   const row = (name: string, c: PathCounts) =>
     `${name.padEnd(10)} sent=${c.sent} delivered=${c.delivered} skipped=${c.skipped} non-retryable=${c.nonRetryable}` +
     ` exhausted=${c.exhausted} attempts=${c.attempts} retried=${c.retriedAttempts} vanished=${c.vanished}` +
-    ` misclassified=${c.misclassified} present-but-not-delivered=${c.presentButNotDelivered}`
+    ` misclassified=${c.misclassified} present-but-not-delivered=${c.presentButNotDelivered} misrouted=${c.misrouted}`
   const s = report.sandbox
+  const endpointLines = ENDPOINTS.flatMap((endpoint) => {
+    const e = report.endpoints[endpoint]
+    return [
+      `${ENDPOINT_PATHS[endpoint]}: unique-message-ids=${e.uniqueMessageIds} duplicates=${e.duplicates}` +
+        ` faults=${JSON.stringify(e.faults)} unreported-in-sandbox=${e.unreportedInSandbox}`,
+      `  ${row('batch', e.batch)}`,
+      `  ${row('per-event', e.perEvent)}`
+    ]
+  })
   const lines = [
     `chaos: seed=${report.seed} faults=${faults || 'none'} duration=${(report.durationMs / 1000).toFixed(1)}s`,
     row('batch', report.batch),
     row('per-event', report.perEvent),
     row('total', report.total),
+    'by endpoint:',
+    ...endpointLines,
     'non-retryable by reason:',
     ...Object.entries(report.nonRetryableByReason)
       .sort((a, b) => b[1] - a[1])
       .map(([reason, n]) => `  ${String(n).padStart(6)}  ${reason}`),
     `sandbox: requests=${s.requests} accepted=${s.accepted} rejected=${JSON.stringify(s.rejected)}` +
       ` faults=${JSON.stringify(s.faults)} entries=${s.entries} unique-message-ids=${s.uniqueMessageIds}` +
-      ` duplicates=${s.duplicates} unreported-in-sandbox=${report.unreportedInSandbox}`,
+      ` duplicates=${s.duplicates} accounts=${JSON.stringify(s.accounts)}` +
+      ` unreported-in-sandbox=${report.unreportedInSandbox}`,
     report.ok ? 'OK: nothing lost' : `FAILED:\n${report.failures.map((f) => `  - ${f}`).join('\n')}`
   ]
   return lines.join('\n')

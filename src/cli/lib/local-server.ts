@@ -28,14 +28,7 @@ function isBaseUrl(text: string): boolean {
  * @throws Error naming the variable and its value, and what to set instead.
  */
 export function checkApiUrl(value: string | undefined = process.env.KOALA_API_URL): void {
-  const text = value?.trim()
-  if (!text || isBaseUrl(text)) return
-  throw new Error(
-    `KOALA_API_URL "${redactProjectUrl(
-      text
-    )}" is not an http(s) base URL. Set it to one such as http://127.0.0.1:3001 (a sandbox) ` +
-      "or https://api2.getkoala.com, without a query or fragment, or unset it to send to Koala's production API."
-  )
+  checkBaseUrl('KOALA_API_URL', value, 'https://api2.getkoala.com', "send to Koala's production API")
 }
 
 /**
@@ -45,13 +38,15 @@ export function checkApiUrl(value: string | undefined = process.env.KOALA_API_UR
  * @throws Error naming the variable and its value, and what to set instead.
  */
 export function checkAppUrl(value: string | undefined = process.env.KOALA_APP_URL): void {
+  checkBaseUrl('KOALA_APP_URL', value, 'https://app.getkoala.com', "send deletion requests to Koala's app")
+}
+
+function checkBaseUrl(name: string, value: string | undefined, production: string, unsetMeans: string): void {
   const text = value?.trim()
   if (!text || isBaseUrl(text)) return
   throw new Error(
-    `KOALA_APP_URL "${redactProjectUrl(
-      text
-    )}" is not an http(s) base URL. Set it to one such as http://127.0.0.1:3001 (a sandbox) ` +
-      "or https://app.getkoala.com, without a query or fragment, or unset it to send deletion requests to Koala's app."
+    `${name} "${redactProjectUrl(text)}" is not an http(s) base URL. Set it to one such as http://127.0.0.1:3001 ` +
+      `(a sandbox) or ${production}, without a query or fragment, or unset it to ${unsetMeans}.`
   )
 }
 

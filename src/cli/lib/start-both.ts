@@ -6,6 +6,9 @@ import { startServer } from '../../server/server'
 import type { RunningServer } from '../../server/server'
 import { sandboxPort, startConfiguredSandbox } from './local-sandbox'
 import { checkApiUrl, checkAppUrl, checkRequestTimeout, describeServer, serverPort } from './local-server'
+import { describeTracking, startConfiguredTracking, trackingOptions, trackingPort } from './local-tracking'
+import type { TrackingFlags } from './local-tracking'
+import type { RunningTrackingApi } from '../../tracking/tracking-api'
 
 /** The ready-to-paste commands printed at start: send the example identify, then look at the sandbox. */
 export function demoCommands(serverUrl: string, sandboxUrl: string | undefined): string {
@@ -38,6 +41,8 @@ export interface StartedTools {
   server: RunningServer
   /** Undefined when KOALA_API_URL is set. */
   sandbox?: RunningSandbox
+  /** The local Segment Tracking API (`TRACKING_API_PORT`), delivering through the destination. */
+  tracking: RunningTrackingApi
   /** Stops both. */
   close: () => Promise<void>
 }
@@ -51,10 +56,15 @@ export interface StartedTools {
  * @throws Error naming the setting at fault (KOALA_API_URL, PORT, KOALA_SANDBOX_PORT, KOALA_SANDBOX_FAULTS), or the
  *   listen failure; a sandbox already started is stopped first.
  */
-export async function startBoth(print: (line: string) => void = (line) => console.log(line)): Promise<StartedTools> {
+export async function startBoth(
+  print: (line: string) => void = (line) => console.log(line),
+  trackingFlags: TrackingFlags = {}
+): Promise<StartedTools> {
   checkApiUrl()
   checkAppUrl()
   checkRequestTimeout()
+  const tracking = trackingOptions(trackingFlags)
+  const trackingPortNumber = trackingPort()
   const port = serverPort()
   const external = process.env.KOALA_API_URL?.trim()
   let sandbox: RunningSandbox | undefined
@@ -75,11 +85,20 @@ export async function startBoth(print: (line: string) => void = (line) => consol
     if (!process.env.KOALA_APP_URL?.trim()) process.env.KOALA_APP_URL = sandbox.url
   }
   let server: RunningServer
+  let trackingApi: RunningTrackingApi | undefined
+  const deliveries = () => ({ url: `${trackingApi?.url ?? ''}/v1`, data: trackingApi?.pipeline.view(50) })
   try {
-    server = await startServer(port, { log: print })
+    server = await startServer(port, { log: print, deliveries })
   } catch (error) {
     await sandbox?.close()
     throw listenFailure(`Could not listen on 127.0.0.1:${port}`, error, 'Choose another port with PORT.')
+  }
+  try {
+    trackingApi = await startConfiguredTracking(trackingPortNumber, { ...tracking, log: print })
+  } catch (error) {
+    await server.close()
+    await sandbox?.close()
+    throw error
   }
   if (sandbox) {
     print(
@@ -91,12 +110,16 @@ export async function startBoth(print: (line: string) => void = (line) => consol
     print(`KOALA_API_URL is set: no sandbox started.`)
   }
   print(describeServer(server))
+  print(describeTracking(trackingApi, tracking))
   print(demoCommands(server.url, sandbox?.url))
   print('Press Ctrl-C to stop.')
   return {
     server,
     sandbox,
+    tracking: trackingApi,
     close: async () => {
+      // First, while the sandbox still answers: the Tracking API delivers what it holds before it stops.
+      await trackingApi.close()
       await server.close()
       await sandbox?.close()
     }

@@ -8,6 +8,16 @@ export const DESTINATION_VERSION = '1.0.0'
 /** Koala's API docs ask every caller for a descriptive User-Agent. */
 export const USER_AGENT = `Segment Actions Koala (Cloud) destination/${DESTINATION_VERSION}`
 
+/**
+ * The headers of every request to Koala: its User-Agent, and the JSON the bodies are. Given with each request rather
+ * than through the definition's `extendRequest`, which actions-core merges again at each layer of its request client
+ * for every event (docs/PERFORMANCE.md). Frozen: one object serves every request.
+ */
+export const KOALA_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'User-Agent': USER_AGENT,
+  'Content-Type': 'application/json'
+})
+
 /** Per array of one request. Source: Koala's server-side API docs. */
 export const MAX_ENTRIES_PER_REQUEST = 30
 

@@ -1,6 +1,6 @@
 import type { DestinationDefinition } from '@segment/actions-core'
 import { defaultValues, InvalidAuthenticationError } from '@segment/actions-core'
-import { PUBLIC_KEY_HELP, USER_AGENT, projectUrl, requestTimeoutMs } from './config'
+import { KOALA_HEADERS, PUBLIC_KEY_HELP, projectUrl, requestTimeoutMs } from './config'
 import type { Settings } from './generated-types'
 import { deletePerson } from './deletion'
 import { isRetryable, koalaReason, networkError, redirectMessage } from './errors'
@@ -49,6 +49,7 @@ const destination: DestinationDefinition<Settings> = {
       try {
         response = await request(url, {
           method: 'GET',
+          headers: KOALA_HEADERS,
           redirect: 'manual',
           throwHttpErrors: false,
           timeout: requestTimeoutMs()
@@ -85,10 +86,8 @@ const destination: DestinationDefinition<Settings> = {
 
   onDelete: deletePerson,
 
-  // No custom `agent`: actions-core destroys it after each response, cutting a batch's other requests.
-  extendRequest: () => ({
-    headers: { 'User-Agent': USER_AGENT, 'Content-Type': 'application/json' }
-  }),
+  // No `extendRequest`: every request gives KOALA_HEADERS itself (config.ts says why). No custom `agent` either:
+  // actions-core destroys it after each response, cutting a batch's other requests.
 
   presets: [
     {

@@ -1,13 +1,13 @@
 import { ErrorCodes, getErrorCodeFromHttpStatus, isObject, MultiStatusResponse } from '@segment/actions-core'
 import type { JSONObject, ModifiedResponse, RequestClient } from '@segment/actions-core'
-import { BATCH_CONCURRENCY, MAX_ENTRIES_PER_REQUEST, projectUrl, requestTimeoutMs } from './config'
+import { BATCH_CONCURRENCY, KOALA_HEADERS, MAX_ENTRIES_PER_REQUEST, projectUrl, requestTimeoutMs } from './config'
 import { duplicateMessageIdError, koalaError, networkError } from './errors'
 import { buildBody, ENDPOINT, preparePayload } from './functions'
 import type { ActionKind, Payloads, PreparedPayload, SkippedResult } from './functions'
 import type { Settings } from './generated-types'
 import type { KoalaBody } from './types'
 
-// perform and performBatch share one path (preparePayload, buildBody, sendChunk): a batch of one sends perform's body.
+// perform and performBatch share one path (preparePayload, buildBody, postBody): a batch of one sends perform's body.
 
 export type SendResult =
   | { ok: true; status: number; body: JSONObject | string; sent: KoalaBody }
@@ -30,6 +30,7 @@ async function postBody(request: RequestClient, target: Target, body: KoalaBody)
     // Not the client's `json` option, which builds the request twice.
     response = await request(target.url, {
       method: 'POST',
+      headers: KOALA_HEADERS,
       body: JSON.stringify(body),
       redirect: 'manual',
       throwHttpErrors: false,
@@ -103,7 +104,8 @@ export async function sendOne<K extends ActionKind>(
   const preparation = preparePayload(kind, payload)
   if (preparation.outcome === 'invalid') throw preparation.error
   if (preparation.outcome === 'skipped') return { skipped: true, message: preparation.message }
-  const [{ result }] = await sendChunk(request, targetOf(settings, kind), kind, [preparation.prepared])
+  // postBody, not sendChunk: a single entry is never split, and one async layer less per event.
+  const result = await postBody(request, targetOf(settings, kind), buildBody(kind, [preparation.prepared]))
   if (!result.ok) throw result.error
   return result.body
 }

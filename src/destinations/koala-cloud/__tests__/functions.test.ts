@@ -35,9 +35,27 @@ describe('toUtcIso', () => {
     ['0000-01-01T00:00:00Z', '0000-01-01T00:00:00.000Z'],
     ['  2026-11-30T10:00:00Z  ', '2026-11-30T10:00:00.000Z'],
     ['2026-11-30T10:00Z', '2026-11-30T10:00:00.000Z'],
-    ['2026-11-30T10:00:00+14:00', '2026-11-29T20:00:00.000Z']
+    ['2026-11-30T10:00:00+14:00', '2026-11-29T20:00:00.000Z'],
+    // Already Koala's form (Segment's own timestamps): returned as it is, leap days by the Gregorian rule.
+    ['2026-11-30T08:00:00.000Z', '2026-11-30T08:00:00.000Z'],
+    ['2024-02-29T12:00:00.000Z', '2024-02-29T12:00:00.000Z'],
+    ['2000-02-29T00:00:00.000Z', '2000-02-29T00:00:00.000Z'],
+    ['9999-12-31T23:59:59.999Z', '9999-12-31T23:59:59.999Z'],
+    // That form but no such instant as written: converted as any other text is.
+    ['2026-11-30T24:00:00.000Z', '2026-12-01T00:00:00.000Z'],
+    ['2026-11-30T23:59:60.000Z', '2026-11-30T23:59:59.999Z'],
+    ['2026-13-01T00:00:00.000Z', undefined]
   ])('%p gives %p', (value, expected) => {
     expect(toUtcIso(value)).toBe(expected)
+  })
+
+  it.each([
+    '2026-02-29T12:00:00.000Z',
+    '1900-02-29T00:00:00.000Z',
+    '2026-04-31T10:00:00.000Z',
+    '2026-01-00T10:00:00.000Z'
+  ])('never passes %p on unchanged: the day does not exist', (value) => {
+    expect(toUtcIso(value)).not.toBe(value)
   })
 })
 

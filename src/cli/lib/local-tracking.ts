@@ -1,0 +1,94 @@
+import * as fs from 'fs'
+import { isObject } from '@segment/actions-core'
+import { envSetting, listenFailure, parsePort } from '../../lib/process'
+import { DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_RETRY_WINDOW_MS } from '../../tracking/pipeline'
+import type { PipelineConfig } from '../../tracking/pipeline'
+import { startTrackingApi } from '../../tracking/tracking-api'
+import type { RunningTrackingApi, TrackingApiOptions } from '../../tracking/tracking-api'
+
+/** The flags of `start` that configure the local Segment Tracking API. */
+export interface TrackingFlags {
+  config?: string
+  writeKey?: string
+  retryWindow?: string
+  flushInterval?: string
+}
+
+/** The Tracking API's port: `$TRACKING_API_PORT` when set and not blank, else 3002 (0 picks a free port). */
+export function trackingPort(): number {
+  const env = envSetting('TRACKING_API_PORT')
+  return env === undefined ? 3002 : parsePort(env, 'TRACKING_API_PORT')
+}
+
+function positiveNumber(text: string | undefined, flag: string, fallback: number, scale: number): number {
+  if (text === undefined) return fallback
+  const value = Number(text)
+  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !(value > 0)) {
+    throw new Error(`${flag}: "${text}" is not a number above 0.`)
+  }
+  return value * scale
+}
+
+/**
+ * Reads `--config` (JSON: `{ "settings": {...}, "mappings": { "<action>": {...} } }`, the settings and mappings the
+ * Actions Tester sends), `--write-key` (else `$SEGMENT_WRITE_KEY`), `--retry-window` in seconds and
+ * `--flush-interval` in milliseconds.
+ *
+ * @throws Error naming the flag and what to give instead.
+ */
+export function trackingOptions(flags: TrackingFlags = {}): TrackingApiOptions {
+  let config: PipelineConfig | undefined
+  if (flags.config !== undefined) {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(fs.readFileSync(flags.config, 'utf8'))
+    } catch (error) {
+      throw new Error(`--config ${flags.config}: ${(error as Error).message}`)
+    }
+    const shape = isObject(parsed) ? parsed : undefined
+    if (
+      !shape ||
+      (shape.settings !== undefined && !isObject(shape.settings)) ||
+      (shape.mappings !== undefined && !isObject(shape.mappings))
+    ) {
+      throw new Error(
+        `--config ${flags.config}: give a JSON object {"settings": {"public_key": "..."}, "mappings": {"track": {...}}}.`
+      )
+    }
+    config = shape
+  }
+  return {
+    config,
+    writeKey: flags.writeKey ?? envSetting('SEGMENT_WRITE_KEY'),
+    retryWindowMs: positiveNumber(flags.retryWindow, '--retry-window', DEFAULT_RETRY_WINDOW_MS, 1000),
+    flushIntervalMs: positiveNumber(flags.flushInterval, '--flush-interval', DEFAULT_FLUSH_INTERVAL_MS, 1)
+  }
+}
+
+/** @throws the listen failure with the hint about TRACKING_API_PORT, or a configuration error. */
+export async function startConfiguredTracking(port: number, options: TrackingApiOptions): Promise<RunningTrackingApi> {
+  try {
+    return await startTrackingApi(port, options)
+  } catch (error) {
+    if ((error as { code?: unknown })?.code === undefined) throw error
+    throw listenFailure(
+      `Could not start the Segment Tracking API on 127.0.0.1:${port}`,
+      error,
+      'Choose another port with TRACKING_API_PORT.'
+    )
+  }
+}
+
+/** The banner lines of a running Tracking API. */
+export function describeTracking(api: RunningTrackingApi, options: TrackingApiOptions): string {
+  const key = options.writeKey ? 'only the write key given with --write-key or SEGMENT_WRITE_KEY' : 'any write key'
+  return [
+    `Segment Tracking API listening on ${api.url}/v1 (takes ${key}), delivering through the destination`,
+    `  analytics-node: new Analytics({ writeKey, host: '${api.url}' })`,
+    `  analytics.js:   integrations: { 'Segment.io': { apiHost: '${api.url.replace(
+      'http://',
+      ''
+    )}/v1', protocol: 'http' } }`,
+    `  Event Delivery: GET ${api.url}/v1/deliveries`
+  ].join('\n')
+}

@@ -1,0 +1,505 @@
+import { defaultValues, Destination, isObject } from '@segment/actions-core'
+import type { DestinationDefinition, JSONObject } from '@segment/actions-core'
+import { parseFql, validate } from '@segment/destination-subscriptions'
+import koalaCloud from '../destinations/koala-cloud'
+import { projectUrl, redactProjectUrl } from '../destinations/koala-cloud/config'
+import { isRetryable } from '../destinations/koala-cloud/errors'
+import { ENDPOINT } from '../destinations/koala-cloud/functions'
+import type { Settings } from '../destinations/koala-cloud/generated-types'
+import { mappingProblem, mappingShapeProblem, unprocessableEvent } from '../server/event-checks'
+import { cleanMessage, toExchanges } from '../server/exchanges'
+import type { Exchange } from '../server/exchanges'
+import { enrich, ingestFailure } from './enrich'
+import type { Arrival, IngestFailure } from './enrich'
+
+/**
+ * Segment's delivery to an Actions destination, on this machine: each event is routed to every action whose
+ * subscription matches it, buffered per action, and run through actions-core's `Destination` (`onBatch` when the
+ * mapping enables batching, else `onEvent`) with that one subscription in the settings, as Segment's pipeline calls
+ * it. Sources: segmentio/action-destinations README (subscriptions, batching) and Segment's docs,
+ * `src/connections/destinations/index.md` (DEST, retries).
+ */
+
+/** The final outcomes an event can have, and `pending` until it has one. */
+export type Outcome = 'pending' | 'delivered' | 'skipped' | 'failed' | 'unsubscribed' | 'failed on ingest'
+
+/** One event's delivery to one action (or, when no action took it, the event alone). */
+export interface DeliveryRecord {
+  /** Order of arrival, from 1. */
+  id: number
+  messageId?: string
+  type?: string
+  /** A track call's event name. */
+  event?: string
+  receivedAt: string
+  /** The action it went to; absent when unsubscribed or failed on ingest. */
+  action?: string
+  outcome: Outcome
+  /** Why it was skipped, failed, refused at ingest or unsubscribed. */
+  reason?: string
+  /** The ingest failure's code, or the error's type for a failure. */
+  code?: string
+  /** Status of the last attempt (Koala's answer, or the framework's error status). */
+  status?: number
+  /** Delivery attempts made. */
+  attempts: number
+  /** The Koala request the event became on its last attempt, and Koala's answer. */
+  request?: { url: string; body: unknown }
+  response?: { status: number; body: unknown }
+  /** The event as the destination received it (enriched), or as sent when refused at ingest. */
+  payload: JSONObject
+}
+
+/** A route: one action, the subscription that selects its events and the mapping it runs them with. */
+export interface Route {
+  action: string
+  subscribe: string
+  mapping: JSONObject
+  /** Where the subscription comes from. */
+  source: 'preset' | 'defaultSubscription'
+  batching: boolean
+  batchSize: number
+}
+
+/** `--config`: the destination's settings and, per action, mapping fields over the preset's (the Tester's shape). */
+export interface PipelineConfig {
+  settings?: JSONObject
+  mappings?: Record<string, JSONObject>
+}
+
+/** Options of {@link Pipeline}. */
+export interface PipelineOptions {
+  definition?: DestinationDefinition<Settings>
+  config?: PipelineConfig
+  /** Batching actions flush at their batch size or this long after their first buffered event (default 500 ms). */
+  flushIntervalMs?: number
+  /** How long after its first attempt an event is still retried (default 30 s; Segment: four hours, DEST). */
+  retryWindowMs?: number
+  /** Records kept for the delivery view (default 1,000); counts cover every event. */
+  keep?: number
+  random?: () => number
+}
+
+/** Default buffer time of a batching action, in milliseconds. */
+export const DEFAULT_FLUSH_INTERVAL_MS = 500
+/** Default retry window, in milliseconds. */
+export const DEFAULT_RETRY_WINDOW_MS = 30_000
+/** "If a batch_size is not specified, the default batch size of 1000 will be used" (action-destinations README). */
+const DEFAULT_BATCH_SIZE = 1000
+/** First retry after about 100 ms, doubling up to 5 s, each wait randomised between half and one and a half. */
+const RETRY_BASE_MS = 100
+const RETRY_MAX_MS = 5000
+/** `onEvent` calls in flight per action when batching is off (the benchmark's per-event concurrency). */
+const EVENTS_IN_FLIGHT = 50
+/** Message ids remembered for de-duplication (Segment: at least 24 hours' worth, src/guides/duplicate-data.md). */
+const DEDUP_MEMORY = 100_000
+
+/** The public key used when neither `--config` nor `KOALA_PUBLIC_KEY` gives one (the sandbox takes any key). */
+export const LOCAL_PUBLIC_KEY = 'pk_local_segment'
+
+/**
+ * The routes of a destination: every preset (its `subscribe` and mapping), and for an action no preset names its
+ * `defaultSubscription` with its fields' defaults (Koala (Cloud)'s Page and Group have no preset), each mapping
+ * overridden field by field by `config.mappings[action]`.
+ *
+ * @throws Error naming the action for an unknown action in `mappings`, a subscription that does not parse or a
+ *   mapping the framework would refuse.
+ */
+export function routesOf(definition: DestinationDefinition<Settings>, config: PipelineConfig = {}): Route[] {
+  const overrides = config.mappings ?? {}
+  for (const name of Object.keys(overrides)) {
+    if (!definition.actions[name]) {
+      throw new Error(
+        `--config: "mappings" names the action "${name}", which the destination does not have; its actions are ` +
+          `${Object.keys(definition.actions).join(', ')}.`
+      )
+    }
+  }
+  const routes: Route[] = []
+  const covered = new Set<string>()
+  const add = (action: string, subscribe: string, base: JSONObject, source: Route['source']) => {
+    const override = overrides[action] ?? {}
+    const problem = isObject(override)
+      ? mappingShapeProblem(override) ?? mappingProblem({ ...base, ...override })
+      : 'it is not an object'
+    if (problem) throw new Error(`--config: the mapping of ${action} is not valid: ${problem}`)
+    const parsed = parseFql(subscribe)
+    if ('error' in parsed) throw new Error(`The subscription of ${action} does not parse: ${subscribe}`)
+    const mapping = { ...base, ...override }
+    const size = Number(mapping.batch_size)
+    routes.push({
+      action,
+      subscribe,
+      mapping,
+      source,
+      batching: mapping.enable_batching === true && typeof definition.actions[action].performBatch === 'function',
+      batchSize: Number.isInteger(size) && size >= 1 ? size : DEFAULT_BATCH_SIZE
+    })
+  }
+  for (const preset of definition.presets ?? []) {
+    if (!('subscribe' in preset) || !preset.subscribe || !definition.actions[preset.partnerAction]) continue
+    covered.add(preset.partnerAction)
+    add(preset.partnerAction, preset.subscribe, preset.mapping ?? {}, 'preset')
+  }
+  for (const [action, actionDefinition] of Object.entries(definition.actions)) {
+    if (covered.has(action) || !actionDefinition.defaultSubscription) continue
+    add(action, actionDefinition.defaultSubscription, defaultValues(actionDefinition.fields), 'defaultSubscription')
+  }
+  return routes
+}
+
+interface Pending {
+  record: DeliveryRecord
+  event: JSONObject
+  firstAttempt?: number
+}
+
+interface Lane {
+  route: Route
+  /** The subscription, parsed once. */
+  condition: ReturnType<typeof parseFql>
+  queue: Pending[]
+  timer?: NodeJS.Timeout
+  /** `onEvent` calls in flight. */
+  active: number
+}
+
+/** A node of the framework's multistatus: `{ status, sent?, body?, errormessage?, errortype? }`. */
+type StatusNode = JSONObject & { status: number }
+
+function parsedBody(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return text
+  }
+}
+
+/** The delivery view's summary: counts per action and outcome, and the last records. */
+export interface DeliveriesView {
+  counts: { total: Record<string, number>; byAction: Record<string, Record<string, number>> }
+  /** Events without a final outcome yet (buffered, in flight or waiting for a retry). */
+  pending: number
+  /** Requests refused as a whole (400), which never became events. */
+  refusedRequests: { at: string; path: string; status: number; reason: string }[]
+  /** Newest first. */
+  events: DeliveryRecord[]
+}
+
+/** Segment's pipeline behind the local Tracking API: ingest, route, buffer, deliver, retry, record. */
+export class Pipeline {
+  readonly routes: Route[]
+  private readonly definition: DestinationDefinition<Settings>
+  private readonly settings: Settings
+  private readonly lanes: Lane[]
+  private readonly flushIntervalMs: number
+  private readonly retryWindowMs: number
+  private readonly keep: number
+  private readonly random: () => number
+  private readonly records: DeliveryRecord[] = []
+  private readonly refused: DeliveriesView['refusedRequests'] = []
+  private readonly total: Record<string, number> = {}
+  private readonly byAction: Record<string, Record<string, number>> = {}
+  private readonly seen = new Set<string>()
+  private readonly seenOrder: string[] = []
+  private readonly timers = new Set<NodeJS.Timeout>()
+  private nextId = 1
+  private pendingCount = 0
+  private idleWaiters: (() => void)[] = []
+  private draining = false
+
+  /** @throws Error for a `config` that {@link routesOf} refuses. */
+  constructor(options: PipelineOptions = {}) {
+    this.definition = options.definition ?? koalaCloud
+    const config = options.config ?? {}
+    this.settings = {
+      public_key: process.env.KOALA_PUBLIC_KEY?.trim() || LOCAL_PUBLIC_KEY,
+      ...(config.settings ?? {})
+    }
+    this.routes = routesOf(this.definition, config)
+    this.lanes = this.routes.map((route) => ({ route, condition: parseFql(route.subscribe), queue: [], active: 0 }))
+    this.flushIntervalMs = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS
+    this.retryWindowMs = options.retryWindowMs ?? DEFAULT_RETRY_WINDOW_MS
+    this.keep = options.keep ?? 1000
+    this.random = options.random ?? Math.random
+  }
+
+  /**
+   * Takes one call Segment's API accepted: refuses it at ingest (with a record saying why), drops a duplicate
+   * `messageId`, or enriches it and hands it to every action whose subscription matches.
+   */
+  ingest(call: JSONObject, arrival: Arrival): void {
+    const receivedAt = arrival.receivedAt.toISOString()
+    const failure = ingestFailure(call) ?? unprocessable(call)
+    if (failure) return this.refuseAtIngest(call, failure, receivedAt)
+    const event = enrich(call, arrival)
+    const messageId = event.messageId as string
+    if (this.seen.has(messageId)) {
+      return this.refuseAtIngest(
+        event,
+        {
+          code: 'duplicate_message_id',
+          reason: `An event with the messageId ${JSON.stringify(
+            messageId
+          )} was already received: Segment drops duplicates.`
+        },
+        receivedAt
+      )
+    }
+    this.remember(messageId)
+    const lanes = this.lanes.filter((lane) => validate(lane.condition, event))
+    if (lanes.length === 0) {
+      const subscriptions = this.routes.map((route) => `${route.action}: ${route.subscribe}`).join('; ')
+      this.finish(this.newRecord(event, receivedAt), 'unsubscribed', {
+        reason: `No action subscribes to ${event.type as string} events (subscriptions: ${subscriptions}).`
+      })
+      return
+    }
+    for (const lane of lanes) {
+      const record = this.newRecord(event, receivedAt, lane.route.action)
+      this.pendingCount++
+      this.enqueue(lane, { record, event })
+    }
+  }
+
+  /** Records a call Segment answers 200 for and then drops (unknown write key, over 2,500 in a batch, ...). */
+  refuseAtIngest(call: JSONObject, failure: IngestFailure, receivedAt: string): void {
+    const { writeKey: _writeKey, ...shown } = call
+    this.finish(this.newRecord(shown, receivedAt), 'failed on ingest', { reason: failure.reason, code: failure.code })
+  }
+
+  /** Records a request refused as a whole with 400 (its events never entered the pipeline). */
+  refuseRequest(path: string, status: number, reason: string): void {
+    this.refused.unshift({ at: new Date().toISOString(), path, status, reason })
+    this.refused.length = Math.min(this.refused.length, 100)
+  }
+
+  /** The delivery view; `limit` newest records (default all kept). */
+  view(limit = this.keep): DeliveriesView {
+    return {
+      counts: { total: { ...this.total }, byAction: JSON.parse(JSON.stringify(this.byAction)) as never },
+      pending: this.pendingCount,
+      refusedRequests: [...this.refused],
+      events: this.records.slice(-Math.min(limit, this.keep)).reverse().slice(0, Math.max(0, limit))
+    }
+  }
+
+  /** Resolves once every accepted event has its final outcome. */
+  async idle(): Promise<void> {
+    if (this.pendingCount === 0) return
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  /** Flushes every buffer now (batches no longer wait) and resolves once every event has its final outcome. */
+  async drain(): Promise<void> {
+    this.draining = true
+    for (const lane of this.lanes) this.flush(lane)
+    await this.idle()
+    this.draining = false
+  }
+
+  private remember(messageId: string): void {
+    this.seen.add(messageId)
+    this.seenOrder.push(messageId)
+    if (this.seenOrder.length > DEDUP_MEMORY) this.seen.delete(this.seenOrder.shift() as string)
+  }
+
+  private newRecord(payload: JSONObject, receivedAt: string, action?: string): DeliveryRecord {
+    const text = (value: unknown) => (typeof value === 'string' ? value : undefined)
+    const record: DeliveryRecord = {
+      id: this.nextId++,
+      messageId: text(payload.messageId),
+      type: text(payload.type),
+      ...(payload.type === 'track' && text(payload.event) ? { event: text(payload.event) } : {}),
+      receivedAt,
+      ...(action ? { action } : {}),
+      outcome: 'pending',
+      attempts: 0,
+      payload
+    }
+    this.records.push(record)
+    // Trimmed in bulk: shifting one record per event would move every other each time.
+    if (this.records.length >= 2 * this.keep) this.records.splice(0, this.records.length - this.keep)
+    return record
+  }
+
+  private finish(record: DeliveryRecord, outcome: Exclude<Outcome, 'pending'>, details: Partial<DeliveryRecord>) {
+    Object.assign(record, details, { outcome })
+    this.total[outcome] = (this.total[outcome] ?? 0) + 1
+    const action = record.action ?? '(none)'
+    const counts = (this.byAction[action] ??= {})
+    counts[outcome] = (counts[outcome] ?? 0) + 1
+  }
+
+  private settle(pending: Pending, outcome: 'delivered' | 'skipped' | 'failed', details: Partial<DeliveryRecord>) {
+    this.finish(pending.record, outcome, details)
+    this.pendingCount--
+    if (this.pendingCount === 0) this.idleWaiters.splice(0).forEach((resolve) => resolve())
+  }
+
+  private enqueue(lane: Lane, pending: Pending): void {
+    lane.queue.push(pending)
+    if (!lane.route.batching) return this.next(lane)
+    if (lane.queue.length >= lane.route.batchSize || this.draining) return this.flush(lane)
+    lane.timer ??= setTimeout(() => this.flush(lane), this.flushIntervalMs)
+  }
+
+  /** Starts the next events of a lane that sends one event per call, at most {@link EVENTS_IN_FLIGHT} at a time. */
+  private next(lane: Lane): void {
+    while (lane.active < EVENTS_IN_FLIGHT && lane.queue.length > 0) {
+      lane.active++
+      void this.deliverOne(lane.route, lane.queue.shift() as Pending).finally(() => {
+        lane.active--
+        this.next(lane)
+      })
+    }
+  }
+
+  private flush(lane: Lane): void {
+    if (!lane.route.batching) return this.next(lane)
+    if (lane.timer) clearTimeout(lane.timer)
+    lane.timer = undefined
+    while (lane.queue.length > 0) void this.deliverBatch(lane.route, lane.queue.splice(0, lane.route.batchSize))
+  }
+
+  private settings_(route: Route): Settings {
+    // One subscription per call, as Segment runs each action instance of a destination.
+    const subscription = { subscribe: route.subscribe, partnerAction: route.action, mapping: route.mapping }
+    return { ...this.settings, subscriptions: [subscription] } as unknown as Settings
+  }
+
+  private async deliverBatch(route: Route, batch: Pending[]): Promise<void> {
+    const destination = new Destination<Settings>(this.definition)
+    for (const pending of batch) this.startAttempt(pending)
+    let nodes: StatusNode[]
+    try {
+      const results = await destination.onBatch(
+        batch.map((pending) => pending.event) as never,
+        this.settings_(route) as never
+      )
+      nodes = (results[0] as { multistatus?: StatusNode[] })?.multistatus ?? []
+    } catch (error) {
+      // The whole batch failed before any multistatus (invalid settings, a bug): every event shares the error.
+      const exchanges = await toExchanges(destination.responses)
+      for (const pending of batch) this.afterError(route, pending, error, exchanges[exchanges.length - 1])
+      return
+    }
+    // Each entry carries the body its request sent (`sent`) and Koala's answer (`body`); all go to one endpoint.
+    const url = this.urlOf(route.action)
+    batch.forEach((pending, index) => {
+      const node = nodes[index] ?? { status: 500, errormessage: 'The framework returned no status for this event.' }
+      const sent = isObject(node.sent) && Object.keys(node.sent).length > 0 ? node.sent : undefined
+      const answered = node.body !== undefined && node.body !== ''
+      const seen: Pick<DeliveryRecord, 'request' | 'response'> = sent && url ? { request: { url, body: sent } } : {}
+      if (sent && answered) seen.response = { status: node.status, body: node.body }
+      if (node.status >= 200 && node.status < 300) {
+        if (!sent && typeof node.body === 'string') {
+          return this.settle(pending, 'skipped', { status: node.status, reason: node.body })
+        }
+        return this.settle(pending, 'delivered', { status: node.status, ...seen })
+      }
+      const message = cleanMessage(typeof node.errormessage === 'string' ? node.errormessage : `Status ${node.status}`)
+      const code = typeof node.errortype === 'string' ? node.errortype : undefined
+      this.afterFailure(route, pending, node.status, message, code, seen)
+    })
+  }
+
+  private async deliverOne(route: Route, pending: Pending): Promise<void> {
+    const destination = new Destination<Settings>(this.definition)
+    this.startAttempt(pending)
+    try {
+      const results = (await destination.onEvent(pending.event as never, this.settings_(route) as never)) as {
+        data?: unknown
+        output?: unknown
+      }[]
+      const exchanges = await toExchanges(destination.responses)
+      const data = results[results.length - 1]?.data as { skipped?: boolean; message?: string } | undefined
+      if (data?.skipped === true) return this.settle(pending, 'skipped', { status: 200, reason: data.message })
+      const seen = exchangeDetails(exchanges[exchanges.length - 1])
+      this.settle(pending, 'delivered', { status: seen.response?.status ?? 200, ...seen })
+    } catch (error) {
+      const exchanges = await toExchanges(destination.responses)
+      this.afterError(route, pending, error, exchanges[exchanges.length - 1])
+    }
+  }
+
+  /** The (redacted) Koala URL an action posts to, or undefined for a Public Key the destination refuses. */
+  private urlOf(action: string): string | undefined {
+    if (!(action in ENDPOINT)) return undefined
+    try {
+      return redactProjectUrl(projectUrl(this.settings.public_key, ENDPOINT[action as keyof typeof ENDPOINT]))
+    } catch {
+      return undefined
+    }
+  }
+
+  private startAttempt(pending: Pending): void {
+    pending.record.attempts++
+    pending.firstAttempt ??= Date.now()
+  }
+
+  private afterError(route: Route, pending: Pending, error: unknown, exchange: Exchange | undefined): void {
+    const err = error as { status?: unknown; code?: unknown; name?: unknown; message?: unknown }
+    const status = typeof err?.status === 'number' ? err.status : 500
+    const message = cleanMessage(typeof err?.message === 'string' ? err.message : String(error))
+    const code = typeof err?.code === 'string' ? err.code : typeof err?.name === 'string' ? err.name : undefined
+    this.afterFailure(route, pending, status, message, code, exchangeDetails(exchange))
+  }
+
+  /**
+   * A failed attempt: retried with randomised exponential backoff when its status is one Segment retries (DEST:
+   * "retry failed destination API calls for four hours with a randomized exponential backoff"; the statuses as the
+   * destination's own `isRetryable`, the framework's rule), while the retry window lasts; otherwise final.
+   */
+  private afterFailure(
+    route: Route,
+    pending: Pending,
+    status: number,
+    message: string,
+    code: string | undefined,
+    seen: Pick<DeliveryRecord, 'request' | 'response'>
+  ): void {
+    const details = { status, reason: message, ...(code ? { code } : {}), ...seen }
+    if (!isRetryable(status)) return this.settle(pending, 'failed', details)
+    const attempts = pending.record.attempts
+    const wait = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (attempts - 1)) * (0.5 + this.random())
+    const elapsed = Date.now() + wait - (pending.firstAttempt ?? Date.now())
+    if (elapsed > this.retryWindowMs) {
+      const window = `${this.retryWindowMs / 1000} s`
+      return this.settle(pending, 'failed', {
+        ...details,
+        reason: `${message} Gave up after ${attempts} ${
+          attempts === 1 ? 'attempt' : 'attempts'
+        }: the retry window of ${window} ran out.`
+      })
+    }
+    Object.assign(pending.record, details)
+    const lane = this.lanes.find((candidate) => candidate.route === route) as Lane
+    const timer = setTimeout(() => {
+      this.timers.delete(timer)
+      this.enqueue(lane, pending)
+    }, wait)
+    this.timers.add(timer)
+  }
+}
+
+// Every event of one request shares its details: the body is parsed once.
+const detailsOf = new WeakMap<Exchange, Pick<DeliveryRecord, 'request' | 'response'>>()
+
+function exchangeDetails(exchange: Exchange | undefined): Pick<DeliveryRecord, 'request' | 'response'> {
+  if (!exchange) return {}
+  let details = detailsOf.get(exchange)
+  if (!details) {
+    details = {
+      request: { url: exchange.request.url, body: parsedBody(exchange.request.body) },
+      response: { status: exchange.response.statusCode, body: exchange.response.body }
+    }
+    detailsOf.set(exchange, details)
+  }
+  return details
+}
+
+function unprocessable(call: JSONObject): IngestFailure | undefined {
+  const message = unprocessableEvent(call)
+  return message === undefined ? undefined : { code: 'unprocessable', reason: message }
+}

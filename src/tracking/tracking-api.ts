@@ -1,0 +1,238 @@
+import { isObject } from '@segment/actions-core'
+import type { JSONObject } from '@segment/actions-core'
+import express from 'express'
+import type { NextFunction, Request, Response } from 'express'
+import { isAllowedOrigin } from '../server/server'
+import { listenOnLoopback, loopbackHostOnly } from '../lib/loopback'
+import type { LoopbackServer } from '../lib/loopback'
+import { Pipeline } from './pipeline'
+import type { PipelineOptions } from './pipeline'
+
+/**
+ * A local Segment Tracking API (`api.segment.io/v1`) that Segment's own libraries can be pointed at unchanged, feeding
+ * {@link Pipeline}. Sources: Segment's "HTTP API Source" docs (`src/connections/sources/catalog/libraries/server/
+ * http-api/index.md` in segmentio/segment-docs, HTTP below) and segmentio/analytics-next (AN below).
+ *
+ * - `POST /v1/{identify,track,page,screen,group,alias}`, their one-letter forms analytics.js posts to (`/v1/i`, `/v1/t`,
+ *   ..., AN packages/browser/src/plugins/segmentio/index.ts), `POST /v1/batch` and `/v1/b` (analytics.js's batches,
+ *   AN batched-dispatcher.ts).
+ * - The write key in the body's `writeKey` or as HTTP Basic auth's user name (HTTP, "Authentication").
+ * - JSON whatever the Content-Type: analytics.js sends `text/plain` (AN shared-dispatcher.ts).
+ * - Answers as Segment: 200 `{"success":true}`; 400 for invalid JSON, a call over 32 KB, a batch request over 500 KB or
+ *   a batch event over 32 KB (HTTP, "Max request size") and a missing write key. What Segment takes and then drops
+ *   (an unknown write key, a batch of more than 2,500 events, a call missing what its type needs) is answered 200 and
+ *   recorded as "failed on ingest" (HTTP, "Errors"; the drops observed live and listed in Delivery Overview).
+ * - CORS for any origin on the intake (analytics.js 1.84 sends `Authorization` and `X-Retry-Count`, which need a
+ *   preflight); the delivery view only for local pages.
+ * - `GET /v1/deliveries`: {@link Pipeline.view}, `?limit=N` newest records.
+ */
+
+/** 32 KB per call and per batched event, 500 KB per batch request; KB is 1,024 bytes as analytics-node counts it. */
+export const MAX_CALL_BYTES = 32 * 1024
+export const MAX_BATCH_BYTES = 500 * 1024
+/** HTTP: "Each batch request can only have up to 2500 events". */
+export const MAX_BATCH_EVENTS = 2500
+
+const SINGLE_PATHS: Record<string, string> = {
+  identify: 'identify',
+  i: 'identify',
+  track: 'track',
+  t: 'track',
+  page: 'page',
+  p: 'page',
+  screen: 'screen',
+  s: 'screen',
+  group: 'group',
+  g: 'group',
+  alias: 'alias',
+  a: 'alias'
+}
+const BATCH_PATHS = ['batch', 'b']
+/** analytics.js's paths: Segment treats them as client-side traffic (it fills in the IP). */
+const CLIENT_PATHS = new Set(['i', 't', 'p', 's', 'g', 'a', 'b'])
+
+/** Options of {@link createTrackingApi}. */
+export interface TrackingApiOptions extends PipelineOptions {
+  /** The source's write key; any non-empty key when absent (a local source that takes everything). */
+  writeKey?: string
+  pipeline?: Pipeline
+  /** One line per request (default: nowhere). */
+  log?: (line: string) => void
+}
+
+/** Segment's answer to an empty or missing write key (observed live; no Segment doc gives it). */
+export const INVALID_WRITE_KEY = {
+  success: false,
+  message: 'An invalid write key was provided',
+  code: 'invalid_request'
+} as const
+
+/** The write key of a request: the body's `writeKey`, else Basic auth's user name (`key:` base64). */
+function writeKeyOf(req: Request, body: JSONObject): string | undefined {
+  if (typeof body.writeKey === 'string' && body.writeKey.trim()) return body.writeKey.trim()
+  const header = req.get('authorization') ?? ''
+  const match = /^Basic\s+(\S+)$/i.exec(header)
+  if (!match) return undefined
+  // "Include a colon before encoding" (HTTP); a key encoded without one still works there.
+  const user = Buffer.from(match[1], 'base64').toString('utf8').split(':')[0].trim()
+  return user || undefined
+}
+
+function byteLength(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8')
+}
+
+class Refusal extends Error {
+  constructor(readonly status: number, readonly body: { success: false; message: string; code?: string }) {
+    super(body.message)
+  }
+}
+
+const failure = (message: string) => new Refusal(400, { success: false, message })
+
+/** Builds the Tracking API's express app and its pipeline (not listening). */
+export function createTrackingApi(options: TrackingApiOptions = {}): { app: express.Express; pipeline: Pipeline } {
+  const pipeline = options.pipeline ?? new Pipeline(options)
+  const configuredKey = options.writeKey?.trim() || undefined
+  const app = express()
+  app.disable('x-powered-by')
+  app.use(loopbackHostOnly())
+  if (options.log) {
+    const log = options.log
+    app.use((req, res, next) => {
+      res.once('finish', () => log(`[tracking] ${req.method} ${req.path} ${res.statusCode}`))
+      next()
+    })
+  }
+
+  app.get('/v1/deliveries', (req, res) => {
+    const origin = req.get('origin')
+    if (origin && !isAllowedOrigin(origin)) return void res.status(403).json({ success: false, message: 'Forbidden.' })
+    if (origin) res.set('Access-Control-Allow-Origin', origin).vary('Origin')
+    const limit = Number(req.query.limit)
+    res.json(pipeline.view(Number.isInteger(limit) && limit > 0 ? limit : undefined))
+  })
+
+  // CORS for the intake: Segment's API is called from any site. Source for the headers: AN fetch-dispatcher.ts.
+  app.use('/v1', (req, res, next) => {
+    const origin = req.get('origin')
+    if (origin) res.set('Access-Control-Allow-Origin', origin).vary('Origin')
+    if (req.method !== 'OPTIONS') return next()
+    res.set('Access-Control-Allow-Methods', 'POST, OPTIONS')
+    res.set('Access-Control-Allow-Headers', req.get('access-control-request-headers') ?? 'content-type, authorization')
+    res.set('Access-Control-Max-Age', '900')
+    res.status(204).end()
+  })
+
+  // Any Content-Type: the body is read as bytes and parsed as JSON here, so text/plain works as on Segment's API.
+  app.post('/v1/:kind', express.raw({ type: () => true, limit: 4 * MAX_BATCH_BYTES }), (req, res) => {
+    const kind = String(req.params.kind)
+    const single = SINGLE_PATHS[kind]
+    if (!single && !BATCH_PATHS.includes(kind)) {
+      return void res.status(404).json({ success: false, message: `There is no route POST ${req.path}.` })
+    }
+    const receivedAt = new Date()
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)
+    const limit = single ? MAX_CALL_BYTES : MAX_BATCH_BYTES
+    if (raw.length > limit) {
+      throw failure(
+        `Exceed payload limit: this ${single ? 'call' : 'batch'} is ${raw.length} bytes; the limit is ${limit} bytes.`
+      )
+    }
+    let body: unknown
+    try {
+      body = JSON.parse(raw.toString('utf8'))
+    } catch (error) {
+      throw failure(`Invalid JSON: ${(error as Error).message}`)
+    }
+    if (!isObject(body)) throw failure('Invalid JSON: the body must be a JSON object.')
+    const request = body as JSONObject
+    const key = writeKeyOf(req, request)
+    if (!key) throw new Refusal(400, INVALID_WRITE_KEY)
+
+    let calls: JSONObject[]
+    if (single) {
+      calls = [{ ...request, type: single }]
+    } else {
+      if (!Array.isArray(request.batch)) throw failure('Invalid JSON: a batch needs a "batch" array of calls.')
+      calls = request.batch.map((item) => (isObject(item) ? item : { type: item }))
+      // No item of a body within 32 KB can be over it: only larger bodies are measured item by item.
+      const big = raw.length <= MAX_CALL_BYTES ? -1 : calls.findIndex((call) => byteLength(call) > MAX_CALL_BYTES)
+      if (big !== -1) {
+        throw failure(`Exceed payload limit: batch[${big}] is over ${MAX_CALL_BYTES} bytes, the limit per event.`)
+      }
+    }
+    const arrival = {
+      receivedAt,
+      batch: single ? undefined : request,
+      ip: req.socket.remoteAddress?.replace(/^::ffff:/, ''),
+      clientSide: CLIENT_PATHS.has(kind)
+    }
+    const at = receivedAt.toISOString()
+    if (calls.length === 0) {
+      pipeline.refuseRequest(req.path, 200, 'empty_batch: the batch holds no calls.')
+    } else if (configuredKey && key !== configuredKey) {
+      const reason = 'Unknown write key: this source takes only the write key it was started with (--write-key).'
+      for (const call of calls) pipeline.refuseAtIngest(call, { code: 'invalid_write_key', reason }, at)
+    } else if (calls.length > MAX_BATCH_EVENTS) {
+      const reason = `The batch holds ${calls.length} events; Segment takes at most ${MAX_BATCH_EVENTS} per batch and drops the whole batch.`
+      for (const call of calls) pipeline.refuseAtIngest(call, { code: 'batch_too_large', reason }, at)
+    } else {
+      for (const call of calls) pipeline.ingest(call, arrival)
+    }
+    res.json({ success: true })
+  })
+
+  // Segment answers a GET on its intake "malformed JSON" with 400 (observed live), not 405.
+  app.all('/v1/:kind', (_req, _res) => {
+    throw failure('malformed JSON')
+  })
+
+  app.use(
+    (req, res) => void res.status(404).json({ success: false, message: `There is no route ${req.method} ${req.path}.` })
+  )
+
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const err = error as { type?: string; status?: number; message?: string }
+    let refusal: Refusal
+    if (error instanceof Refusal) refusal = error
+    else if (err?.type === 'entity.too.large') refusal = failure('Exceed payload limit')
+    else
+      refusal = new Refusal(err?.status && err.status < 500 ? err.status : 400, {
+        success: false,
+        message: String(err?.message)
+      })
+    pipeline.refuseRequest(req.path, refusal.status, refusal.body.message)
+    res.status(refusal.status).json(refusal.body)
+  })
+
+  return { app, pipeline }
+}
+
+/** A running Tracking API. */
+export interface RunningTrackingApi extends LoopbackServer {
+  pipeline: Pipeline
+  /** Stops taking calls, delivers everything buffered (retries included), then stops listening. */
+  close: () => Promise<void>
+}
+
+/**
+ * Starts the Tracking API on 127.0.0.1:`port` (0 picks a free one).
+ *
+ * @throws the listen error (e.g. `EADDRINUSE`), or Error for a configuration {@link Pipeline} refuses.
+ */
+export async function startTrackingApi(port: number, options: TrackingApiOptions = {}): Promise<RunningTrackingApi> {
+  const { app, pipeline } = createTrackingApi(options)
+  const server = await listenOnLoopback(app, port)
+  return {
+    ...server,
+    pipeline,
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.server.close(() => resolve()))
+      server.server.closeIdleConnections()
+      await pipeline.drain()
+      server.server.closeAllConnections()
+      await closed
+    }
+  }
+}

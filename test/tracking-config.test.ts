@@ -1,0 +1,54 @@
+import * as fs from 'fs'
+import * as os from 'os'
+import * as path from 'path'
+import { trackingOptions } from '../src/cli/lib/local-tracking'
+import { Pipeline } from '../src/tracking/pipeline'
+
+// `npm start -- --config --write-key --retry-window --flush-interval`: read and refused before anything starts.
+
+const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'tracking-config-'))
+afterAll(() => fs.rmSync(folder, { recursive: true, force: true }))
+
+function file(name: string, text: string): string {
+  const where = path.join(folder, name)
+  fs.writeFileSync(where, text)
+  return where
+}
+
+test('a config in the Tester shape sets the settings and overrides mapping fields', () => {
+  const config = file(
+    'ok.json',
+    '{"settings": {"public_key": "pk_cfg"}, "mappings": {"track": {"enable_batching": false}}}'
+  )
+  const options = trackingOptions({ config, writeKey: 'wk', retryWindow: '5', flushInterval: '250' })
+  expect(options).toEqual({
+    config: { settings: { public_key: 'pk_cfg' }, mappings: { track: { enable_batching: false } } },
+    writeKey: 'wk',
+    retryWindowMs: 5000,
+    flushIntervalMs: 250
+  })
+  const pipeline = new Pipeline(options)
+  expect(pipeline.routes.find((route) => route.action === 'track')?.batching).toBe(false)
+})
+
+test.each([
+  ['not JSON', '{"settings": ', /^--config .*bad\.json: Unexpected end of JSON input$/],
+  ['not the shape', '{"settings": "pk"}', /give a JSON object \{"settings": \{"public_key": "\.\.\."\}, "mappings"/]
+])('a config that is %s stops the start with the file named', (_name, text, message) => {
+  const config = file('bad.json', text)
+  expect(() => trackingOptions({ config })).toThrow(message)
+})
+
+test('a mapping the framework would refuse, or an unknown action, is named', () => {
+  expect(() => new Pipeline({ config: { mappings: { group: { domain: { '@path': 42 } } } } })).toThrow(
+    /^--config: the mapping of group is not valid: /
+  )
+  expect(() => new Pipeline({ config: { mappings: { screen: {} } } })).toThrow(
+    '--config: "mappings" names the action "screen", which the destination does not have; its actions are identify, track, page, group.'
+  )
+})
+
+test('--retry-window and --flush-interval must be numbers above 0', () => {
+  expect(() => trackingOptions({ retryWindow: '0' })).toThrow('--retry-window: "0" is not a number above 0.')
+  expect(() => trackingOptions({ flushInterval: 'soon' })).toThrow('--flush-interval: "soon" is not a number above 0.')
+})
