@@ -60,8 +60,19 @@ describe('the record of the published destination', () => {
     // Else a class of issue 17 could drop out of the comparison below unnoticed.
     const outcome = (id: string) =>
       delivered(record.outputs.find((output) => output.id === id) as Delivery) !== undefined
-    expect([...HAND_MADE, ...DELIBERATE].filter(({ id }) => !outcome(id)).map(({ id }) => id)).toEqual([])
+    const deliveredByPublished = [...HAND_MADE, ...DELIBERATE.filter((item) => !item.koalaRefusedPublished)]
+    expect(deliveredByPublished.filter(({ id }) => !outcome(id)).map(({ id }) => id)).toEqual([])
     expect(NOT_DELIVERED.filter(({ id }) => outcome(id)).map(({ id }) => id)).toEqual([])
+  })
+
+  it('has the published destination send the events Koala refuses from it in one request, refused for that reason', () => {
+    const refusedByKoala = DELIBERATE.filter((item) => item.koalaRefusedPublished)
+    expect(refusedByKoala.length).toBeGreaterThan(0)
+    for (const item of refusedByKoala) {
+      const output = record.outputs.find(({ id }) => id === item.id) as Delivery
+      expect({ error: output.error, requests: output.requests.length }).toEqual({ error: undefined, requests: 1 })
+      expect(koala(output.requests[0].body)).toEqual([400, { error: item.koalaRefusedPublished }])
+    }
   })
 
   it('saved the published presets as the subscriptions', () => {

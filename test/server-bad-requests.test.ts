@@ -18,7 +18,7 @@ function publicKeyMessage(key: unknown): string {
 
 describe('settings are checked before anything is sent', () => {
   it.each([
-    ['missing settings', undefined, 'The Public Key setting is empty.'],
+    ['missing settings', undefined, '"settings.public_key" is missing: put your Koala Public Key there'],
     ['an empty key', { public_key: '  ' }, 'The Public Key setting is empty.'],
     ['a key with a slash', { public_key: 'pk/../admin' }, 'The Public Key setting may contain only letters'],
     ['a key with a query', { public_key: 'pk?x=1' }, 'The Public Key setting may contain only letters'],
@@ -32,6 +32,132 @@ describe('settings are checked before anything is sent', () => {
     expect(answer.body[0].message.startsWith(start)).toBe(true)
     expect(answer.body[0].message).toContain('Settings > Install')
     expect(local.sandbox.stats().requests).toBe(0)
+  })
+})
+
+describe('a missing or misspelled settings key names settings.public_key, the fix and the keys the body may have', () => {
+  const MISSING =
+    '"settings.public_key" is missing: put your Koala Public Key there (Koala: Settings > Install), as ' +
+    '{"settings": {"public_key": "<your Koala Public Key>"}}.'
+  const ACTION_KEYS =
+    'the body may have "payload", "settings", "mapping", "auth", "features" and "subscriptionMetadata".'
+  const AUTH_MISSING =
+    '"public_key" is missing: put your Koala Public Key there (Koala: Settings > Install), as ' +
+    '{"public_key": "<your Koala Public Key>"} or {"settings": {"public_key": "<your Koala Public Key>"}}.'
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['no settings', {}, MISSING],
+    [
+      '"setting" for "settings"',
+      { setting: { public_key: KEY } },
+      `${MISSING} The body has "setting" (did you mean "settings"?), which this server does not read; ${ACTION_KEYS}`
+    ],
+    [
+      '"publicKey" for "public_key"',
+      { settings: { publicKey: KEY } },
+      `${MISSING} "settings" has "publicKey" (did you mean "public_key"?), not a setting of this destination; its ` +
+        'settings are "public_key" and "secret_key".'
+    ]
+  ])('an action with %s: 400, nothing sent', async (_name, body, message) => {
+    const answer = await call('/identify', { body: { payload: identifyEvent(), ...body } })
+    expect(answer.status).toBe(400)
+    expect(answer.body).toEqual(refusedWith(400, message))
+    expect(local.sandbox.stats().requests).toBe(0)
+  })
+
+  it('/delete with "setting": 400 naming settings.public_key and the two keys of its body', async () => {
+    const answer = await call('/delete', {
+      body: { payload: { userId: 'ada@example.com' }, setting: { public_key: KEY } }
+    })
+    expect(answer.status).toBe(400)
+    expect(answer.body).toEqual(
+      refusedWith(
+        400,
+        `${MISSING} The body has "setting" (did you mean "settings"?), which this server does not read; the body may ` +
+          'have "payload" and "settings".'
+      )
+    )
+  })
+
+  it.each<[string, Record<string, unknown>, string]>([
+    [
+      '"setting" for "settings"',
+      { setting: { public_key: KEY } },
+      `${AUTH_MISSING} The body has "setting" (did you mean "settings"?), not a setting; the body may have ` +
+        '"public_key", "secret_key" and "settings".'
+    ],
+    [
+      '"publicKey" under "settings"',
+      { settings: { publicKey: KEY } },
+      `${AUTH_MISSING} "settings" has "publicKey" (did you mean "public_key"?), not a setting of this destination; ` +
+        'its settings are "public_key" and "secret_key".'
+    ]
+  ])('/authenticate with %s: ok false, naming public_key', async (_name, body, message) => {
+    const answer = await call('/authenticate', { body })
+    expect(answer.body).toEqual({ ok: false, error: message, fields: { public_key: message } })
+  })
+})
+
+describe('keys the server does not read: the request runs as in actions-cli, and the answer ends with a warning', () => {
+  it('"mappings" instead of "mapping": sent with the default mapping, warned', async () => {
+    const answer = await call('/identify', {
+      body: { settings: { public_key: KEY }, payload: identifyEvent(), mappings: { email: { '@path': '$.userId' } } }
+    })
+    expect(answer.status).toBe(200)
+    expect(answer.body).toHaveLength(2)
+    expect(JSON.parse(answer.body[0].request.body).email).toBe('ada@example.com')
+    expect(answer.body[1]).toEqual({
+      warnings: [
+        'The body has "mappings" (did you mean "mapping"?), which this server does not read; the body may have ' +
+          '"payload", "settings", "mapping", "auth", "features" and "subscriptionMetadata". Ignored, as actions-cli ' +
+          'ignores it.'
+      ]
+    })
+  })
+
+  it('a mapping key that is no field ("emial") and a setting that is none: sent, warned for each', async () => {
+    const answer = await call('/identify', {
+      body: {
+        settings: { public_key: KEY, publicKey: 'x' },
+        payload: identifyEvent(),
+        mapping: { emial: { '@path': '$.userId' } }
+      }
+    })
+    expect(answer.status).toBe(200)
+    expect(answer.body[0].response.statusCode).toBe(200)
+    expect(answer.body[answer.body.length - 1]).toEqual({
+      warnings: [
+        '"mapping" has "emial" (did you mean "email"?), not a field of the identify action (ignored: each field ' +
+          'keeps its default); its fields are "email", "profile_id", "traits", "sent_at", "context", "device_ip", ' +
+          '"message_id", "enable_batching" and "batch_size".',
+        '"settings" has "publicKey" (did you mean "public_key"?), not a setting (ignored); the settings are ' +
+          '"public_key" and "secret_key".'
+      ]
+    })
+  })
+
+  it('"payloads" instead of "payload": the refusal names it', async () => {
+    const answer = await call('/track', { body: { settings: { public_key: KEY }, payloads: identifyEvent() } })
+    expect(answer.status).toBe(400)
+    expect(answer.body[0].message).toBe(
+      '"payload" is missing. The body has "payloads" (did you mean "payload"?), which this server does not read; the ' +
+        'body may have "payload", "settings", "mapping", "auth", "features" and "subscriptionMetadata". Send a JSON ' +
+        'object: {"payload": <a Segment event, or an array of events for a batch>, "settings": {"public_key": ' +
+        '"<your Koala Public Key>"}, "mapping": <optional, merged over the defaults>}, with Content-Type: ' +
+        'application/json.'
+    )
+  })
+
+  it('what the Tester sends (payload, settings, mapping of its fields) gets no warning', async () => {
+    const answer = await call('/identify', {
+      body: {
+        payload: identifyEvent(),
+        settings: { public_key: KEY },
+        mapping: { email: { '@path': '$.traits.email' } }
+      }
+    })
+    expect(answer.body).toHaveLength(1)
+    expect(answer.body[0].response.statusCode).toBe(200)
   })
 })
 

@@ -162,6 +162,76 @@ describe('POST /<action>', () => {
     ])
   })
 
+  describe('an empty or missing MessageId or Event Name: the framework names the key, the server adds label and fix', () => {
+    const MISSING_MESSAGE_ID = "The root value is missing the required field 'message_id'."
+    const MESSAGE_ID_HINT =
+      'The MessageId field (message_id) has no value in this event (empty text counts as none): map it to ' +
+      '$.messageId, its default, or to where your events carry it.'
+    const MISSING_EVENT = "The root value is missing the required field 'event'."
+    const EVENT_HINT =
+      'The Event Name field (event) has no value in this event (empty text counts as none): map it to $.event, its ' +
+      'default, or to where your events carry it.'
+    const track = (overrides: Record<string, unknown>) => ({
+      type: 'track',
+      event: 'Report Exported',
+      messageId: 'srv-track-empty',
+      timestamp: '2026-11-30T10:00:00Z',
+      context: { traits: { email: 'ada@example.com' } },
+      ...overrides
+    })
+
+    it.each([[''], [undefined], [null]])('one event with messageId %p', async (messageId) => {
+      const answer = await call('/identify', {
+        body: { settings: { public_key: KEY }, payload: identifyEvent({ messageId }) }
+      })
+      expect(answer.body).toEqual([
+        {
+          statusCode: 400,
+          requestError: true,
+          message: `${MISSING_MESSAGE_ID} ${MESSAGE_ID_HINT}`,
+          fields: { message_id: MISSING_MESSAGE_ID }
+        }
+      ])
+      expect(local.sandbox.stats().requests).toBe(0)
+    })
+
+    it('one track with event ""', async () => {
+      const answer = await call('/track', { body: { settings: { public_key: KEY }, payload: track({ event: '' }) } })
+      expect(answer.body).toEqual([
+        {
+          statusCode: 400,
+          requestError: true,
+          message: `${MISSING_EVENT} ${EVENT_HINT}`,
+          fields: { event: MISSING_EVENT }
+        }
+      ])
+    })
+
+    it("in a batch: a missing one gets the framework's message with the hint, an empty one the destination's", async () => {
+      const answer = await call('/track', {
+        body: {
+          settings: { public_key: KEY },
+          payload: [track({ event: undefined, messageId: 'b1' }), track({ event: '', messageId: 'b2' })]
+        }
+      })
+      const node = (errormessage: string) => ({
+        status: 400,
+        errortype: 'PAYLOAD_VALIDATION_FAILED',
+        errormessage,
+        errorreporter: 'INTEGRATIONS'
+      })
+      expect(answer.body).toEqual([
+        {
+          multistatus: [
+            node(`${MISSING_EVENT} ${EVENT_HINT}`),
+            node('The Event Name field is empty. Map it to the Segment event name ($.event).')
+          ]
+        }
+      ])
+      expect(local.sandbox.stats().requests).toBe(0)
+    })
+  })
+
   it('runs an array payload through the batch path: exchanges, then the per-event multistatus', async () => {
     const answer = await call('/track', { body: example('batch.json') })
     expect(answer.status).toBe(200)
@@ -239,10 +309,13 @@ describe('POST /authenticate', () => {
 
   it('answers ok:false naming the field when the key is missing', async () => {
     const answer = await call('/authenticate', { body: {} })
+    const message =
+      '"public_key" is missing: put your Koala Public Key there (Koala: Settings > Install), as ' +
+      '{"public_key": "<your Koala Public Key>"} or {"settings": {"public_key": "<your Koala Public Key>"}}.'
     expect(answer.body).toEqual({
       ok: false,
-      error: "The root value is missing the required field 'public_key'.",
-      fields: { public_key: "The root value is missing the required field 'public_key'." }
+      error: message,
+      fields: { public_key: message }
     })
   })
 
@@ -280,6 +353,52 @@ describe('a batch only when the mapping enables batching, and a mapping of field
     })
     expect(batch.body[batch.body.length - 1].multistatus[0].status).toBe(200)
   })
+
+  it.each([['false'], [0], [null]])(
+    'reads "enable_batching": %p as the framework reads a boolean field: false, so an array payload is refused',
+    async (value) => {
+      const answer = await call('/track', {
+        body: { ...(example('batch.json') as object), mapping: { enable_batching: value } }
+      })
+      expect(answer.status).toBe(400)
+      expect(answer.body).toEqual(
+        refusedWith(
+          400,
+          'Batching is off in the mapping ("enable_batching": false), so Segment would never send these events as a ' +
+            'batch: send one event per request (an object "payload"), or set "enable_batching": true in the mapping.'
+        )
+      )
+      expect(local.sandbox.stats().requests).toBe(0)
+    }
+  )
+
+  it('runs a batch with "enable_batching": "true", and one event with "false"', async () => {
+    const batch = await call('/identify', {
+      body: { settings: { public_key: KEY }, payload: [identifyEvent()], mapping: { enable_batching: 'true' } }
+    })
+    expect(batch.body[batch.body.length - 1].multistatus[0].status).toBe(200)
+    const one = await call('/identify', {
+      body: { settings: { public_key: KEY }, payload: identifyEvent(), mapping: { enable_batching: 'false' } }
+    })
+    expect(one.body[0].response.statusCode).toBe(200)
+  })
+
+  it.each([['no'], ['FALSE'], [2], [[false]]])(
+    'refuses "enable_batching": %p, naming the field, for a batch and for one event',
+    async (value) => {
+      const message =
+        `"enable_batching" in the mapping is ${JSON.stringify(value)}; it must be true (Segment may send batches) ` +
+        'or false (one event per request). The framework also reads "true", "false", 1 and 0 as those.'
+      for (const payload of [[identifyEvent()], identifyEvent()]) {
+        const answer = await call('/identify', {
+          body: { settings: { public_key: KEY }, payload, mapping: { enable_batching: value } }
+        })
+        expect(answer.status).toBe(400)
+        expect(answer.body).toEqual(refusedWith(400, message))
+      }
+      expect(local.sandbox.stats().requests).toBe(0)
+    }
+  )
 
   it('refuses a directive at the root of "mapping" with what to send instead', async () => {
     const answer = await call('/track', {

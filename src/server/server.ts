@@ -1,5 +1,11 @@
 import { defaultValues, Destination, isObject } from '@segment/actions-core'
-import type { DecoratedResponse, DestinationDefinition, JSONObject, SegmentEvent } from '@segment/actions-core'
+import type {
+  DecoratedResponse,
+  DestinationDefinition,
+  InputField,
+  JSONObject,
+  SegmentEvent
+} from '@segment/actions-core'
 import express from 'express'
 import type { NextFunction, Request, Response } from 'express'
 import koalaCloud from '../destinations/koala-cloud'
@@ -16,6 +22,7 @@ import {
   tooDeepMessage,
   unprocessableEvent
 } from './event-checks'
+import { ACTION_BODY_KEYS, DELETE_BODY_KEYS, unknownKeys, unknownKeysSentence } from './body-keys'
 import { testerRoutes } from './tester'
 import { cleanMessage, isStackOverflow, redactAnswer, sentence, toErrorOutput, toExchanges } from './exchanges'
 import type { ErrorOutput, Exchange } from './exchanges'
@@ -117,6 +124,57 @@ class BadRequest extends Error {
   }
 }
 
+/**
+ * The mapping's `enable_batching` as the framework's schema check reads a boolean field (ajv's `coerceTypes`, which
+ * actions-core turns on): `"true"` and `1` are true, `"false"`, `0` and `null` false. A directive (an object) is
+ * left to mapping-kit.
+ *
+ * @returns the boolean, or `undefined` for a directive or no value (an action without the field).
+ * @throws BadRequest (400) for any other value, naming the field, rather than running the batch path on it.
+ */
+function batchingIn(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value
+  if (value === 'true' || value === 1) return true
+  if (value === 'false' || value === 0 || value === null) return false
+  if (value === undefined || isObject(value)) return undefined
+  throw new BadRequest(
+    400,
+    `"enable_batching" in the mapping is ${JSON.stringify(value)}; it must be true (Segment may send batches) or ` +
+      'false (one event per request). The framework also reads "true", "false", 1 and 0 as those.'
+  )
+}
+
+// The framework's schema check (ajv-human-errors) names a required field that has no value by its key only.
+const MISSING_FIELD = /^The root value is missing the required field '([^']+)'\.$/
+
+/**
+ * `message` with, for each required field the framework's schema check found without a value, a sentence naming the
+ * field's label and the fix: the framework drops empty text before that check when it runs one event, so an empty
+ * messageId reads as a missing field. E.g. `The root value is missing the required field 'message_id'. The MessageId
+ * field (message_id) has no value in this event (empty text counts as none): map it to $.messageId, its default, or
+ * to where your events carry it.`
+ *
+ * @param missing the keys the check named (from its `fields`, or the message itself).
+ */
+function withFieldHints(message: string, missing: string[], fields: Record<string, InputField>): string {
+  const hints = missing.flatMap((key) => {
+    const field = fields[key]
+    if (!field) return []
+    const path = isObject(field.default) ? field.default['@path'] : undefined
+    const fix =
+      typeof path === 'string'
+        ? `map it to ${path}, its default, or to where your events carry it`
+        : 'map it to where your events carry it'
+    return [`The ${field.label} field (${key}) has no value in this event (empty text counts as none): ${fix}.`]
+  })
+  return hints.length ? `${message} ${hints.join(' ')}` : message
+}
+
+/** The keys of the required fields an error output of the framework's schema check says have no value. */
+function missingFields(output: ErrorOutput): string[] {
+  return Object.values(output.fields ?? {}).flatMap((text) => MISSING_FIELD.exec(text)?.[1] ?? [])
+}
+
 /** One per-event status of a batch, as the framework's `executeBatch` returns them. */
 export type MultistatusNode = Awaited<ReturnType<Destination<Settings>['executeBatch']>>[number]
 
@@ -127,6 +185,61 @@ interface ActionRequest {
   mapping: JSONObject
   auth?: JSONObject
   features?: Record<string, boolean>
+  /** What the request holds that the server ignores (see body-keys.ts), for the answer. */
+  warnings: string[]
+}
+
+/** What {@link readActionRequest} checks keys against: the destination's settings and the action's fields. */
+interface KnownKeys {
+  settings: string[]
+  fields: string[]
+  action: string
+}
+
+/** The keys of the destination's settings (`public_key`, `secret_key`). */
+function settingKeys(definition: DestinationDefinition<Settings>): string[] {
+  return Object.keys(definition.authentication?.fields ?? {})
+}
+
+/**
+ * The refusal of a request without `settings.public_key`, naming where it goes and, when the body or its settings
+ * hold keys that are not theirs (`setting`, `publicKey`), those keys and the valid ones.
+ *
+ * @param bodyKeys the keys the body may have; `undefined` when the body is the settings (`/authenticate`).
+ */
+function missingPublicKey(body: Record<string, unknown>, known: string[], bodyKeys?: string[]): string {
+  const parts: string[] = []
+  if (bodyKeys) {
+    parts.push(
+      '"settings.public_key" is missing: put your Koala Public Key there (Koala: Settings > Install), as ' +
+        '{"settings": {"public_key": "<your Koala Public Key>"}}.'
+    )
+    const straySettings = unknownKeys(body.settings, known)
+    if (straySettings.length) {
+      parts.push(
+        unknownKeysSentence('"settings"', straySettings, known, 'not a setting of this destination; its settings are')
+      )
+    }
+    const stray = unknownKeys(body, bodyKeys)
+    if (stray.length) {
+      parts.push(unknownKeysSentence('The body', stray, bodyKeys, 'which this server does not read; the body may have'))
+    }
+  } else {
+    parts.push(
+      '"public_key" is missing: put your Koala Public Key there (Koala: Settings > Install), as ' +
+        '{"public_key": "<your Koala Public Key>"} or {"settings": {"public_key": "<your Koala Public Key>"}}.'
+    )
+    // /authenticate takes the settings as the body or under "settings".
+    const nested = isObject(body.settings)
+    const valid = nested ? known : [...known, 'settings']
+    const stray = unknownKeys(nested ? body.settings : body, valid)
+    if (stray.length) {
+      const where = nested ? '"settings"' : 'The body'
+      const what = nested ? 'not a setting of this destination; its settings are' : 'not a setting; the body may have'
+      parts.push(unknownKeysSentence(where, stray, valid, what))
+    }
+  }
+  return parts.join(' ')
 }
 
 /**
@@ -135,13 +248,19 @@ interface ActionRequest {
  *
  * @throws BadRequest (400) naming what is wrong and what to send.
  */
-function readActionRequest(body: unknown): ActionRequest {
+function readActionRequest(body: unknown, known: KnownKeys): ActionRequest {
   if (body === undefined) throw new BadRequest(400, `The request has no body. ${ACTION_BODY_HELP}`)
   if (!isObject(body)) {
     throw new BadRequest(400, `The body is ${Array.isArray(body) ? 'an array' : 'not an object'}. ${ACTION_BODY_HELP}`)
   }
   const { payload, settings, mapping, auth, features } = body
-  if (payload === undefined || payload === null) throw new BadRequest(400, `"payload" is missing. ${ACTION_BODY_HELP}`)
+  const strayKeys = unknownKeys(body, ACTION_BODY_KEYS)
+  const stray = strayKeys.length
+    ? unknownKeysSentence('The body', strayKeys, ACTION_BODY_KEYS, 'which this server does not read; the body may have')
+    : undefined
+  if (payload === undefined || payload === null) {
+    throw new BadRequest(400, `"payload" is missing.${stray ? ` ${stray}` : ''} ${ACTION_BODY_HELP}`)
+  }
   if (Array.isArray(payload)) {
     if (payload.length === 0) throw new BadRequest(400, `"payload" is an empty array. ${ACTION_BODY_HELP}`)
     if (payload.length > MAX_BATCH_SIZE) {
@@ -164,18 +283,45 @@ function readActionRequest(body: unknown): ActionRequest {
     if (tooDeep) throw new BadRequest(400, tooDeepMessage(`"${name}"`, tooDeep))
   }
   const settingsObject = isObject(settings) ? settings : {}
+  if (settingsObject.public_key === undefined) {
+    throw new BadRequest(400, missingPublicKey(body, known.settings, ACTION_BODY_KEYS))
+  }
   try {
     checkPublicKey(settingsObject.public_key)
   } catch (error) {
     throw new BadRequest(400, (error as Error).message)
   }
+  const strayFields = unknownKeys(mapping, known.fields)
+  const straySettings = unknownKeys(settingsObject, known.settings)
+  const warnings = [
+    ...(stray ? [`${stray} Ignored, as actions-cli ignores it.`] : []),
+    ...(strayFields.length
+      ? [
+          unknownKeysSentence(
+            '"mapping"',
+            strayFields,
+            known.fields,
+            `not a field of the ${known.action} action (ignored: each field keeps its default); its fields are`
+          )
+        ]
+      : []),
+    ...(straySettings.length
+      ? [unknownKeysSentence('"settings"', straySettings, known.settings, 'not a setting (ignored); the settings are')]
+      : [])
+  ]
   return {
     payload: payload as JSONObject | JSONObject[],
     settings: settingsObject as unknown as Settings,
     mapping: (mapping ?? {}) as JSONObject,
     auth: (auth ?? undefined) as JSONObject | undefined,
-    features: (features ?? undefined) as Record<string, boolean> | undefined
+    features: (features ?? undefined) as Record<string, boolean> | undefined,
+    warnings
   }
+}
+
+/** One answer element the server adds to actions-cli's list, last: what the request held that was ignored. */
+export interface WarningsElement {
+  warnings: string[]
 }
 
 /** One answer element the server adds to actions-cli's list: what the action returned without making a request. */
@@ -189,7 +335,10 @@ export interface MultistatusElement {
 }
 
 /** The answer of `POST /<action>`. */
-export type ActionAnswer = (Exchange | OutputElement | MultistatusElement)[] | [ErrorOutput]
+export type ActionAnswer =
+  | (Exchange | OutputElement | MultistatusElement | WarningsElement)[]
+  | [ErrorOutput]
+  | [ErrorOutput, WarningsElement]
 
 /** The multistatus entry of an event refused before the framework ran: the shape of the framework's own 400s. */
 function refusedNode(message: string): MultistatusNode {
@@ -207,8 +356,9 @@ function refusedNode(message: string): MultistatusNode {
  * @param log receives the stack trace of an unexpected failure (an error without a status).
  * @param note receives the one-line reason of an expected failure (one of the framework's errors).
  * @returns the answer, not yet redacted.
- * @throws BadRequest (400) when `mapping` has a directive at its top, when an array payload comes with
- *   `enable_batching: false`, or when the merged mapping is not valid.
+ * @throws BadRequest (400) when `mapping` has a directive at its top, when `enable_batching` is not a boolean the
+ *   framework would read, when an array payload comes with `enable_batching` false (or `"false"`), or when the merged
+ *   mapping is not valid.
  */
 async function runAction(
   definition: DestinationDefinition<Settings>,
@@ -224,7 +374,9 @@ async function runAction(
   // The mapping a user gives replaces the defaults field by field, as in actions-cli.
   const mapping = { ...defaultValues(action.definition.fields), ...input.mapping }
   // Segment hands an action a batch only when its mapping enables batching; otherwise it sends events one by one.
-  if (Array.isArray(input.payload) && mapping.enable_batching === false) throw new BadRequest(400, BATCHING_OFF)
+  if (batchingIn(mapping.enable_batching) === false && Array.isArray(input.payload)) {
+    throw new BadRequest(400, BATCHING_OFF)
+  }
   // mapping-kit would refuse it inside the action with a stack trace for a message; say what is wrong instead.
   const problem = mappingProblem(mapping)
   if (problem) throw new BadRequest(400, problem)
@@ -245,7 +397,16 @@ async function runAction(
           })
         : []
       let next = 0
-      const multistatus = refused.map((message) => (message === undefined ? ran[next++] : refusedNode(message)))
+      const multistatus = refused.map((message) => {
+        if (message !== undefined) return refusedNode(message)
+        const node = ran[next++] as MultistatusNode & { errormessage?: unknown }
+        const missing = typeof node.errormessage === 'string' ? MISSING_FIELD.exec(node.errormessage)?.[1] : undefined
+        if (!missing) return node
+        return {
+          ...node,
+          errormessage: withFieldHints(node.errormessage as string, [missing], action.definition.fields)
+        }
+      })
       return [...(await toExchanges(destination.responses)), { multistatus }]
     }
     const refused = unprocessableEvent(input.payload)
@@ -262,7 +423,8 @@ async function runAction(
     // No request was made: show what the action returned instead (a skipped event says why).
     return [{ output: results[results.length - 1]?.data ?? null }]
   } catch (error) {
-    const output = toErrorOutput(error)
+    const found = toErrorOutput(error)
+    const output = { ...found, message: withFieldHints(found.message, missingFields(found), action.definition.fields) }
     if (isExpectedFailure(error, output)) {
       // One of the framework's error classes (Koala's 500, a refused event, …): an outcome the answer reports, not a
       // fault of the server, so the request's log line gets a one-line reason and no stack trace.
@@ -475,6 +637,11 @@ export function createServer(options: ServerOptions = {}): express.Express {
   app.post('/authenticate', async (req, res) => {
     const settings = readAuthSettings(req.body)
     const keys = publicKeysOf(req.body)
+    if (settings.public_key === undefined) {
+      // The framework's schema check would say "The root value is missing the required field 'public_key'".
+      const message = missingPublicKey(req.body as Record<string, unknown>, settingKeys(definition))
+      return sendJson(res, 200, redactAnswer({ ok: false, error: message, fields: { public_key: message } }, keys))
+    }
     // The same check as an action's, so both routes refuse the same keys with the same message; the framework's
     // schema check would let a number through (converted to text), and names a missing key itself.
     if (settings.public_key !== undefined) {
@@ -513,33 +680,69 @@ export function createServer(options: ServerOptions = {}): express.Express {
     if (!definition.onDelete) return next()
     const { payload, settings } = readDeleteRequest(req.body)
     const keys = publicKeysOf(req.body)
+    if (settings.public_key === undefined) {
+      throw new BadRequest(
+        400,
+        missingPublicKey(req.body as Record<string, unknown>, settingKeys(definition), DELETE_BODY_KEYS)
+      )
+    }
+    const strayKeys = unknownKeys(req.body, DELETE_BODY_KEYS)
+    const straySettings = unknownKeys(settings, settingKeys(definition))
+    const warnings = [
+      ...(strayKeys.length
+        ? [
+            `${unknownKeysSentence(
+              'The body',
+              strayKeys,
+              DELETE_BODY_KEYS,
+              'which this server does not read; the body may have'
+            )} Ignored, as actions-cli ignores it.`
+          ]
+        : []),
+      ...(straySettings.length
+        ? [
+            unknownKeysSentence(
+              '"settings"',
+              straySettings,
+              settingKeys(definition),
+              'not a setting (ignored); the settings are'
+            )
+          ]
+        : [])
+    ]
+    const withWarnings = (answer: unknown[]) => (warnings.length ? [...answer, { warnings }] : answer)
     const responses: DecoratedResponse[] = []
     const destination = new Destination<Settings>(recording(definition, responses))
     try {
       const result: unknown = await destination.onDelete?.(payload as unknown as SegmentEvent, settings)
       const exchanges = await toExchanges(responses)
       const answer = exchanges.length > 0 ? exchanges : [{ output: result ?? null }]
-      sendJson(res, 200, redactAnswer(answer, keys))
+      sendJson(res, 200, redactAnswer(withWarnings(answer), keys))
     } catch (error) {
       const output = toErrorOutput(error)
       if (isExpectedFailure(error, output)) res.locals.reason = redactAnswer(failureReason(error, output), keys)
       else log?.(`[server] POST /delete failed: ${redactAnswer((error as Error)?.stack ?? String(error), keys)}`)
-      sendJson(res, 200, redactAnswer([output], keys))
+      sendJson(res, 200, redactAnswer(withWarnings([output]), keys))
     }
   })
 
   app.post('/:action', async (req, res, next) => {
     const slug = String(req.params.action)
     if (!actionSlugs.includes(slug)) return next()
-    const input = readActionRequest(req.body)
+    const input = readActionRequest(req.body, {
+      settings: settingKeys(definition),
+      fields: Object.keys(definition.actions[slug].fields),
+      action: slug
+    })
     const keys = publicKeysOf(req.body)
-    const answer = await runAction(
+    const ran = await runAction(
       definition,
       slug,
       input,
       log && ((line) => log(redactAnswer(line, keys))),
       (reason) => void (res.locals.reason = redactAnswer(reason, keys))
     )
+    const answer = input.warnings.length ? [...ran, { warnings: input.warnings }] : ran
     sendJson(res, 200, redactAnswer(answer, keys))
   })
 

@@ -111,9 +111,14 @@ export const NOT_DELIVERED: DifferentialEvent[] = [
 /**
  * Events the published destination delivers and this one, on purpose, does not deliver alike: each with what this one
  * does instead (`person`: the body's `profile_id`, email and `ip`; or `refused`: the sentence its refusal names the
- * value with) and why.
+ * value with) and why. `koalaRefusedPublished`: the published destination sent the event but Koala's contract (the
+ * sandbox's `contractViolation`) refuses its body with this reason, so it never delivered it.
  */
-export const DELIBERATE: (DifferentialEvent & { ours: { person: JSONObject } | { refused: string }; why: string })[] = [
+export const DELIBERATE: (DifferentialEvent & {
+  ours: { person: JSONObject } | { refused: string }
+  why: string
+  koalaRefusedPublished?: string
+})[] = [
   {
     ...track('track-display-name-email', { context: { ...SERVER, traits: { email: 'Ann Lee <ann@example.com>' } } }),
     ours: { refused: 'The email "Ann Lee <ann@example.com>" in the Traits field is not an email address.' },
@@ -131,6 +136,23 @@ export const DELIBERATE: (DifferentialEvent & { ours: { person: JSONObject } | {
     }),
     ours: { person: { email: 'ann@example.com', ip: '203.0.113.9' } },
     why: 'an empty ip says nothing: ours sends Device IP, the published destination sent ""'
+  },
+  {
+    ...track('track-properties-ip-not-an-address', {
+      properties: { ip: 'not-an-ip' },
+      context: { ...SERVER, ip: '203.0.113.9', traits: { email: 'ann@example.com' } }
+    }),
+    ours: { person: { email: 'ann@example.com', ip: '203.0.113.9' } },
+    why: 'only an IP address replaces Device IP: the published destination sent "not-an-ip"'
+  },
+  {
+    ...identify('identify-traits-ip-a-number', {
+      traits: { email: 'ann@example.com', ip: 12345 },
+      context: { ...SERVER, ip: '203.0.113.9' }
+    }),
+    ours: { person: { email: 'ann@example.com', ip: '203.0.113.9' } },
+    why: 'only an IP address replaces Device IP: the published destination sent 12345, which Koala refuses',
+    koalaRefusedPublished: 'ip must be a string, but it is 12345.'
   }
 ]
 

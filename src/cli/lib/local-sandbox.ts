@@ -3,7 +3,8 @@ import type { RunningSandbox, SandboxFaults } from '../../sandbox/sandbox-server
 import { envSetting, listenFailure, parsePort } from '../../lib/process'
 
 /** The sandbox's port: `$KOALA_SANDBOX_PORT` when set and not blank, else 3001. */
-export function sandboxPort(): number {
+export function sandboxPort(option?: string): number {
+  if (option !== undefined) return parsePort(option, '--port')
   const env = envSetting('KOALA_SANDBOX_PORT')
   return env === undefined ? 3001 : parsePort(env, 'KOALA_SANDBOX_PORT')
 }
@@ -61,13 +62,15 @@ export function sandboxSettingsLines(
  *
  * @param log where the sandbox's one line per accepted batch goes.
  * @param failure the start of the message when it cannot listen, e.g. `Could not listen on 127.0.0.1:3001`.
+ * @param portHint the sentence after it saying how to choose another port.
  * @returns the running sandbox and the banner lines of {@link sandboxSettingsLines}.
  * @throws Error for a malformed `KOALA_SANDBOX_FAULTS` (checked before listening), or the listen failure.
  */
 export async function startConfiguredSandbox(
   port: number,
   log: (line: string) => void,
-  failure: string
+  failure: string,
+  portHint = 'Choose another port with KOALA_SANDBOX_PORT.'
 ): Promise<{ sandbox: RunningSandbox; settingsLines: string[] }> {
   const faults = parseFaults(process.env.KOALA_SANDBOX_FAULTS)
   const keys = sandboxKeys()
@@ -76,7 +79,7 @@ export async function startConfiguredSandbox(
     const sandbox = await startSandbox(port, { keys, secretKeys, faults, log })
     return { sandbox, settingsLines: sandboxSettingsLines(faults, keys, secretKeys) }
   } catch (error) {
-    throw listenFailure(failure, error, 'Choose another port with KOALA_SANDBOX_PORT.')
+    throw listenFailure(failure, error, portHint)
   }
 }
 

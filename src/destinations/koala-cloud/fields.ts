@@ -11,7 +11,8 @@ function firstExisting(paths: string[]): InputField['default'] {
 
 export const email: InputField = {
   label: 'Email',
-  description: 'The email to associate with the user',
+  description:
+    'The email to associate with the user, trimmed and lowercased; only a bare address (name@domain.tld) counts. When it is empty or not an address, the `email` inside the mapped Traits is used.',
   type: 'string',
   required: false,
   default: firstExisting(['$.traits.email', '$.email'])

@@ -57,6 +57,45 @@ export function normaliseEmail(value: unknown): string | undefined {
   return EMAIL.test(email) ? email : undefined
 }
 
+// A part of a dotted quad: 0 to 255, no leading zero (`010` reads as octal to some parsers, decimal to others).
+const IPV4_PART = /^(?:0|[1-9]\d{0,2})$/
+const IPV6_GROUP = /^[0-9a-f]{1,4}$/i
+
+function isIpv4(text: string): boolean {
+  const parts = text.split('.')
+  return parts.length === 4 && parts.every((part) => IPV4_PART.test(part) && Number(part) <= 255)
+}
+
+function isIpv6(text: string): boolean {
+  const halves = text.split('::')
+  if (halves.length > 2) return false
+  let groups = 0
+  for (const [index, half] of halves.entries()) {
+    if (half === '') continue
+    const parts = half.split(':')
+    const last = parts[parts.length - 1]
+    // An IPv4 tail (`::ffff:192.0.2.1`) stands for the last two groups.
+    if (index === halves.length - 1 && last.includes('.')) {
+      if (!isIpv4(last)) return false
+      parts.pop()
+      groups += 2
+    }
+    if (!parts.every((part) => IPV6_GROUP.test(part))) return false
+    groups += parts.length
+  }
+  // `::` stands for at least one group of zeros (RFC 4291, 2.2).
+  return halves.length === 2 ? groups <= 7 : groups === 8
+}
+
+/**
+ * Whether `value` is an IP address as text: IPv4 as a dotted quad (`203.0.113.7`) or IPv6 in RFC 4291's text forms
+ * (`2001:db8::1`, `::ffff:192.0.2.1`), without brackets, port or zone (`%eth0`). Not trimmed: trim first.
+ */
+export function isIpAddress(value: unknown): boolean {
+  if (typeof value !== 'string') return false
+  return value.includes(':') ? isIpv6(value) : isIpv4(value)
+}
+
 // What the framework's `date-time` format (ajv-formats) lets through: `T` or whitespace, an optional zone.
 const DATE_TIME = /^(\d{4}-\d{2}-\d{2})[T\s](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|[+-]\d{2}(?::?\d{2})?)?$/i
 
@@ -162,15 +201,16 @@ export function normaliseDomain(value: unknown): string | undefined {
 export function domainProblem(given: string): string {
   if (given.includes('@')) return 'it is an email address'
   if (/\s/.test(given)) return 'it contains a space'
-  const host = given
+  const authority = given
     .toLowerCase()
     .replace(/^[a-z][a-z0-9+.-]*:\/\//, '')
     .replace(/^\/\//, '')
     .split(/[/?#]/, 1)[0]
-    .replace(/:\d*$/, '')
-    .replace(/\.$/, '')
+  // A bare IPv6 address before its last group is read as a port.
+  if (isIpAddress(authority)) return `${authority} is an IP address`
+  const host = authority.replace(/:\d*$/, '').replace(/\.$/, '')
   if (host === '') return 'it has no host name'
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.startsWith('[')) return `${host} is an IP address`
+  if (isIpAddress(host) || host.startsWith('[')) return `${host} is an IP address`
   const labels = host.split('.')
   if (host.length > 253 || labels.some((label) => label.length > 63)) return `${host} is longer than a domain can be`
   if (labels.length < 2) return `${host} has no dot and ending such as .com`
@@ -242,6 +282,16 @@ function publishedKeys(kind: ActionKind, payload: Payloads['identify' | 'track' 
   return { keys: {} as JSONObject, field: '' }
 }
 
+/**
+ * The `ip` of the mapped Traits (Identify) or Event properties (Track), trimmed, when it is an IP address: it
+ * replaces Device IP, as in the published destination (server-side libraries often give context.ip the server's own
+ * address), but only an address may, so `"not-an-ip"` or `12345` leaves Device IP in place.
+ */
+function explicitIp(value: unknown): string | undefined {
+  const text = typeof value === 'string' ? value.trim() : undefined
+  return text !== undefined && isIpAddress(text) ? text : undefined
+}
+
 function prepareProfile(
   kind: ActionKind,
   payload: Payloads['identify' | 'track' | 'page'],
@@ -304,8 +354,7 @@ function prepareProfile(
       target: 'profile',
       key: `${profile_id ?? ''}\u0000${email ?? ''}`,
       identity,
-      // An explicit ip before Device IP, as published: server-side libraries often give context.ip the server's own.
-      ip: nonEmpty(published.keys.ip) ?? nonEmpty(payload.device_ip),
+      ip: explicitIp(published.keys.ip) ?? nonEmpty(payload.device_ip),
       traits,
       entry
     }

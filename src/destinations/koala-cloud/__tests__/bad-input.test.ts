@@ -322,6 +322,121 @@ const cases: BadCase[] = [
     expected: ajv('Device IP must be a string but it was an object.'),
     inBatch: true
   },
+  // --- Who the person is: the Email field, then (Track) properties.email, then the mapped Traits' email -------------
+  {
+    name: "properties.email comes before the mapped Traits' (context.traits) email",
+    action: 'track',
+    event: track('who1', {
+      properties: { email: ' Props@Example.com' },
+      context: { ...LIBRARY, traits: { email: 'ctx@example.com' } }
+    }),
+    expected: trackBody({
+      top: { email: 'props@example.com' },
+      message_id: 'msg-who1',
+      event: 'Report Exported',
+      properties: { email: ' Props@Example.com' },
+      traits: { email: 'ctx@example.com' }
+    }),
+    inBatch: true
+  },
+  {
+    name: "properties.email that is not an address gives way to the mapped Traits' email",
+    action: 'track',
+    event: track('who2', {
+      properties: { email: 'Ann Lee <ann@example.com>' },
+      context: { ...LIBRARY, traits: { email: 'Who2@Example.com' } }
+    }),
+    expected: trackBody({
+      top: { email: 'who2@example.com' },
+      message_id: 'msg-who2',
+      event: 'Report Exported',
+      properties: { email: 'Ann Lee <ann@example.com>' },
+      traits: { email: 'Who2@Example.com' }
+    }),
+    inBatch: true
+  },
+  {
+    name: 'a Unicode email is lowercased as written, its domain not converted to punycode',
+    action: 'identify',
+    event: identify('who3', { traits: { email: 'Jörg@München.example' } }),
+    expected: identifyBody({
+      top: { email: 'jörg@münchen.example' },
+      message_id: 'msg-who3',
+      traits: { email: 'Jörg@München.example' }
+    }),
+    inBatch: true
+  },
+  // --- An explicit ip (Track's properties.ip, Identify's traits.ip) replaces Device IP only when it is an address -----
+  {
+    name: 'properties.ip is not an IP address: Device IP is sent, properties unchanged',
+    action: 'track',
+    event: track('ip1', {
+      properties: { ip: 'not-an-ip' },
+      context: { ...LIBRARY, ip: '203.0.113.9', traits: { email: 'ip1@example.com' } }
+    }),
+    expected: trackBody({
+      top: { email: 'ip1@example.com', ip: '203.0.113.9' },
+      message_id: 'msg-ip1',
+      event: 'Report Exported',
+      properties: { ip: 'not-an-ip' },
+      traits: { email: 'ip1@example.com' },
+      context: { ...LIBRARY, ip: '203.0.113.9', traits: { email: 'ip1@example.com' } }
+    }),
+    inBatch: true
+  },
+  {
+    name: 'traits.ip is a number: Device IP is sent, traits unchanged',
+    action: 'identify',
+    event: identify('ip2', {
+      traits: { email: 'ip2@example.com', ip: 12345 },
+      context: { ...LIBRARY, ip: '203.0.113.9' }
+    }),
+    expected: identifyBody({
+      top: { email: 'ip2@example.com', ip: '203.0.113.9' },
+      message_id: 'msg-ip2',
+      traits: { email: 'ip2@example.com', ip: 12345 },
+      context: { ...LIBRARY, ip: '203.0.113.9' }
+    }),
+    inBatch: true
+  },
+  {
+    name: 'traits.ip is an out-of-range dotted quad and there is no Device IP: no ip at all',
+    action: 'identify',
+    event: identify('ip3', { traits: { email: 'ip3@example.com', ip: '256.1.1.1' } }),
+    expected: identifyBody({
+      top: { email: 'ip3@example.com' },
+      message_id: 'msg-ip3',
+      traits: { email: 'ip3@example.com', ip: '256.1.1.1' }
+    }),
+    inBatch: true
+  },
+  {
+    name: 'properties.ip is a padded IPv6 address: it replaces Device IP, trimmed',
+    action: 'track',
+    event: track('ip4', {
+      properties: { ip: ' 2001:db8::1 ' },
+      context: { ...LIBRARY, ip: '10.0.0.5', traits: { email: 'ip4@example.com' } }
+    }),
+    expected: trackBody({
+      top: { email: 'ip4@example.com', ip: '2001:db8::1' },
+      message_id: 'msg-ip4',
+      event: 'Report Exported',
+      properties: { ip: ' 2001:db8::1 ' },
+      traits: { email: 'ip4@example.com' },
+      context: { ...LIBRARY, ip: '10.0.0.5', traits: { email: 'ip4@example.com' } }
+    }),
+    inBatch: true
+  },
+  {
+    name: "Device IP that is not an address is sent as given, as published (Koala's contract: a string)",
+    action: 'identify',
+    event: identify('ip5', { context: { ...LIBRARY, ip: 'unknown' } }),
+    expected: okIdentify('ip5', {
+      top: { email: 'ip5@example.com', ip: 'unknown' },
+      context: { ...LIBRARY, ip: 'unknown' }
+    }),
+    inBatch: true
+  },
   {
     name: 'traits.profile_id is an object',
     action: 'identify',

@@ -6,7 +6,7 @@ import {
 } from '@segment/actions-core'
 import { checkPublicKey, koalaBaseUrl, projectUrl, redactKey, redactProjectUrl } from '../config'
 import { koalaError, networkError } from '../errors'
-import { normaliseDomain, normaliseEmail, preparePayload, toUtcIso } from '../functions'
+import { domainProblem, isIpAddress, normaliseDomain, normaliseEmail, preparePayload, toUtcIso } from '../functions'
 
 /**
  * The shared functions of config.ts, functions.ts and errors.ts, called directly for the inputs the framework never lets reach them
@@ -145,6 +145,66 @@ describe('normaliseEmail', () => {
     [null, undefined]
   ])('%p gives %p', (value, expected) => {
     expect(normaliseEmail(value)).toBe(expected)
+  })
+})
+
+describe('isIpAddress', () => {
+  it.each([
+    ['203.0.113.7', true],
+    ['0.0.0.0', true],
+    ['255.255.255.255', true],
+    ['256.1.1.1', false],
+    ['1.2.3', false],
+    ['1.2.3.4.5', false],
+    // A leading zero is octal to some parsers and decimal to others.
+    ['01.2.3.4', false],
+    ['1.2.3.', false],
+    ['1.2.3.4 ', false],
+    ['1.2.3.-4', false],
+    ['1.2.3.4:80', false],
+    ['2001:db8::1', true],
+    ['2001:DB8:0:0:8:800:200C:417A', true],
+    ['::', true],
+    ['::1', true],
+    ['fe80::', true],
+    ['1:2:3:4:5:6:7::', true],
+    ['::ffff:192.0.2.1', true],
+    ['64:ff9b::192.0.2.33', true],
+    ['1:2:3:4:5:6:192.0.2.1', true],
+    ['1:2:3:4:5:6:7:8', true],
+    ['1:2:3:4:5:6:7:8:9', false],
+    ['1:2:3:4:5:6:7', false],
+    ['1:2:3:4:5:6:7:8::', false],
+    ['1::2::3', false],
+    [':::', false],
+    [':1:2:3:4:5:6:7', false],
+    ['12345::1', false],
+    ['g::1', false],
+    ['::ffff:256.0.2.1', false],
+    ['::192.0.2.1:1', false],
+    ['[::1]', false],
+    ['fe80::1%eth0', false],
+    ['not-an-ip', false],
+    ['', false],
+    [12345, false],
+    [null, false]
+  ])('%p: %p', (value, expected) => {
+    expect(isIpAddress(value)).toBe(expected)
+  })
+})
+
+describe('domainProblem', () => {
+  it.each([
+    ['203.0.113.7', '203.0.113.7 is an IP address'],
+    ['http://203.0.113.7:8080/about', '203.0.113.7 is an IP address'],
+    ['2001:db8::1', '2001:db8::1 is an IP address'],
+    ['https://[2001:db8::1]/', '[2001:db8::1] is an IP address'],
+    // Not an address (a part above 255): what is wrong is its ending.
+    ['999.1.1.1', 'its ending .1 is not a top-level domain such as .com'],
+    ['localhost', 'localhost has no dot and ending such as .com'],
+    ['ann@acme.com', 'it is an email address']
+  ])('%p: %p', (given, expected) => {
+    expect(domainProblem(given)).toBe(expected)
   })
 })
 

@@ -2,7 +2,7 @@
 
 export interface Payload {
   /**
-   * The email to associate with the user
+   * The email to associate with the user, trimmed and lowercased; only a bare address (name@domain.tld) counts. When it is empty or not an address, the `email` inside the mapped Traits is used.
    */
   email?: string
   /**
@@ -26,7 +26,7 @@ export interface Payload {
     [k: string]: unknown
   }
   /**
-   * The device IP collected from the context. When the mapped Traits hold an `ip`, that one is sent instead: server-side libraries often put the server's own address in context.ip.
+   * The device IP collected from the context. When the mapped Traits hold an `ip` that is an IP address (IPv4 or IPv6), that one is sent instead: server-side libraries often put the server's own address in context.ip.
    */
   device_ip?: string
   /**

@@ -27,7 +27,7 @@ const action: ActionDefinition<Settings, Payload> = {
     device_ip: {
       ...device_ip,
       description:
-        "The device IP collected from the context. When the mapped Traits hold an `ip`, that one is sent instead: server-side libraries often put the server's own address in context.ip."
+        "The device IP collected from the context. When the mapped Traits hold an `ip` that is an IP address (IPv4 or IPv6), that one is sent instead: server-side libraries often put the server's own address in context.ip."
     },
     message_id,
     enable_batching,

@@ -2,7 +2,7 @@
 
 export interface Payload {
   /**
-   * The email to associate with the user
+   * The email to associate with the user, trimmed and lowercased; only a bare address (name@domain.tld) counts. When it is empty or not an address, the `email` inside the mapped Traits is used.
    */
   email?: string
   /**

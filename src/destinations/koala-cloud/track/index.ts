@@ -21,7 +21,11 @@ const action: ActionDefinition<Settings, Payload> = {
   description: 'Send an Event to Koala.',
   defaultSubscription: 'type = "track"',
   fields: {
-    email,
+    email: {
+      ...email,
+      description:
+        'The email to associate with the user, trimmed and lowercased; only a bare address (name@domain.tld) counts. When it is empty or not an address, the `email` inside the mapped Event properties is used, else the one inside the mapped Traits.'
+    },
     profile_id,
     event,
     properties,
@@ -31,7 +35,7 @@ const action: ActionDefinition<Settings, Payload> = {
     device_ip: {
       ...device_ip,
       description:
-        "The device IP collected from the context. When the mapped Event properties hold an `ip`, that one is sent instead: server-side libraries often put the server's own address in context.ip."
+        "The device IP collected from the context. When the mapped Event properties hold an `ip` that is an IP address (IPv4 or IPv6), that one is sent instead: server-side libraries often put the server's own address in context.ip."
     },
     message_id,
     enable_batching,
