@@ -215,7 +215,7 @@ describe('configuration', () => {
   })
 
   it('points deletion requests at the sandbox too, unless KOALA_APP_URL is set; refuses a bad KOALA_APP_URL', async () => {
-    Object.assign(process.env, { PORT: '0', KOALA_SANDBOX_PORT: '0' })
+    Object.assign(process.env, { PORT: '0', KOALA_SANDBOX_PORT: '0', TRACKING_API_PORT: '0' })
     const lines: string[] = []
     const started = await startBoth((line) => lines.push(line))
     try {

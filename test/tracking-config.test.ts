@@ -52,3 +52,21 @@ test('--retry-window and --flush-interval must be numbers above 0', () => {
   expect(() => trackingOptions({ retryWindow: '0' })).toThrow('--retry-window: "0" is not a number above 0.')
   expect(() => trackingOptions({ flushInterval: 'soon' })).toThrow('--flush-interval: "soon" is not a number above 0.')
 })
+
+test('enable_batching in a config is read as the framework reads a boolean field, and anything else is named', () => {
+  const batchingOf = (value: unknown) =>
+    new Pipeline({ config: { mappings: { track: { enable_batching: value as boolean } } } }).routes.find(
+      (route) => route.action === 'track'
+    )?.batching
+  expect([batchingOf('true'), batchingOf(1), batchingOf('false'), batchingOf(0), batchingOf(null)]).toEqual([
+    true,
+    true,
+    false,
+    false,
+    false
+  ])
+  expect(() => batchingOf('yes')).toThrow(
+    '--config: the mapping of track is not valid: "enable_batching" in the mapping is "yes"; it must be true ' +
+      '(Segment may send batches) or false (one event per request). The framework also reads "true", "false", 1 and 0 as those.'
+  )
+})

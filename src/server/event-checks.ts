@@ -163,3 +163,22 @@ export function mappingProblem(mapping: unknown): string | undefined {
     )
   }
 }
+
+/**
+ * The mapping's `enable_batching` as the framework's schema check reads a boolean field (ajv's `coerceTypes`, which
+ * actions-core turns on): `"true"` and `1` are true, `"false"`, `0` and `null` false. A directive (an object) is
+ * left to mapping-kit.
+ *
+ * @returns the boolean, or `undefined` for a directive or no value (an action without the field).
+ * @throws TypeError for any other value, naming the field, rather than running either path on it.
+ */
+export function enableBatchingOf(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value
+  if (value === 'true' || value === 1) return true
+  if (value === 'false' || value === 0 || value === null) return false
+  if (value === undefined || isObject(value)) return undefined
+  throw new TypeError(
+    `"enable_batching" in the mapping is ${JSON.stringify(value)}; it must be true (Segment may send batches) or ` +
+      'false (one event per request). The framework also reads "true", "false", 1 and 0 as those.'
+  )
+}

@@ -15,6 +15,7 @@ import { checkPublicKey } from '../destinations/koala-cloud/config'
 import { MAX_BATCH_SIZE } from '../destinations/koala-cloud/fields'
 import type { Settings } from '../destinations/koala-cloud/generated-types'
 import {
+  enableBatchingOf,
   findTooDeep,
   mappingProblem,
   mappingShapeProblem,
@@ -124,24 +125,13 @@ class BadRequest extends Error {
   }
 }
 
-/**
- * The mapping's `enable_batching` as the framework's schema check reads a boolean field (ajv's `coerceTypes`, which
- * actions-core turns on): `"true"` and `1` are true, `"false"`, `0` and `null` false. A directive (an object) is
- * left to mapping-kit.
- *
- * @returns the boolean, or `undefined` for a directive or no value (an action without the field).
- * @throws BadRequest (400) for any other value, naming the field, rather than running the batch path on it.
- */
-function batchingIn(value: unknown): boolean | undefined {
-  if (typeof value === 'boolean') return value
-  if (value === 'true' || value === 1) return true
-  if (value === 'false' || value === 0 || value === null) return false
-  if (value === undefined || isObject(value)) return undefined
-  throw new BadRequest(
-    400,
-    `"enable_batching" in the mapping is ${JSON.stringify(value)}; it must be true (Segment may send batches) or ` +
-      'false (one event per request). The framework also reads "true", "false", 1 and 0 as those.'
-  )
+/** {@link enableBatchingOf}, its refusal a 400. */
+function batchingOf(value: unknown): boolean | undefined {
+  try {
+    return enableBatchingOf(value)
+  } catch (error) {
+    throw new BadRequest(400, (error as Error).message)
+  }
 }
 
 // The framework's schema check (ajv-human-errors) names a required field that has no value by its key only.
@@ -374,7 +364,7 @@ async function runAction(
   // The mapping a user gives replaces the defaults field by field, as in actions-cli.
   const mapping = { ...defaultValues(action.definition.fields), ...input.mapping }
   // Segment hands an action a batch only when its mapping enables batching; otherwise it sends events one by one.
-  if (batchingIn(mapping.enable_batching) === false && Array.isArray(input.payload)) {
+  if (batchingOf(mapping.enable_batching) === false && Array.isArray(input.payload)) {
     throw new BadRequest(400, BATCHING_OFF)
   }
   // mapping-kit would refuse it inside the action with a stack trace for a message; say what is wrong instead.

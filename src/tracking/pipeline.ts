@@ -6,7 +6,7 @@ import { projectUrl, redactProjectUrl } from '../destinations/koala-cloud/config
 import { isRetryable } from '../destinations/koala-cloud/errors'
 import { ENDPOINT } from '../destinations/koala-cloud/functions'
 import type { Settings } from '../destinations/koala-cloud/generated-types'
-import { mappingProblem, mappingShapeProblem, unprocessableEvent } from '../server/event-checks'
+import { enableBatchingOf, mappingProblem, mappingShapeProblem, unprocessableEvent } from '../server/event-checks'
 import { cleanMessage, toExchanges } from '../server/exchanges'
 import type { Exchange } from '../server/exchanges'
 import { enrich, ingestFailure } from './enrich'
@@ -126,13 +126,19 @@ export function routesOf(definition: DestinationDefinition<Settings>, config: Pi
     const parsed = parseFql(subscribe)
     if ('error' in parsed) throw new Error(`The subscription of ${action} does not parse: ${subscribe}`)
     const mapping = { ...base, ...override }
+    let batching: boolean | undefined
+    try {
+      batching = enableBatchingOf(mapping.enable_batching)
+    } catch (error) {
+      throw new Error(`--config: the mapping of ${action} is not valid: ${(error as Error).message}`)
+    }
     const size = Number(mapping.batch_size)
     routes.push({
       action,
       subscribe,
       mapping,
       source,
-      batching: mapping.enable_batching === true && typeof definition.actions[action].performBatch === 'function',
+      batching: batching === true && typeof definition.actions[action].performBatch === 'function',
       batchSize: Number.isInteger(size) && size >= 1 ? size : DEFAULT_BATCH_SIZE
     })
   }
