@@ -78,6 +78,11 @@ export interface PipelineOptions {
   /** Records kept for the delivery view (default 1,000); counts cover every event. */
   keep?: number
   random?: () => number
+  /**
+   * Where the `[tracking]` lines go (default: nowhere): one line per request (the Tracking API's), one per event that
+   * ends `failed` and per request refused as a whole, and on {@link Pipeline.close} the final outcomes per action.
+   */
+  log?: (line: string) => void
 }
 
 /** Default buffer time of a batching action, in milliseconds. */
@@ -93,6 +98,17 @@ const RETRY_MAX_MS = 5000
 const EVENTS_IN_FLIGHT = 50
 /** Message ids remembered for de-duplication (Segment: at least 24 hours' worth, src/guides/duplicate-data.md). */
 const DEDUP_MEMORY = 100_000
+
+/** The order of outcomes in {@link Pipeline.summary}. */
+const OUTCOME_ORDER: Exclude<Outcome, 'pending'>[] = [
+  'delivered',
+  'skipped',
+  'failed',
+  'failed on ingest',
+  'unsubscribed'
+]
+
+const thousands = (count: number) => count.toLocaleString('en-US')
 
 /** The public key used when neither `--config` nor `KOALA_PUBLIC_KEY` gives one (the sandbox takes any key). */
 export const LOCAL_PUBLIC_KEY = 'pk_local_segment'
@@ -213,6 +229,7 @@ export class Pipeline {
   private pendingCount = 0
   private idleWaiters: (() => void)[] = []
   private draining = false
+  private readonly log?: (line: string) => void
 
   /** @throws Error for a `config` that {@link routesOf} refuses. */
   constructor(options: PipelineOptions = {}) {
@@ -228,6 +245,7 @@ export class Pipeline {
     this.retryWindowMs = options.retryWindowMs ?? DEFAULT_RETRY_WINDOW_MS
     this.keep = options.keep ?? 1000
     this.random = options.random ?? Math.random
+    this.log = options.log
   }
 
   /**
@@ -304,6 +322,40 @@ export class Pipeline {
     this.draining = false
   }
 
+  /** Events without a final outcome yet. */
+  get pending(): number {
+    return this.pendingCount
+  }
+
+  /**
+   * What closing prints: `[tracking] 1,000 events: 790 delivered, 10 failed, 200 unsubscribed`, then one line per
+   * action (`(no action)` for events no action took), outcomes in a fixed order.
+   */
+  summary(): string[] {
+    const phrase = (counts: Record<string, number>) =>
+      OUTCOME_ORDER.filter((outcome) => counts[outcome])
+        .map((outcome) => `${thousands(counts[outcome])} ${outcome}`)
+        .join(', ')
+    const all = Object.values(this.total).reduce((sum, count) => sum + count, 0)
+    if (all === 0) return ['[tracking] 0 events received.']
+    const lines = [`[tracking] ${thousands(all)} ${all === 1 ? 'event' : 'events'}: ${phrase(this.total)}`]
+    for (const [action, counts] of Object.entries(this.byAction).sort(([a], [b]) => a.localeCompare(b))) {
+      lines.push(`[tracking]   ${action === '(none)' ? '(no action)' : action}: ${phrase(counts)}`)
+    }
+    return lines
+  }
+
+  /**
+   * Closing: logs `[tracking] draining N events` when some have no final outcome yet, {@link drain}s, then logs
+   * {@link summary}, so no outcome is lost on Ctrl-C.
+   */
+  async close(): Promise<void> {
+    const pending = this.pendingCount
+    if (pending > 0) this.log?.(`[tracking] draining ${thousands(pending)} ${pending === 1 ? 'event' : 'events'}`)
+    await this.drain()
+    if (this.log) for (const line of this.summary()) this.log(line)
+  }
+
   private remember(messageId: string): void {
     this.seen.add(messageId)
     this.seenOrder.push(messageId)
@@ -339,6 +391,10 @@ export class Pipeline {
 
   private settle(pending: Pending, outcome: 'delivered' | 'skipped' | 'failed', details: Partial<DeliveryRecord>) {
     this.finish(pending.record, outcome, details)
+    if (outcome === 'failed' && this.log) {
+      const { messageId, action, reason } = pending.record
+      this.log(`[tracking] ${action as string} failed for messageId ${JSON.stringify(messageId)}: ${reason as string}`)
+    }
     this.pendingCount--
     if (this.pendingCount === 0) this.idleWaiters.splice(0).forEach((resolve) => resolve())
   }

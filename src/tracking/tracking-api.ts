@@ -56,8 +56,6 @@ export interface TrackingApiOptions extends PipelineOptions {
   /** The source's write key; any non-empty key when absent (a local source that takes everything). */
   writeKey?: string
   pipeline?: Pipeline
-  /** One line per request (default: nowhere). */
-  log?: (line: string) => void
 }
 
 /** Segment's answer to an empty or missing write key (observed live; no Segment doc gives it). */
@@ -212,7 +210,10 @@ export function createTrackingApi(options: TrackingApiOptions = {}): { app: expr
 /** A running Tracking API. */
 export interface RunningTrackingApi extends LoopbackServer {
   pipeline: Pipeline
-  /** Stops taking calls, delivers everything buffered (retries included), then stops listening. */
+  /**
+   * Stops taking calls, delivers everything buffered (retries included), logs the final outcomes per action
+   * ({@link Pipeline.close}), then stops listening.
+   */
   close: () => Promise<void>
 }
 
@@ -230,7 +231,7 @@ export async function startTrackingApi(port: number, options: TrackingApiOptions
     close: async () => {
       const closed = new Promise<void>((resolve) => server.server.close(() => resolve()))
       server.server.closeIdleConnections()
-      await pipeline.drain()
+      await pipeline.close()
       server.server.closeAllConnections()
       await closed
     }
