@@ -59,9 +59,46 @@ test('a call over 32 KB: 400 "Exceed payload limit"; the batch endpoint takes th
   const inBatch = await post('/v1/batch', { batch: [{ type: 'track', ...call }] })
   expect(inBatch).toMatchObject({
     status: 400,
-    body: { success: false, message: 'Exceed payload limit: batch[0] is over 32768 bytes, the limit per event.' }
+    body: {
+      success: false,
+      message:
+        `Exceed payload limit: batch[0] is ${JSON.stringify({ type: 'track', ...call }).length.toLocaleString(
+          'en-US'
+        )} ` +
+        "bytes, over Segment's 32 KB (32768 bytes) per event: Segment refuses the whole batch with 400, so its one " +
+        'event was not accepted.'
+    }
   })
-  expect(rig.api.pipeline.view().refusedRequests[0]).toMatchObject({ path: '/v1/batch', status: 400 })
+  expect(rig.api.pipeline.view().refusedRequests[0]).toMatchObject({
+    path: '/v1/batch',
+    status: 400,
+    events: [{ type: 'track' }]
+  })
+})
+
+test('one event over 32 KB in a batch: 400 for the whole batch, recorded with every messageId it carried', async () => {
+  const small = (n: number) => ({ type: 'track', messageId: `m-small-${n}`, userId: 'lost', event: 'E' })
+  const big = { type: 'identify', messageId: 'm-big', userId: 'lost', traits: { blob: 'z'.repeat(40 * 1024) } }
+  const size = Buffer.byteLength(JSON.stringify(big)).toLocaleString('en-US')
+  const message =
+    `Exceed payload limit: batch[1] (messageId "m-big") is ${size} bytes, over Segment's 32 KB (32768 bytes) per ` +
+    'event: Segment refuses the whole batch with 400, so none of its 3 events was accepted.'
+  expect(await post('/v1/b', { batch: [small(1), big, small(2)] })).toMatchObject({
+    status: 400,
+    body: { success: false, message }
+  })
+  expect(rig.api.pipeline.view().refusedRequests[0]).toEqual({
+    at: expect.any(String),
+    path: '/v1/b',
+    status: 400,
+    reason: message,
+    events: [
+      { messageId: 'm-small-1', type: 'track' },
+      { messageId: 'm-big', type: 'identify' },
+      { messageId: 'm-small-2', type: 'track' }
+    ]
+  })
+  expect(await recordsOf('lost')).toEqual([])
 })
 
 test('a batch request over 500 KB: 400', async () => {

@@ -48,3 +48,17 @@ test('closing with nothing received says so', async () => {
   await closing
   expect(lines).toEqual(['[tracking] 0 events received.'])
 })
+
+test('a request refused as a whole is logged with the messageIds it carried', async () => {
+  const lines: string[] = []
+  rig = await startRig({ log: (line) => lines.push(line) })
+  const response = await fetch(`${rig.api.url}/v1/batch`, {
+    method: 'POST',
+    body: JSON.stringify({ batch: [{ type: 'track', messageId: 'm-1', event: 'E', userId: 'u' }, { type: 'page' }] })
+  })
+  expect(response.status).toBe(400)
+  expect(lines).toEqual([
+    '[tracking] POST /v1/batch refused with 400: An invalid write key was provided (messageIds: m-1, (none))',
+    '[tracking] POST /v1/batch 400'
+  ])
+})

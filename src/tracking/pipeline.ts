@@ -197,13 +197,22 @@ function parsedBody(text: string): unknown {
   }
 }
 
+/** A request refused as a whole; `events` are the calls it carried when its body parsed (none of them accepted). */
+export interface RefusedRequest {
+  at: string
+  path: string
+  status: number
+  reason: string
+  events?: { messageId?: string; type?: string }[]
+}
+
 /** The delivery view's summary: counts per action and outcome, and the last records. */
 export interface DeliveriesView {
   counts: { total: Record<string, number>; byAction: Record<string, Record<string, number>> }
   /** Events without a final outcome yet (buffered, in flight or waiting for a retry). */
   pending: number
   /** Requests refused as a whole (400), which never became events. */
-  refusedRequests: { at: string; path: string; status: number; reason: string }[]
+  refusedRequests: RefusedRequest[]
   /** Newest first. */
   events: DeliveryRecord[]
 }
@@ -293,8 +302,14 @@ export class Pipeline {
   }
 
   /** Records a request refused as a whole with 400 (its events never entered the pipeline). */
-  refuseRequest(path: string, status: number, reason: string): void {
-    this.refused.unshift({ at: new Date().toISOString(), path, status, reason })
+  refuseRequest(path: string, status: number, reason: string, events?: RefusedRequest['events']): void {
+    this.refused.unshift({ at: new Date().toISOString(), path, status, reason, ...(events ? { events } : {}) })
+    if (this.log) {
+      const ids = events?.length
+        ? ` (messageIds: ${events.map((event) => event.messageId ?? '(none)').join(', ')})`
+        : ''
+      this.log(`[tracking] POST ${path} refused with ${status}: ${reason}${ids}`)
+    }
     this.refused.length = Math.min(this.refused.length, 100)
   }
 

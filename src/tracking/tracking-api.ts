@@ -6,7 +6,7 @@ import { isAllowedOrigin } from '../server/server'
 import { listenOnLoopback, loopbackHostOnly } from '../lib/loopback'
 import type { LoopbackServer } from '../lib/loopback'
 import { Pipeline } from './pipeline'
-import type { PipelineOptions } from './pipeline'
+import type { PipelineOptions, RefusedRequest } from './pipeline'
 
 /**
  * A local Segment Tracking API (`api.segment.io/v1`) that Segment's own libraries can be pointed at unchanged, feeding
@@ -80,13 +80,42 @@ function byteLength(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8')
 }
 
+/** A request refused as a whole; `events` are the calls its body held, when it parsed. */
 class Refusal extends Error {
-  constructor(readonly status: number, readonly body: { success: false; message: string; code?: string }) {
+  constructor(
+    readonly status: number,
+    readonly body: { success: false; message: string; code?: string },
+    readonly events?: RefusedRequest['events']
+  ) {
     super(body.message)
   }
 }
 
-const failure = (message: string) => new Refusal(400, { success: false, message })
+const failure = (message: string, events?: RefusedRequest['events']) =>
+  new Refusal(400, { success: false, message }, events)
+
+const text = (value: unknown) => (typeof value === 'string' ? value : undefined)
+
+/** The messageId and type of each call a parsed body holds (a batch's items, or the one call). */
+function eventsOf(body: unknown, single: string | undefined): RefusedRequest['events'] {
+  if (!isObject(body)) return undefined
+  const calls = single ? [{ ...body, type: single }] : Array.isArray(body.batch) ? body.batch : undefined
+  return calls?.map((call) => {
+    const item = isObject(call) ? call : {}
+    return {
+      ...(text(item.messageId) ? { messageId: text(item.messageId) } : {}),
+      ...(text(item.type) ? { type: text(item.type) } : {})
+    }
+  })
+}
+
+function parsedOrUndefined(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString('utf8')) as unknown
+  } catch {
+    return undefined
+  }
+}
 
 /** Builds the Tracking API's express app and its pipeline (not listening). */
 export function createTrackingApi(options: TrackingApiOptions = {}): { app: express.Express; pipeline: Pipeline } {
@@ -134,7 +163,8 @@ export function createTrackingApi(options: TrackingApiOptions = {}): { app: expr
     const limit = single ? MAX_CALL_BYTES : MAX_BATCH_BYTES
     if (raw.length > limit) {
       throw failure(
-        `Exceed payload limit: this ${single ? 'call' : 'batch'} is ${raw.length} bytes; the limit is ${limit} bytes.`
+        `Exceed payload limit: this ${single ? 'call' : 'batch'} is ${raw.length} bytes; the limit is ${limit} bytes.`,
+        eventsOf(parsedOrUndefined(raw), single)
       )
     }
     let body: unknown
@@ -146,7 +176,7 @@ export function createTrackingApi(options: TrackingApiOptions = {}): { app: expr
     if (!isObject(body)) throw failure('Invalid JSON: the body must be a JSON object.')
     const request = body as JSONObject
     const key = writeKeyOf(req, request)
-    if (!key) throw new Refusal(400, INVALID_WRITE_KEY)
+    if (!key) throw new Refusal(400, INVALID_WRITE_KEY, eventsOf(request, single))
 
     let calls: JSONObject[]
     if (single) {
@@ -157,7 +187,20 @@ export function createTrackingApi(options: TrackingApiOptions = {}): { app: expr
       // No item of a body within 32 KB can be over it: only larger bodies are measured item by item.
       const big = raw.length <= MAX_CALL_BYTES ? -1 : calls.findIndex((call) => byteLength(call) > MAX_CALL_BYTES)
       if (big !== -1) {
-        throw failure(`Exceed payload limit: batch[${big}] is over ${MAX_CALL_BYTES} bytes, the limit per event.`)
+        // HTTP, "Max request size": "Segment's API responds with 400 Bad Request if these limits are exceeded", for
+        // the whole request; the reason names the event so the user knows which one to shrink and which were lost.
+        const events = eventsOf(request, single) ?? []
+        const id = events[big].messageId
+        const count = calls.length
+        throw failure(
+          `Exceed payload limit: batch[${big}]${id ? ` (messageId ${JSON.stringify(id)})` : ''} is ` +
+            `${byteLength(calls[big]).toLocaleString('en-US')} bytes, over Segment's 32 KB (${MAX_CALL_BYTES} bytes) ` +
+            `per event: Segment refuses the whole batch with 400, so ` +
+            (count === 1
+              ? 'its one event was not accepted.'
+              : `none of its ${count.toLocaleString('en-US')} events was accepted.`),
+          events
+        )
       }
     }
     const arrival = {
@@ -200,7 +243,7 @@ export function createTrackingApi(options: TrackingApiOptions = {}): { app: expr
         success: false,
         message: String(err?.message)
       })
-    pipeline.refuseRequest(req.path, refusal.status, refusal.body.message)
+    pipeline.refuseRequest(req.path, refusal.status, refusal.body.message, refusal.events)
     res.status(refusal.status).json(refusal.body)
   })
 
