@@ -279,3 +279,20 @@ test('after a drain, events are buffered again: three identifies of one person b
     ['again@example.com', ['again-1', 'again-2', 'again-3']]
   ])
 })
+
+test('a numeric track event name: delivered as "42", and its record names it "42"', async () => {
+  expect(await post('/v1/track', { userId: 'numeric', event: 42, properties: { profile_id: 'ko-numeric' } })).toEqual(
+    expect.objectContaining(OK)
+  )
+  const [record] = await recordsOf('numeric')
+  expect(record).toMatchObject({ type: 'track', event: '42', action: 'track', outcome: 'delivered' })
+  expect((record.request?.body as { events: { event: unknown }[] }).events.map((entry) => entry.event)).toEqual(['42'])
+})
+
+test('a call without messageId refused at ingest: its record has the api- messageId enrichment gives', async () => {
+  expect(await post('/v1/identify', { userId: 'no-id', traits: 'vip' })).toEqual(expect.objectContaining(OK))
+  const [record] = await recordsOf('no-id')
+  expect(record.outcome).toBe('failed on ingest')
+  expect(record.messageId).toMatch(/^api-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+  expect(record.payload.messageId).toBeUndefined()
+})

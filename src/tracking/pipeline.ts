@@ -9,7 +9,7 @@ import type { Settings } from '../destinations/koala-cloud/generated-types'
 import { enableBatchingOf, mappingProblem, mappingShapeProblem, unprocessableEvent } from '../server/event-checks'
 import { cleanMessage, toExchanges } from '../server/exchanges'
 import type { Exchange } from '../server/exchanges'
-import { enrich, ingestFailure } from './enrich'
+import { enrich, ingestFailure, messageIdOf } from './enrich'
 import type { Arrival, IngestFailure } from './enrich'
 
 /**
@@ -109,6 +109,12 @@ const OUTCOME_ORDER: Exclude<Outcome, 'pending'>[] = [
 ]
 
 const thousands = (count: number) => count.toLocaleString('en-US')
+
+/** A track call's event name as delivered: a number or boolean (`42`) reaches Koala as its text (`"42"`). */
+function eventName(value: unknown): string | undefined {
+  if (typeof value === 'string') return value || undefined
+  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined
+}
 
 /** The public key used when neither `--config` nor `KOALA_PUBLIC_KEY` gives one (the sandbox takes any key). */
 export const LOCAL_PUBLIC_KEY = 'pk_local_segment'
@@ -298,7 +304,12 @@ export class Pipeline {
   /** Records a call Segment answers 200 for and then drops (unknown write key, over 2,500 in a batch, ...). */
   refuseAtIngest(call: JSONObject, failure: IngestFailure, receivedAt: string): void {
     const { writeKey: _writeKey, ...shown } = call
-    this.finish(this.newRecord(shown, receivedAt), 'failed on ingest', { reason: failure.reason, code: failure.code })
+    // The record names the event by the messageId enrichment would have given it; the payload stays as sent.
+    this.finish(this.newRecord(shown, receivedAt), 'failed on ingest', {
+      messageId: messageIdOf(call),
+      reason: failure.reason,
+      code: failure.code
+    })
   }
 
   /** Records a request refused as a whole with 400 (its events never entered the pipeline). */
@@ -383,7 +394,7 @@ export class Pipeline {
       id: this.nextId++,
       messageId: text(payload.messageId),
       type: text(payload.type),
-      ...(payload.type === 'track' && text(payload.event) ? { event: text(payload.event) } : {}),
+      ...(payload.type === 'track' && eventName(payload.event) ? { event: eventName(payload.event) } : {}),
       receivedAt,
       ...(action ? { action } : {}),
       outcome: 'pending',
