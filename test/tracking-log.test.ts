@@ -62,3 +62,17 @@ test('a request refused as a whole is logged with the messageIds it carried', as
     '[tracking] POST /v1/batch 400'
   ])
 })
+
+test('a refused batch of many events logs its first 20 messageIds and how many more', async () => {
+  const lines: string[] = []
+  rig = await startRig({ log: (line) => lines.push(line) })
+  const batch = Array.from({ length: 25 }, (_, n) => ({ type: 'track', messageId: `m-${n}`, event: 'E', userId: 'u' }))
+  const response = await fetch(`${rig.api.url}/v1/b`, { method: 'POST', body: JSON.stringify({ batch }) })
+  expect(response.status).toBe(400)
+  const ids = batch.slice(0, 20).map((call) => call.messageId)
+  expect(lines[0]).toBe(
+    `[tracking] POST /v1/b refused with 400: An invalid write key was provided (messageIds: ${ids.join(
+      ', '
+    )} and 5 more)`
+  )
+})

@@ -316,8 +316,11 @@ export class Pipeline {
   refuseRequest(path: string, status: number, reason: string, events?: RefusedRequest['events']): void {
     this.refused.unshift({ at: new Date().toISOString(), path, status, reason, ...(events ? { events } : {}) })
     if (this.log) {
-      const ids = events?.length
-        ? ` (messageIds: ${events.map((event) => event.messageId ?? '(none)').join(', ')})`
+      // A line stays readable for a batch of thousands: the first 20 ids, then how many more (all are in the view).
+      const shown = (events ?? []).slice(0, 20).map((event) => event.messageId ?? '(none)')
+      const more = (events?.length ?? 0) - shown.length
+      const ids = shown.length
+        ? ` (messageIds: ${shown.join(', ')}${more > 0 ? ` and ${thousands(more)} more` : ''})`
         : ''
       this.log(`[tracking] POST ${path} refused with ${status}: ${reason}${ids}`)
     }
