@@ -59,9 +59,46 @@ test('a call over 32 KB: 400 "Exceed payload limit"; the batch endpoint takes th
   const inBatch = await post('/v1/batch', { batch: [{ type: 'track', ...call }] })
   expect(inBatch).toMatchObject({
     status: 400,
-    body: { success: false, message: 'Exceed payload limit: batch[0] is over 32768 bytes, the limit per event.' }
+    body: {
+      success: false,
+      message:
+        `Exceed payload limit: batch[0] is ${JSON.stringify({ type: 'track', ...call }).length.toLocaleString(
+          'en-US'
+        )} ` +
+        "bytes, over Segment's 32 KB (32768 bytes) per event: Segment refuses the whole batch with 400, so its one " +
+        'event was not accepted.'
+    }
   })
-  expect(rig.api.pipeline.view().refusedRequests[0]).toMatchObject({ path: '/v1/batch', status: 400 })
+  expect(rig.api.pipeline.view().refusedRequests[0]).toMatchObject({
+    path: '/v1/batch',
+    status: 400,
+    events: [{ type: 'track' }]
+  })
+})
+
+test('one event over 32 KB in a batch: 400 for the whole batch, recorded with every messageId it carried', async () => {
+  const small = (n: number) => ({ type: 'track', messageId: `m-small-${n}`, userId: 'lost', event: 'E' })
+  const big = { type: 'identify', messageId: 'm-big', userId: 'lost', traits: { blob: 'z'.repeat(40 * 1024) } }
+  const size = Buffer.byteLength(JSON.stringify(big)).toLocaleString('en-US')
+  const message =
+    `Exceed payload limit: batch[1] (messageId "m-big") is ${size} bytes, over Segment's 32 KB (32768 bytes) per ` +
+    'event: Segment refuses the whole batch with 400, so none of its 3 events was accepted.'
+  expect(await post('/v1/b', { batch: [small(1), big, small(2)] })).toMatchObject({
+    status: 400,
+    body: { success: false, message }
+  })
+  expect(rig.api.pipeline.view().refusedRequests[0]).toEqual({
+    at: expect.any(String),
+    path: '/v1/b',
+    status: 400,
+    reason: message,
+    events: [
+      { messageId: 'm-small-1', type: 'track' },
+      { messageId: 'm-big', type: 'identify' },
+      { messageId: 'm-small-2', type: 'track' }
+    ]
+  })
+  expect(await recordsOf('lost')).toEqual([])
 })
 
 test('a batch request over 500 KB: 400', async () => {
@@ -241,4 +278,21 @@ test('after a drain, events are buffered again: three identifies of one person b
   expect(bodies.map((body) => [body.email, body.identifies.map((entry) => entry.message_id)])).toEqual([
     ['again@example.com', ['again-1', 'again-2', 'again-3']]
   ])
+})
+
+test('a numeric track event name: delivered as "42", and its record names it "42"', async () => {
+  expect(await post('/v1/track', { userId: 'numeric', event: 42, properties: { profile_id: 'ko-numeric' } })).toEqual(
+    expect.objectContaining(OK)
+  )
+  const [record] = await recordsOf('numeric')
+  expect(record).toMatchObject({ type: 'track', event: '42', action: 'track', outcome: 'delivered' })
+  expect((record.request?.body as { events: { event: unknown }[] }).events.map((entry) => entry.event)).toEqual(['42'])
+})
+
+test('a call without messageId refused at ingest: its record has the api- messageId enrichment gives', async () => {
+  expect(await post('/v1/identify', { userId: 'no-id', traits: 'vip' })).toEqual(expect.objectContaining(OK))
+  const [record] = await recordsOf('no-id')
+  expect(record.outcome).toBe('failed on ingest')
+  expect(record.messageId).toMatch(/^api-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+  expect(record.payload.messageId).toBeUndefined()
 })

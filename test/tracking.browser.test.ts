@@ -127,18 +127,37 @@ test("the Actions Tester's Event Delivery section lists those events, their outc
   })
   try {
     const page = await browser.newPage()
+    await page.setViewport({ width: 1280, height: 900 })
     await page.goto(`${server.url}/`)
     await page.waitForSelector('#delivery-events details')
+    fs.mkdirSync(path.join(__dirname, '..', 'test-output'), { recursive: true })
+    await page.screenshot({ path: path.join(__dirname, '..', 'test-output', 'tracking-delivery.png'), fullPage: true })
     const shown = await page.evaluate(() => ({
       status: document.getElementById('delivery-status')?.textContent,
       rows: Array.from(document.querySelectorAll('.delivery-counts tbody tr')).map((row) =>
         Array.from(row.children).map((cell) => cell.textContent)
       ),
-      events: Array.from(document.querySelectorAll('#delivery-events summary')).map((summary) =>
-        summary.textContent?.replace(/ · [^·]+$/, '')
-      ),
-      request: document.querySelector('#delivery-events details[data-outcome="delivered"] h4')?.textContent
+      // The collapsed rows: the line without its receivedAt, and the reason under it.
+      events: Array.from(document.querySelectorAll('#delivery-events summary')).map((summary) => [
+        summary.querySelector('.delivery-line')?.textContent?.replace(/ · [^·]+$/, ''),
+        summary.querySelector('.delivery-summary-reason')?.textContent
+      ]),
+      request: document.querySelector('#delivery-events details[data-outcome="delivered"] h4')?.textContent,
+      // Where a user finds it: a link at the top of the page, the section before the sandbox's, whose bodies scroll.
+      link: document.querySelector('header nav a')?.getAttribute('href'),
+      beforeSandbox:
+        ((document.getElementById('delivery') as Node).compareDocumentPosition(
+          document.getElementById('sandbox') as Node
+        ) &
+          Node.DOCUMENT_POSITION_FOLLOWING) !==
+        0,
+      sandboxScroll: [
+        getComputedStyle(document.getElementById('sandbox-bodies') as Element).maxHeight,
+        getComputedStyle(document.getElementById('sandbox-bodies') as Element).overflowY
+      ]
     }))
+    const ids = Object.fromEntries(rig.api.pipeline.view().events.map((record) => [record.type, record.messageId]))
+    const short = (reason: string) => (reason.length > 160 ? `${reason.slice(0, 160)}…` : reason)
     expect(shown).toEqual({
       status: `Point Segment's libraries at ${rig.api.url}/v1: 4 events so far, the last 4 below (newest first).`,
       rows: [
@@ -148,13 +167,17 @@ test("the Actions Tester's Event Delivery section lists those events, their outc
         ['track', '0', '1', '0', '0', '0']
       ],
       events: [
-        'delivered group → group · 1 attempt',
-        'skipped page → page · 1 attempt',
-        'skipped track "Report Exported" → track · 1 attempt',
-        'delivered identify → identify · 1 attempt'
+        [`delivered group → group · ${ids.group} · 1 attempt`, null],
+        [`skipped page → page · ${ids.page} · 1 attempt`, short(ANALYTICS_JS_PAGE_SKIP_MESSAGE)],
+        [`skipped track "Report Exported" → track · ${ids.track} · 1 attempt`, short(ANALYTICS_JS_SKIP_MESSAGE)],
+        [`delivered identify → identify · ${ids.identify} · 1 attempt`, null]
       ],
-      request: `Request to Koala: POST ${rig.sandbox.url}/web/projects/pk_t…/accounts/batch`
+      request: `Request to Koala: POST ${rig.sandbox.url}/web/projects/pk_t…/accounts/batch`,
+      link: '#delivery',
+      beforeSandbox: true,
+      sandboxScroll: ['640px', 'auto']
     })
+    expect(Object.values(ids).every((id) => typeof id === 'string' && id.length > 0)).toBe(true)
   } finally {
     await server.close()
   }

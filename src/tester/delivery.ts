@@ -9,6 +9,7 @@ type Json = Record<string, unknown>
 
 interface Record_ {
   id: number
+  messageId?: string
   type?: string
   event?: string
   action?: string
@@ -53,15 +54,31 @@ function countsTable(byAction: Record<string, Record<string, number>>, pending: 
   )
 }
 
+/** Outcomes whose collapsed row shows why. */
+const WHY_SHOWN = ['skipped', 'failed', 'failed on ingest']
+/** Characters of a reason shown in a collapsed row. */
+const SHORT_REASON = 160
+
+function shortReason(record: Record_): string | undefined {
+  const reason =
+    record.reason && record.reason.length > SHORT_REASON ? `${record.reason.slice(0, SHORT_REASON)}…` : record.reason
+  if (record.code && reason) return `${record.code}: ${reason}`
+  return record.code ?? reason
+}
+
 function eventItem(record: Record_): HTMLElement {
   const what = record.type === 'track' && record.event ? `track "${record.event}"` : record.type ?? '(no type)'
   const where = record.action ? ` → ${record.action}` : ''
-  const summary = el(
-    'summary',
-    {},
+  const id = record.messageId ? ` · ${record.messageId}` : ''
+  const line = el(
+    'span',
+    { class: 'delivery-line' },
     el('span', { class: `outcome outcome-${record.outcome.replace(/\s+/g, '-')}` }, record.outcome),
-    ` ${what}${where} · ${record.attempts} attempt${record.attempts === 1 ? '' : 's'} · ${record.receivedAt}`
+    ` ${what}${where}${id} · ${record.attempts} attempt${record.attempts === 1 ? '' : 's'} · ${record.receivedAt}`
   )
+  // Why it was not delivered, in the collapsed row: the code and the reason's first words.
+  const why = WHY_SHOWN.includes(record.outcome) ? shortReason(record) : undefined
+  const summary = el('summary', {}, line, ...(why ? [el('span', { class: 'delivery-summary-reason' }, why)] : []))
   const parts: HTMLElement[] = []
   if (record.reason)
     parts.push(el('p', { class: 'delivery-reason' }, record.code ? `${record.code}: ${record.reason}` : record.reason))

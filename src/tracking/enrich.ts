@@ -82,6 +82,11 @@ export interface Arrival {
   clientSide: boolean
 }
 
+/** The call's `messageId` when it is a non-empty string, else the `api-<uuid>` Segment gives it (see {@link enrich}). */
+export function messageIdOf(call: JSONObject): string {
+  return typeof call.messageId === 'string' && call.messageId.trim() !== '' ? call.messageId : `api-${randomUUID()}`
+}
+
 /**
  * The event as a destination receives it from Segment:
  * - `messageId` kept, else `api-<uuid>` (Segment adds one, HTTP: "automatically added to all payloads"; its format is
@@ -118,8 +123,7 @@ export function enrich(input: JSONObject, arrival: Arrival): JSONObject {
   if (arrival.ip && context.ip === undefined && (arrival.clientSide || context.direct === true)) {
     context.ip = arrival.ip
   }
-  const messageId =
-    typeof event.messageId === 'string' && event.messageId.trim() !== '' ? event.messageId : `api-${randomUUID()}`
+  const messageId = messageIdOf(event)
   return {
     ...event,
     messageId,

@@ -9,7 +9,7 @@ import type { Settings } from '../destinations/koala-cloud/generated-types'
 import { enableBatchingOf, mappingProblem, mappingShapeProblem, unprocessableEvent } from '../server/event-checks'
 import { cleanMessage, toExchanges } from '../server/exchanges'
 import type { Exchange } from '../server/exchanges'
-import { enrich, ingestFailure } from './enrich'
+import { enrich, ingestFailure, messageIdOf } from './enrich'
 import type { Arrival, IngestFailure } from './enrich'
 
 /**
@@ -78,6 +78,11 @@ export interface PipelineOptions {
   /** Records kept for the delivery view (default 1,000); counts cover every event. */
   keep?: number
   random?: () => number
+  /**
+   * Where the `[tracking]` lines go (default: nowhere): one line per request (the Tracking API's), one per event that
+   * ends `failed` and per request refused as a whole, and on {@link Pipeline.close} the final outcomes per action.
+   */
+  log?: (line: string) => void
 }
 
 /** Default buffer time of a batching action, in milliseconds. */
@@ -93,6 +98,23 @@ const RETRY_MAX_MS = 5000
 const EVENTS_IN_FLIGHT = 50
 /** Message ids remembered for de-duplication (Segment: at least 24 hours' worth, src/guides/duplicate-data.md). */
 const DEDUP_MEMORY = 100_000
+
+/** The order of outcomes in {@link Pipeline.summary}. */
+const OUTCOME_ORDER: Exclude<Outcome, 'pending'>[] = [
+  'delivered',
+  'skipped',
+  'failed',
+  'failed on ingest',
+  'unsubscribed'
+]
+
+const thousands = (count: number) => count.toLocaleString('en-US')
+
+/** A track call's event name as delivered: a number or boolean (`42`) reaches Koala as its text (`"42"`). */
+function eventName(value: unknown): string | undefined {
+  if (typeof value === 'string') return value || undefined
+  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined
+}
 
 /** The public key used when neither `--config` nor `KOALA_PUBLIC_KEY` gives one (the sandbox takes any key). */
 export const LOCAL_PUBLIC_KEY = 'pk_local_segment'
@@ -181,13 +203,22 @@ function parsedBody(text: string): unknown {
   }
 }
 
+/** A request refused as a whole; `events` are the calls it carried when its body parsed (none of them accepted). */
+export interface RefusedRequest {
+  at: string
+  path: string
+  status: number
+  reason: string
+  events?: { messageId?: string; type?: string }[]
+}
+
 /** The delivery view's summary: counts per action and outcome, and the last records. */
 export interface DeliveriesView {
   counts: { total: Record<string, number>; byAction: Record<string, Record<string, number>> }
   /** Events without a final outcome yet (buffered, in flight or waiting for a retry). */
   pending: number
   /** Requests refused as a whole (400), which never became events. */
-  refusedRequests: { at: string; path: string; status: number; reason: string }[]
+  refusedRequests: RefusedRequest[]
   /** Newest first. */
   events: DeliveryRecord[]
 }
@@ -213,6 +244,7 @@ export class Pipeline {
   private pendingCount = 0
   private idleWaiters: (() => void)[] = []
   private draining = false
+  private readonly log?: (line: string) => void
 
   /** @throws Error for a `config` that {@link routesOf} refuses. */
   constructor(options: PipelineOptions = {}) {
@@ -228,6 +260,7 @@ export class Pipeline {
     this.retryWindowMs = options.retryWindowMs ?? DEFAULT_RETRY_WINDOW_MS
     this.keep = options.keep ?? 1000
     this.random = options.random ?? Math.random
+    this.log = options.log
   }
 
   /**
@@ -271,12 +304,26 @@ export class Pipeline {
   /** Records a call Segment answers 200 for and then drops (unknown write key, over 2,500 in a batch, ...). */
   refuseAtIngest(call: JSONObject, failure: IngestFailure, receivedAt: string): void {
     const { writeKey: _writeKey, ...shown } = call
-    this.finish(this.newRecord(shown, receivedAt), 'failed on ingest', { reason: failure.reason, code: failure.code })
+    // The record names the event by the messageId enrichment would have given it; the payload stays as sent.
+    this.finish(this.newRecord(shown, receivedAt), 'failed on ingest', {
+      messageId: messageIdOf(call),
+      reason: failure.reason,
+      code: failure.code
+    })
   }
 
   /** Records a request refused as a whole with 400 (its events never entered the pipeline). */
-  refuseRequest(path: string, status: number, reason: string): void {
-    this.refused.unshift({ at: new Date().toISOString(), path, status, reason })
+  refuseRequest(path: string, status: number, reason: string, events?: RefusedRequest['events']): void {
+    this.refused.unshift({ at: new Date().toISOString(), path, status, reason, ...(events ? { events } : {}) })
+    if (this.log) {
+      // A line stays readable for a batch of thousands: the first 20 ids, then how many more (all are in the view).
+      const shown = (events ?? []).slice(0, 20).map((event) => event.messageId ?? '(none)')
+      const more = (events?.length ?? 0) - shown.length
+      const ids = shown.length
+        ? ` (messageIds: ${shown.join(', ')}${more > 0 ? ` and ${thousands(more)} more` : ''})`
+        : ''
+      this.log(`[tracking] POST ${path} refused with ${status}: ${reason}${ids}`)
+    }
     this.refused.length = Math.min(this.refused.length, 100)
   }
 
@@ -304,6 +351,40 @@ export class Pipeline {
     this.draining = false
   }
 
+  /** Events without a final outcome yet. */
+  get pending(): number {
+    return this.pendingCount
+  }
+
+  /**
+   * What closing prints: `[tracking] 1,000 events: 790 delivered, 10 failed, 200 unsubscribed`, then one line per
+   * action (`(no action)` for events no action took), outcomes in a fixed order.
+   */
+  summary(): string[] {
+    const phrase = (counts: Record<string, number>) =>
+      OUTCOME_ORDER.filter((outcome) => counts[outcome])
+        .map((outcome) => `${thousands(counts[outcome])} ${outcome}`)
+        .join(', ')
+    const all = Object.values(this.total).reduce((sum, count) => sum + count, 0)
+    if (all === 0) return ['[tracking] 0 events received.']
+    const lines = [`[tracking] ${thousands(all)} ${all === 1 ? 'event' : 'events'}: ${phrase(this.total)}`]
+    for (const [action, counts] of Object.entries(this.byAction).sort(([a], [b]) => a.localeCompare(b))) {
+      lines.push(`[tracking]   ${action === '(none)' ? '(no action)' : action}: ${phrase(counts)}`)
+    }
+    return lines
+  }
+
+  /**
+   * Closing: logs `[tracking] draining N events` when some have no final outcome yet, {@link drain}s, then logs
+   * {@link summary}, so no outcome is lost on Ctrl-C.
+   */
+  async close(): Promise<void> {
+    const pending = this.pendingCount
+    if (pending > 0) this.log?.(`[tracking] draining ${thousands(pending)} ${pending === 1 ? 'event' : 'events'}`)
+    await this.drain()
+    if (this.log) for (const line of this.summary()) this.log(line)
+  }
+
   private remember(messageId: string): void {
     this.seen.add(messageId)
     this.seenOrder.push(messageId)
@@ -316,7 +397,7 @@ export class Pipeline {
       id: this.nextId++,
       messageId: text(payload.messageId),
       type: text(payload.type),
-      ...(payload.type === 'track' && text(payload.event) ? { event: text(payload.event) } : {}),
+      ...(payload.type === 'track' && eventName(payload.event) ? { event: eventName(payload.event) } : {}),
       receivedAt,
       ...(action ? { action } : {}),
       outcome: 'pending',
@@ -339,6 +420,10 @@ export class Pipeline {
 
   private settle(pending: Pending, outcome: 'delivered' | 'skipped' | 'failed', details: Partial<DeliveryRecord>) {
     this.finish(pending.record, outcome, details)
+    if (outcome === 'failed' && this.log) {
+      const { messageId, action, reason } = pending.record
+      this.log(`[tracking] ${action as string} failed for messageId ${JSON.stringify(messageId)}: ${reason as string}`)
+    }
     this.pendingCount--
     if (this.pendingCount === 0) this.idleWaiters.splice(0).forEach((resolve) => resolve())
   }

@@ -6,7 +6,7 @@ import { isAllowedOrigin } from '../server/server'
 import { listenOnLoopback, loopbackHostOnly } from '../lib/loopback'
 import type { LoopbackServer } from '../lib/loopback'
 import { Pipeline } from './pipeline'
-import type { PipelineOptions } from './pipeline'
+import type { PipelineOptions, RefusedRequest } from './pipeline'
 
 /**
  * A local Segment Tracking API (`api.segment.io/v1`) that Segment's own libraries can be pointed at unchanged, feeding
@@ -24,12 +24,15 @@ import type { PipelineOptions } from './pipeline'
  *   recorded as "failed on ingest" (HTTP, "Errors"; the drops observed live and listed in Delivery Overview).
  * - CORS for any origin on the intake (analytics.js 1.84 sends `Authorization` and `X-Retry-Count`, which need a
  *   preflight); the delivery view only for local pages.
- * - `GET /v1/deliveries`: {@link Pipeline.view}, `?limit=N` newest records.
+ * - `GET /v1/deliveries`: {@link Pipeline.view}, the newest {@link DELIVERIES_PAGE} records, `?limit=N` up to the
+ *   1,000 kept (each record repeats its Koala request: all 1,000 weigh megabytes).
  */
 
 /** 32 KB per call and per batched event, 500 KB per batch request; KB is 1,024 bytes as analytics-node counts it. */
 export const MAX_CALL_BYTES = 32 * 1024
 export const MAX_BATCH_BYTES = 500 * 1024
+/** Records `GET /v1/deliveries` returns without `?limit=`. */
+export const DELIVERIES_PAGE = 100
 /** HTTP: "Each batch request can only have up to 2500 events". */
 export const MAX_BATCH_EVENTS = 2500
 
@@ -56,8 +59,6 @@ export interface TrackingApiOptions extends PipelineOptions {
   /** The source's write key; any non-empty key when absent (a local source that takes everything). */
   writeKey?: string
   pipeline?: Pipeline
-  /** One line per request (default: nowhere). */
-  log?: (line: string) => void
 }
 
 /** Segment's answer to an empty or missing write key (observed live; no Segment doc gives it). */
@@ -82,13 +83,42 @@ function byteLength(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8')
 }
 
+/** A request refused as a whole; `events` are the calls its body held, when it parsed. */
 class Refusal extends Error {
-  constructor(readonly status: number, readonly body: { success: false; message: string; code?: string }) {
+  constructor(
+    readonly status: number,
+    readonly body: { success: false; message: string; code?: string },
+    readonly events?: RefusedRequest['events']
+  ) {
     super(body.message)
   }
 }
 
-const failure = (message: string) => new Refusal(400, { success: false, message })
+const failure = (message: string, events?: RefusedRequest['events']) =>
+  new Refusal(400, { success: false, message }, events)
+
+const text = (value: unknown) => (typeof value === 'string' ? value : undefined)
+
+/** The messageId and type of each call a parsed body holds (a batch's items, or the one call). */
+function eventsOf(body: unknown, single: string | undefined): RefusedRequest['events'] {
+  if (!isObject(body)) return undefined
+  const calls = single ? [{ ...body, type: single }] : Array.isArray(body.batch) ? body.batch : undefined
+  return calls?.map((call) => {
+    const item = isObject(call) ? call : {}
+    return {
+      ...(text(item.messageId) ? { messageId: text(item.messageId) } : {}),
+      ...(text(item.type) ? { type: text(item.type) } : {})
+    }
+  })
+}
+
+function parsedOrUndefined(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString('utf8')) as unknown
+  } catch {
+    return undefined
+  }
+}
 
 /** Builds the Tracking API's express app and its pipeline (not listening). */
 export function createTrackingApi(options: TrackingApiOptions = {}): { app: express.Express; pipeline: Pipeline } {
@@ -110,7 +140,7 @@ export function createTrackingApi(options: TrackingApiOptions = {}): { app: expr
     if (origin && !isAllowedOrigin(origin)) return void res.status(403).json({ success: false, message: 'Forbidden.' })
     if (origin) res.set('Access-Control-Allow-Origin', origin).vary('Origin')
     const limit = Number(req.query.limit)
-    res.json(pipeline.view(Number.isInteger(limit) && limit > 0 ? limit : undefined))
+    res.json(pipeline.view(Number.isInteger(limit) && limit > 0 ? limit : DELIVERIES_PAGE))
   })
 
   // CORS for the intake: Segment's API is called from any site. Source for the headers: AN fetch-dispatcher.ts.
@@ -136,7 +166,8 @@ export function createTrackingApi(options: TrackingApiOptions = {}): { app: expr
     const limit = single ? MAX_CALL_BYTES : MAX_BATCH_BYTES
     if (raw.length > limit) {
       throw failure(
-        `Exceed payload limit: this ${single ? 'call' : 'batch'} is ${raw.length} bytes; the limit is ${limit} bytes.`
+        `Exceed payload limit: this ${single ? 'call' : 'batch'} is ${raw.length} bytes; the limit is ${limit} bytes.`,
+        eventsOf(parsedOrUndefined(raw), single)
       )
     }
     let body: unknown
@@ -148,7 +179,7 @@ export function createTrackingApi(options: TrackingApiOptions = {}): { app: expr
     if (!isObject(body)) throw failure('Invalid JSON: the body must be a JSON object.')
     const request = body as JSONObject
     const key = writeKeyOf(req, request)
-    if (!key) throw new Refusal(400, INVALID_WRITE_KEY)
+    if (!key) throw new Refusal(400, INVALID_WRITE_KEY, eventsOf(request, single))
 
     let calls: JSONObject[]
     if (single) {
@@ -159,7 +190,20 @@ export function createTrackingApi(options: TrackingApiOptions = {}): { app: expr
       // No item of a body within 32 KB can be over it: only larger bodies are measured item by item.
       const big = raw.length <= MAX_CALL_BYTES ? -1 : calls.findIndex((call) => byteLength(call) > MAX_CALL_BYTES)
       if (big !== -1) {
-        throw failure(`Exceed payload limit: batch[${big}] is over ${MAX_CALL_BYTES} bytes, the limit per event.`)
+        // HTTP, "Max request size": "Segment's API responds with 400 Bad Request if these limits are exceeded", for
+        // the whole request; the reason names the event so the user knows which one to shrink and which were lost.
+        const events = eventsOf(request, single) ?? []
+        const id = events[big].messageId
+        const count = calls.length
+        throw failure(
+          `Exceed payload limit: batch[${big}]${id ? ` (messageId ${JSON.stringify(id)})` : ''} is ` +
+            `${byteLength(calls[big]).toLocaleString('en-US')} bytes, over Segment's 32 KB (${MAX_CALL_BYTES} bytes) ` +
+            `per event: Segment refuses the whole batch with 400, so ` +
+            (count === 1
+              ? 'its one event was not accepted.'
+              : `none of its ${count.toLocaleString('en-US')} events was accepted.`),
+          events
+        )
       }
     }
     const arrival = {
@@ -202,7 +246,7 @@ export function createTrackingApi(options: TrackingApiOptions = {}): { app: expr
         success: false,
         message: String(err?.message)
       })
-    pipeline.refuseRequest(req.path, refusal.status, refusal.body.message)
+    pipeline.refuseRequest(req.path, refusal.status, refusal.body.message, refusal.events)
     res.status(refusal.status).json(refusal.body)
   })
 
@@ -212,7 +256,10 @@ export function createTrackingApi(options: TrackingApiOptions = {}): { app: expr
 /** A running Tracking API. */
 export interface RunningTrackingApi extends LoopbackServer {
   pipeline: Pipeline
-  /** Stops taking calls, delivers everything buffered (retries included), then stops listening. */
+  /**
+   * Stops taking calls, delivers everything buffered (retries included), logs the final outcomes per action
+   * ({@link Pipeline.close}), then stops listening.
+   */
   close: () => Promise<void>
 }
 
@@ -230,7 +277,7 @@ export async function startTrackingApi(port: number, options: TrackingApiOptions
     close: async () => {
       const closed = new Promise<void>((resolve) => server.server.close(() => resolve()))
       server.server.closeIdleConnections()
-      await pipeline.drain()
+      await pipeline.close()
       server.server.closeAllConnections()
       await closed
     }
