@@ -34,16 +34,24 @@ export interface TooDeep {
  */
 export function findTooDeep(value: unknown, limit: number = MAX_NESTING_DEPTH): TooDeep | undefined {
   if (value === null || typeof value !== 'object') return undefined
-  const stack: { value: object; depth: number; under?: string }[] = [{ value, depth: 1 }]
-  while (stack.length > 0) {
-    const item = stack.pop()!
-    if (item.depth > limit) return { under: item.under }
-    const entries: [string, unknown][] = Array.isArray(item.value)
-      ? item.value.map((child, index): [string, unknown] => [String(index), child])
-      : Object.entries(item.value)
-    for (const [key, child] of entries) {
+  // Three parallel stacks rather than an object and an array of entries per node: the local Segment pipeline runs
+  // this on every event it takes. Children are pushed in key order and popped last first, as before.
+  const values: object[] = [value]
+  const depths: number[] = [1]
+  const unders: (string | undefined)[] = [undefined]
+  while (values.length > 0) {
+    const node = values.pop() as Record<string, unknown> | unknown[]
+    const depth = depths.pop() as number
+    const under = unders.pop()
+    if (depth > limit) return { under }
+    const keys = Array.isArray(node) ? undefined : Object.keys(node)
+    const count = keys ? keys.length : (node as unknown[]).length
+    for (let i = 0; i < count; i++) {
+      const child = keys ? (node as Record<string, unknown>)[keys[i]] : (node as unknown[])[i]
       if (child === null || typeof child !== 'object') continue
-      stack.push({ value: child, depth: item.depth + 1, under: item.depth === 1 ? key : item.under })
+      values.push(child)
+      depths.push(depth + 1)
+      unders.push(depth === 1 ? (keys ? keys[i] : String(i)) : under)
     }
   }
   return undefined

@@ -104,7 +104,9 @@ export function messageIdOf(call: JSONObject): string {
  * - `context.library` and everything else as sent.
  */
 export function enrich(input: JSONObject, arrival: Arrival): JSONObject {
-  const { writeKey: _writeKey, ...event } = input
+  // A copy without writeKey only when there is one (analytics.js sends it, analytics-node does not): the result below
+  // is a copy anyway, and this runs on every event.
+  const event = 'writeKey' in input ? withoutWriteKey(input) : input
   const batch = arrival.batch ?? {}
   const context: JSONObject = {
     ...(isObject(batch.context) ? batch.context : {}),
@@ -134,6 +136,11 @@ export function enrich(input: JSONObject, arrival: Arrival): JSONObject {
     receivedAt,
     timestamp
   }
+}
+
+function withoutWriteKey(input: JSONObject): JSONObject {
+  const { writeKey: _writeKey, ...event } = input
+  return event
 }
 
 function asObject(value: unknown): JSONObject {
