@@ -90,15 +90,10 @@ export interface SandboxStats {
    * Company requests (`/accounts/batch`), apart from the person requests counted above; `rejected` and `faults` are
    * this endpoint's share of the totals above, `uniqueMessageIds` and `duplicates` count its entries alone.
    */
-  accounts: {
-    requests: number
-    accepted: number
-    entries: number
-    rejected: Record<string, number>
-    faults: Record<string, number>
-    uniqueMessageIds: number
-    duplicates: number
-  }
+  accounts: Pick<
+    SandboxStats,
+    'requests' | 'accepted' | 'entries' | 'rejected' | 'faults' | 'uniqueMessageIds' | 'duplicates'
+  >
 }
 
 /** A running sandbox. */
