@@ -101,6 +101,32 @@ test('one event over 32 KB in a batch: 400 for the whole batch, recorded with ev
   expect(await recordsOf('lost')).toEqual([])
 })
 
+test('a batch event under 32 KB as sent but over it as JSON (numbers written short): 400, as Segment measures it', async () => {
+  const numbers = {
+    type: 'track',
+    messageId: 'm-numbers',
+    userId: 'short',
+    event: 'E',
+    properties: { n: [] as number[] }
+  }
+  numbers.properties.n = Array.from({ length: 1600 }, () => 9e20)
+  const sent = JSON.stringify({ batch: [numbers] }).replace(/900000000000000000000/g, '9e20')
+  expect(Buffer.byteLength(sent)).toBeLessThan(32 * 1024)
+  const size = Buffer.byteLength(JSON.stringify(numbers))
+  expect(size).toBeGreaterThan(32 * 1024)
+  expect(await post('/v1/batch', sent)).toMatchObject({
+    status: 400,
+    body: {
+      success: false,
+      message:
+        `Exceed payload limit: batch[0] (messageId "m-numbers") is ${size.toLocaleString('en-US')} bytes, over ` +
+        "Segment's 32 KB (32768 bytes) per event: Segment refuses the whole batch with 400, so its one event was not " +
+        'accepted.'
+    }
+  })
+  expect(await recordsOf('short')).toEqual([])
+})
+
 test('a batch request over 500 KB: 400', async () => {
   const batch = Array.from({ length: 20 }, (_, index) => ({
     type: 'track',

@@ -9,7 +9,7 @@ import type { Settings } from '../destinations/koala-cloud/generated-types'
 import { enableBatchingOf, mappingProblem, mappingShapeProblem, unprocessableEvent } from '../server/event-checks'
 import { cleanMessage, toExchanges } from '../server/exchanges'
 import type { Exchange } from '../server/exchanges'
-import { enrich, ingestFailure, messageIdOf } from './enrich'
+import { enrich, ingestFailure, messageIdOf, receivedAtText } from './enrich'
 import type { Arrival, IngestFailure } from './enrich'
 
 /**
@@ -268,7 +268,7 @@ export class Pipeline {
    * `messageId`, or enriches it and hands it to every action whose subscription matches.
    */
   ingest(call: JSONObject, arrival: Arrival): void {
-    const receivedAt = arrival.receivedAt.toISOString()
+    const receivedAt = receivedAtText(arrival)
     const failure = ingestFailure(call) ?? unprocessable(call)
     if (failure) return this.refuseAtIngest(call, failure, receivedAt)
     const event = enrich(call, arrival)

@@ -5,7 +5,9 @@ import type { NextFunction, Request, Response } from 'express'
 import { isAllowedOrigin } from '../server/server'
 import { listenOnLoopback, loopbackHostOnly } from '../lib/loopback'
 import type { LoopbackServer } from '../lib/loopback'
+import { receivedAtText } from './enrich'
 import { Pipeline } from './pipeline'
+import { batchCallSizes, MAX_SERIALISED_PER_RAW_BYTE } from './raw-sizes'
 import type { PipelineOptions, RefusedRequest } from './pipeline'
 
 /**
@@ -81,6 +83,23 @@ function writeKeyOf(req: Request, body: JSONObject): string | undefined {
 
 function byteLength(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8')
+}
+
+/**
+ * The index of the first call whose JSON is over {@link MAX_CALL_BYTES}, or -1. Serialising every call of every batch
+ * cost more than parsing the body, so a call is serialised only when its size as sent could be over the limit once
+ * serialised ({@link MAX_SERIALISED_PER_RAW_BYTE}); the answer is the same as serialising them all.
+ *
+ * @param items the body's `batch` array as parsed; `calls` the calls made of it (a non-object item becomes `{ type }`).
+ */
+function firstOversized(raw: Buffer, items: unknown[], calls: JSONObject[]): number {
+  const mayExceed = (bytes: number) => bytes * MAX_SERIALISED_PER_RAW_BYTE > MAX_CALL_BYTES
+  if (!mayExceed(raw.length)) return -1
+  const sizes = batchCallSizes(raw)
+  const known = sizes !== undefined && sizes.length === items.length
+  return calls.findIndex(
+    (call, index) => !(known && isObject(items[index]) && !mayExceed(sizes[index])) && byteLength(call) > MAX_CALL_BYTES
+  )
 }
 
 /** A request refused as a whole; `events` are the calls its body held, when it parsed. */
@@ -186,9 +205,9 @@ export function createTrackingApi(options: TrackingApiOptions = {}): { app: expr
       calls = [{ ...request, type: single }]
     } else {
       if (!Array.isArray(request.batch)) throw failure('Invalid JSON: a batch needs a "batch" array of calls.')
-      calls = request.batch.map((item) => (isObject(item) ? item : { type: item }))
-      // No item of a body within 32 KB can be over it: only larger bodies are measured item by item.
-      const big = raw.length <= MAX_CALL_BYTES ? -1 : calls.findIndex((call) => byteLength(call) > MAX_CALL_BYTES)
+      const items = request.batch
+      calls = items.map((item) => (isObject(item) ? item : { type: item }))
+      const big = firstOversized(raw, items, calls)
       if (big !== -1) {
         // HTTP, "Max request size": "Segment's API responds with 400 Bad Request if these limits are exceeded", for
         // the whole request; the reason names the event so the user knows which one to shrink and which were lost.
@@ -212,7 +231,7 @@ export function createTrackingApi(options: TrackingApiOptions = {}): { app: expr
       ip: req.socket.remoteAddress?.replace(/^::ffff:/, ''),
       clientSide: CLIENT_PATHS.has(kind)
     }
-    const at = receivedAt.toISOString()
+    const at = receivedAtText(arrival)
     if (calls.length === 0) {
       pipeline.refuseRequest(req.path, 200, 'empty_batch: the batch holds no calls.')
     } else if (configuredKey && key !== configuredKey) {

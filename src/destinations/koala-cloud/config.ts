@@ -18,6 +18,14 @@ export const KOALA_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'Content-Type': 'application/json'
 })
 
+/**
+ * actions-core's `skipResponseCloning`: its after-response step reads Koala's answer into `response.data` and
+ * `response.content` from the response itself, not from a clone of it (a second body stream per request). Every
+ * reader of Koala's answers here (this destination, the local server's exchanges, the tests) reads those two, never
+ * the body again. The monorepo's HubSpot and SendGrid destinations set it for the same reason.
+ */
+export const SKIP_RESPONSE_CLONING = true
+
 /** Per array of one request. Source: Koala's server-side API docs. */
 export const MAX_ENTRIES_PER_REQUEST = 30
 

@@ -6,7 +6,7 @@ import {
   PayloadValidationError
 } from '@segment/actions-core'
 import type { DestinationDefinition, ModifiedResponse } from '@segment/actions-core'
-import { koalaAppUrl, redactKey, requestTimeoutMs, SECRET_KEY_HELP, USER_AGENT } from './config'
+import { koalaAppUrl, redactKey, requestTimeoutMs, SECRET_KEY_HELP, SKIP_RESPONSE_CLONING, USER_AGENT } from './config'
 import { koalaError, networkError } from './errors'
 import { normaliseEmail } from './functions'
 import type { Settings } from './generated-types'
@@ -94,6 +94,7 @@ export const deletePerson: DestinationDefinition<Settings>['onDelete'] = async (
       body: JSON.stringify({ emails: [email] }),
       redirect: 'manual',
       throwHttpErrors: false,
+      skipResponseCloning: SKIP_RESPONSE_CLONING,
       timeout: requestTimeoutMs()
     })
   } catch (error) {

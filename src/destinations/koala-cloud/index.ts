@@ -1,6 +1,6 @@
 import type { DestinationDefinition } from '@segment/actions-core'
 import { defaultValues, InvalidAuthenticationError } from '@segment/actions-core'
-import { KOALA_HEADERS, PUBLIC_KEY_HELP, projectUrl, requestTimeoutMs } from './config'
+import { KOALA_HEADERS, PUBLIC_KEY_HELP, projectUrl, requestTimeoutMs, SKIP_RESPONSE_CLONING } from './config'
 import type { Settings } from './generated-types'
 import { deletePerson } from './deletion'
 import { isRetryable, koalaReason, networkError, redirectMessage } from './errors'
@@ -52,6 +52,7 @@ const destination: DestinationDefinition<Settings> = {
           headers: KOALA_HEADERS,
           redirect: 'manual',
           throwHttpErrors: false,
+          skipResponseCloning: SKIP_RESPONSE_CLONING,
           timeout: requestTimeoutMs()
         })
       } catch (error) {

@@ -1,6 +1,13 @@
 import { ErrorCodes, getErrorCodeFromHttpStatus, isObject, MultiStatusResponse } from '@segment/actions-core'
 import type { JSONObject, ModifiedResponse, RequestClient } from '@segment/actions-core'
-import { BATCH_CONCURRENCY, KOALA_HEADERS, MAX_ENTRIES_PER_REQUEST, projectUrl, requestTimeoutMs } from './config'
+import {
+  BATCH_CONCURRENCY,
+  KOALA_HEADERS,
+  MAX_ENTRIES_PER_REQUEST,
+  projectUrl,
+  requestTimeoutMs,
+  SKIP_RESPONSE_CLONING
+} from './config'
 import { duplicateMessageIdError, koalaError, networkError } from './errors'
 import { buildBody, ENDPOINT, preparePayload } from './functions'
 import type { ActionKind, Payloads, PreparedPayload, SkippedResult } from './functions'
@@ -34,6 +41,7 @@ async function postBody(request: RequestClient, target: Target, body: KoalaBody)
       body: JSON.stringify(body),
       redirect: 'manual',
       throwHttpErrors: false,
+      skipResponseCloning: SKIP_RESPONSE_CLONING,
       timeout: target.timeoutMs
     })
   } catch (error) {

@@ -477,6 +477,20 @@ describe('the request timeout', () => {
   })
 })
 
+describe("Koala's answer is read once (actions-core's skipResponseCloning)", () => {
+  it('perform reads the answer from the response itself and still returns it', async () => {
+    expectBody(body, 200, { ok: true, queued: 1 })
+    const { output, responses } = await runEvent('identify', event)
+    expect(output).toEqual({ ok: true, queued: 1 })
+    expect(responses).toHaveLength(1)
+    expect(responses[0].options.skipResponseCloning).toBe(true)
+    expect({ data: responses[0].data, content: responses[0].content }).toEqual({
+      data: { ok: true, queued: 1 },
+      content: '{"ok":true,"queued":1}'
+    })
+  })
+})
+
 describe('network failures (mocked by nock): retryable, key redacted', () => {
   const bob = identifyEvent('b1', { email: 'bob@example.com' })
   const bobBody = {
