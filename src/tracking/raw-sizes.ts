@@ -40,19 +40,19 @@ class Scanner {
 
   /** From an opening quote to past its closing one. */
   skipString(): void {
-    let from = this.at + 1
-    for (;;) {
-      const quote = this.raw.indexOf(QUOTE, from)
-      if (quote < 0) throw new Unsure()
-      let before = quote - 1
-      while (this.raw[before] === BACKSLASH) before--
-      from = quote + 1
-      // An odd run of backslashes escapes the quote; an even one escapes itself.
-      if ((quote - 1 - before) % 2 === 0) {
-        this.at = from
+    // A loop over the bytes, not Buffer.indexOf per quote: most strings are a few bytes long, and each indexOf call
+    // cost more than reading them.
+    const raw = this.raw
+    let at = this.at + 1
+    while (at < raw.length) {
+      const byte = raw[at]
+      if (byte === QUOTE) {
+        this.at = at + 1
         return
       }
+      at += byte === BACKSLASH ? 2 : 1
     }
+    throw new Unsure()
   }
 
   /** Past one value of any kind. */
@@ -68,17 +68,24 @@ class Scanner {
       }
       return
     }
+    const raw = this.raw
     let depth = 0
-    while (this.at < this.raw.length) {
-      const byte = this.raw[this.at]
+    let at = this.at
+    while (at < raw.length) {
+      const byte = raw[at]
       if (byte === QUOTE) {
+        this.at = at
         this.skipString()
+        at = this.at
         continue
       }
       if (byte === OPEN_OBJECT || byte === OPEN_ARRAY) depth++
       else if (byte === CLOSE_OBJECT || byte === CLOSE_ARRAY) depth--
-      this.at++
-      if (depth === 0) return
+      at++
+      if (depth === 0) {
+        this.at = at
+        return
+      }
     }
     throw new Unsure()
   }
