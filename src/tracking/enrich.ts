@@ -138,22 +138,17 @@ export function enrich(input: JSONObject, arrival: Arrival): JSONObject {
   if (arrival.ip && context.ip === undefined && (arrival.clientSide || context.direct === true)) {
     context.ip = arrival.ip
   }
-  // Assigned one by one rather than spread from conditional objects (this runs on every event): a key the call has
-  // keeps its place, a new one comes after the call's own, in this order.
-  const enriched: JSONObject = { ...event }
-  enriched.messageId = messageIdOf(event)
-  enriched.context = context
-  if (event.integrations !== undefined || hasKeys(integrations)) enriched.integrations = integrations
-  if (originalTimestamp !== undefined) enriched.originalTimestamp = originalTimestamp
-  if (sentAt !== undefined) enriched.sentAt = sentAt
-  enriched.receivedAt = receivedAt
-  enriched.timestamp = timestamp
-  return enriched
-}
-
-function hasKeys(value: JSONObject): boolean {
-  for (const _key in value) return true
-  return false
+  const messageId = messageIdOf(event)
+  return {
+    ...event,
+    messageId,
+    context,
+    ...(Object.keys(integrations).length || event.integrations !== undefined ? { integrations } : {}),
+    ...(originalTimestamp !== undefined ? { originalTimestamp } : {}),
+    ...(sentAt !== undefined ? { sentAt } : {}),
+    receivedAt,
+    timestamp
+  }
 }
 
 function withoutWriteKey(input: JSONObject): JSONObject {
