@@ -71,6 +71,11 @@ test('2,000 events under the faults 500, 503, 429 and reset: 2,000 final outcome
   expect(stats.duplicates).toBe(0)
   expect(rig.sandbox.messageIds.size).toBe(delivered.length)
   for (const record of delivered) expect(rig.sandbox.messageIds.has(record.messageId as string)).toBe(true)
+  // A delivery after retries does not keep the failed attempt's reason.
+  const retried = delivered.filter((record) => record.attempts > 1)
+  expect(retried.map((record) => [record.status, record.reason, record.code])).toEqual(
+    retried.map(() => [200, undefined, undefined])
+  )
   // A failure, if the window ran out for one, says so.
   for (const record of view.events.filter((item) => item.outcome === 'failed')) {
     expect(record.reason).toMatch(/Gave up after \d+ attempts: the retry window of 20 s ran out\.$/)

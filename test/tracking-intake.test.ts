@@ -127,6 +127,22 @@ test('a batch event under 32 KB as sent but over it as JSON (numbers written sho
   expect(await recordsOf('short')).toEqual([])
 })
 
+test('a batch item that is not an object is measured as sent: 32,768 bytes of JSON pass, 32,769 do not', async () => {
+  const alias = { type: 'alias', userId: 'item-size', previousId: 'p' }
+  // A JSON string of n characters between its quotes is n + 2 bytes.
+  const item = (bytes: number) => 'z'.repeat(bytes - 2)
+  expect(await post('/v1/batch', { batch: [alias, item(32_768)] })).toEqual({ ...OK, headers: expect.anything() })
+  expect(await post('/v1/batch', { batch: [alias, item(32_769)] })).toMatchObject({
+    status: 400,
+    body: {
+      success: false,
+      message:
+        "Exceed payload limit: batch[1] is 32,769 bytes, over Segment's 32 KB (32768 bytes) per event: Segment " +
+        'refuses the whole batch with 400, so none of its 2 events was accepted.'
+    }
+  })
+})
+
 test('a batch request over 500 KB: 400', async () => {
   const batch = Array.from({ length: 20 }, (_, index) => ({
     type: 'track',

@@ -419,6 +419,11 @@ export class Pipeline {
   }
 
   private settle(pending: Pending, outcome: 'delivered' | 'skipped' | 'failed', details: Partial<DeliveryRecord>) {
+    // An earlier attempt's failure (kept while a retry waited) is not the reason for a final success.
+    if (outcome !== 'failed') {
+      delete pending.record.reason
+      delete pending.record.code
+    }
     this.finish(pending.record, outcome, details)
     if (outcome === 'failed' && this.log) {
       const { messageId, action, reason } = pending.record

@@ -86,20 +86,18 @@ function byteLength(value: unknown): number {
 }
 
 /**
- * The index of the first call whose JSON is over {@link MAX_CALL_BYTES}, or -1. Serialising every call of every batch
- * cost more than parsing the body, so a call is serialised only when its size as sent could be over the limit once
- * serialised ({@link MAX_SERIALISED_PER_RAW_BYTE}); the answer is the same as serialising them all.
+ * The index of the first batch item whose JSON is over {@link MAX_CALL_BYTES}, or -1. Serialising every item of every
+ * batch cost more than parsing the body, so an item is serialised only when its size as sent could be over the limit
+ * once serialised ({@link MAX_SERIALISED_PER_RAW_BYTE}); the answer is the same as serialising them all.
  *
- * @param items the body's `batch` array as parsed; `calls` the calls made of it (a non-object item becomes `{ type }`).
+ * @param items the body's `batch` array as parsed, each measured as the client sent it (not as the call made of it).
  */
-function firstOversized(raw: Buffer, items: unknown[], calls: JSONObject[]): number {
+function firstOversized(raw: Buffer, items: unknown[]): number {
   const mayExceed = (bytes: number) => bytes * MAX_SERIALISED_PER_RAW_BYTE > MAX_CALL_BYTES
   if (!mayExceed(raw.length)) return -1
   const sizes = batchCallSizes(raw)
   const known = sizes !== undefined && sizes.length === items.length
-  return calls.findIndex(
-    (call, index) => !(known && isObject(items[index]) && !mayExceed(sizes[index])) && byteLength(call) > MAX_CALL_BYTES
-  )
+  return items.findIndex((item, index) => !(known && !mayExceed(sizes[index])) && byteLength(item) > MAX_CALL_BYTES)
 }
 
 /** A request refused as a whole; `events` are the calls its body held, when it parsed. */
@@ -207,7 +205,7 @@ export function createTrackingApi(options: TrackingApiOptions = {}): { app: expr
       if (!Array.isArray(request.batch)) throw failure('Invalid JSON: a batch needs a "batch" array of calls.')
       const items = request.batch
       calls = items.map((item) => (isObject(item) ? item : { type: item }))
-      const big = firstOversized(raw, items, calls)
+      const big = firstOversized(raw, items)
       if (big !== -1) {
         // HTTP, "Max request size": "Segment's API responds with 400 Bad Request if these limits are exceeded", for
         // the whole request; the reason names the event so the user knows which one to shrink and which were lost.
@@ -216,7 +214,7 @@ export function createTrackingApi(options: TrackingApiOptions = {}): { app: expr
         const count = calls.length
         throw failure(
           `Exceed payload limit: batch[${big}]${id ? ` (messageId ${JSON.stringify(id)})` : ''} is ` +
-            `${byteLength(calls[big]).toLocaleString('en-US')} bytes, over Segment's 32 KB (${MAX_CALL_BYTES} bytes) ` +
+            `${byteLength(items[big]).toLocaleString('en-US')} bytes, over Segment's 32 KB (${MAX_CALL_BYTES} bytes) ` +
             `per event: Segment refuses the whole batch with 400, so ` +
             (count === 1
               ? 'its one event was not accepted.'
