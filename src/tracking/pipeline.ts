@@ -419,15 +419,13 @@ export class Pipeline {
   }
 
   private settle(pending: Pending, outcome: 'delivered' | 'skipped' | 'failed', details: Partial<DeliveryRecord>) {
-    // An earlier attempt's failure (kept while a retry waited) is not the reason for a final success.
-    if (outcome !== 'failed') {
-      delete pending.record.reason
-      delete pending.record.code
-    }
+    // An earlier attempt's reason and code (kept while a retry waited) are not the final outcome's.
+    delete pending.record.reason
+    delete pending.record.code
     this.finish(pending.record, outcome, details)
     if (outcome === 'failed' && this.log) {
       const { messageId, action, reason } = pending.record
-      this.log(`[tracking] ${action as string} failed for messageId ${JSON.stringify(messageId)}: ${reason as string}`)
+      this.log(`[tracking] ${action as string} failed for messageId ${JSON.stringify(messageId)}: ${String(reason)}`)
     }
     this.pendingCount--
     if (this.pendingCount === 0) this.idleWaiters.splice(0).forEach((resolve) => resolve())
