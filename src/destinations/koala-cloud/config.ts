@@ -1,7 +1,7 @@
 import { PayloadValidationError } from '@segment/actions-core'
 
 /** Source: Koala's server-side API docs. */
-export const KOALA_PRODUCTION_URL = 'https://api2.getkoala.com'
+export const KOALA_API_URL = 'https://api2.getkoala.com'
 
 export const DESTINATION_VERSION = '1.0.0'
 
@@ -46,19 +46,19 @@ export const PUBLIC_KEY_HELP = 'Check the Public Key setting: copy it from Koala
 /** Read per call, so the local tools can point it at the sandbox. @returns e.g. `https://api2.getkoala.com`. */
 export function koalaBaseUrl(): string {
   const override = process.env.KOALA_API_URL?.trim()
-  return (override || KOALA_PRODUCTION_URL).replace(/\/+$/, '')
+  return (override || KOALA_API_URL).replace(/\/+$/, '')
 }
 
 /**
  * Koala's app, which takes deletion requests (not the ingestion host). Source: Koala's docs, getkoala/docs
  * `developer-guides/gdpr-endpoint.mdx`.
  */
-export const KOALA_APP_PRODUCTION_URL = 'https://app.getkoala.com'
+export const KOALA_APP_URL = 'https://app.getkoala.com'
 
 /** Read per call, as {@link koalaBaseUrl}: `KOALA_APP_URL` when set (the local tools' sandbox). */
 export function koalaAppUrl(): string {
   const override = process.env.KOALA_APP_URL?.trim()
-  return (override || KOALA_APP_PRODUCTION_URL).replace(/\/+$/, '')
+  return (override || KOALA_APP_URL).replace(/\/+$/, '')
 }
 
 export const SECRET_KEY_HELP =

@@ -2,7 +2,7 @@ import { createTestEvent, createTestIntegration } from '@segment/actions-core'
 import nock from 'nock'
 import { useNock } from './__helpers__/helpers'
 import { generateTestData } from './__helpers__/test-data'
-import { KOALA_PRODUCTION_URL } from '../config'
+import { KOALA_API_URL } from '../config'
 import destination from '../index'
 
 // Destination-level snapshot test in the monorepo's style: for every action, seeded data generated from the
@@ -21,7 +21,7 @@ const envelope = (messageId: string) => ({
 
 /** Records the bodies Koala receives at one project's endpoints (a person's `batch`, a company's `accounts/batch`). */
 function mockKoala(publicKey: string, bodies: unknown[]) {
-  return nock(KOALA_PRODUCTION_URL)
+  return nock(KOALA_API_URL)
     .persist()
     .post(new RegExp(`^/web/projects/${publicKey}/(accounts/)?batch$`))
     .reply(200, (_uri, body) => {

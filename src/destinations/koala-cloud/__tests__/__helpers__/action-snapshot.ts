@@ -2,7 +2,7 @@ import { createTestEvent, createTestIntegration } from '@segment/actions-core'
 import nock from 'nock'
 import { useNock } from './helpers'
 import { generateTestData } from './test-data'
-import { KOALA_PRODUCTION_URL, USER_AGENT } from '../../config'
+import { KOALA_API_URL, USER_AGENT } from '../../config'
 import destination from '../../index'
 
 const testDestination = createTestIntegration(destination)
@@ -21,7 +21,7 @@ async function sendGenerated(actionSlug: string, isRequiredOnly: boolean) {
   const action = destination.actions[actionSlug]
   const [eventData, settingsData] = generateTestData(seedName, destination, action, isRequiredOnly)
   const endpoint = actionSlug === 'group' ? 'accounts/batch' : 'batch'
-  const scope = nock(KOALA_PRODUCTION_URL).post(`/web/projects/${settingsData.public_key}/${endpoint}`).reply(200, {})
+  const scope = nock(KOALA_API_URL).post(`/web/projects/${settingsData.public_key}/${endpoint}`).reply(200, {})
   const event = createTestEvent({ ...envelope, properties: eventData })
   const responses = await testDestination.testAction(actionSlug, {
     event,
