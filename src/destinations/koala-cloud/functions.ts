@@ -32,7 +32,7 @@ export const ANALYTICS_JS_PAGE_SKIP_MESSAGE =
   'Sending it again from Segment would count the page view twice in Koala.'
 
 // A bare local@domain.tld: no display name, list, space or invisible character that could make a second person.
-const EMAIL = /^[^\s\p{C}@<>()[\],;:"\\]+@[^\s\p{C}@<>()[\],;:"\\]+\.[^\s\p{C}@<>()[\],;:"\\.]{2,}$/u
+const EMAIL = /^[^\s\p{C}@<>()[\],;:"\\]+@(?:[^\s\p{C}@<>()[\],;:"\\.]+\.)+(?:[\p{L}\p{M}]{2,}|xn--[a-z\d-]+)$/u
 
 /** Trimmed and lowercased. @returns `undefined` for anything but a bare address (`Jordan <j@example.com>`). */
 export function normaliseEmail(value: unknown): string | undefined {
@@ -69,10 +69,13 @@ function nonEmpty(value: unknown): string | undefined {
   return text === '' ? undefined : text
 }
 
+// Labels of letters, digits and inner hyphens (RFC 1035, 2.3.1); the last one letters, or punycode (`.рф`).
+const DOMAIN = /^(?:[a-z\d](?:[a-z\d-]{0,61}[a-z\d])?\.)+(?:[a-z]{2,63}|xn--[a-z\d-]+)$/
+
 /**
  * Koala keys companies by domain (Koala's server-side docs, "Sending Account Traits"), read as WHATWG `URL` reads a
  * host: `https://WWW.Acme.Example.com:8443/about?x=1` becomes `acme.example.com`, `münchen.de` `xn--mnchen-3ya.de`.
- * @returns `undefined` for an email, an IP address, a name without a dot, or one whose ending is not letters.
+ * @returns `undefined` for an email, an IP address, or a host that is not such a name.
  */
 export function normaliseDomain(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.includes('@')) return undefined
@@ -85,8 +88,7 @@ export function normaliseDomain(value: unknown): string | undefined {
   }
   if (isIP(host) || host.startsWith('[')) return undefined
   if (host.startsWith('www.') && host.indexOf('.', 4) > 0) host = host.slice(4)
-  const top = host.slice(host.lastIndexOf('.') + 1)
-  return host.includes('.') && /^(?:[a-z]{2,63}|xn--[a-z\d-]+)$/.test(top) ? host : undefined
+  return DOMAIN.test(host) ? host : undefined
 }
 
 export type PreparedPayload = PreparedProfile | PreparedAccount
