@@ -147,6 +147,14 @@ describe("onDelete: Koala's answers", () => {
       'Koala answered 200 without a deletion_request_id, so the deletion is not confirmed.'
     ],
     [
+      '200 labelled JSON that is not JSON',
+      (i: nock.Interceptor) => i.reply(200, '{"deletion_request_id":', { 'Content-Type': 'application/json' }),
+      IntegrationError,
+      502,
+      'BAD_GATEWAY',
+      'Koala answered 200 without a deletion_request_id, so the deletion is not confirmed.'
+    ],
+    [
       '200 with a text answer',
       (i: nock.Interceptor) => i.reply(200, 'done'),
       IntegrationError,

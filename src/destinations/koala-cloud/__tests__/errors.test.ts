@@ -1,7 +1,7 @@
 import nock from 'nock'
 import { IntegrationError, InvalidAuthenticationError, RetryableError } from '@segment/actions-core'
 import type { JSONObject } from '@segment/actions-core'
-import { koalaError, networkError } from '../errors'
+import { codeOf, koalaError, networkError } from '../errors'
 import {
   BATCH_PATH,
   ENTRY_CONTEXT,
@@ -189,6 +189,16 @@ describe('each answer of Koala: the same outcome in perform and performBatch', (
 })
 
 describe("Koala's reason, as errors quote it", () => {
+  it('quotes as text an answer labelled JSON that is not JSON', async () => {
+    nock(KOALA).post(BATCH_PATH).reply(500, '<html>oops</html>', { 'Content-Type': 'application/json' })
+    const error = await thrown(perform('identify', ann))
+    expect(error.message).toBe('Koala is temporarily unavailable (500: <html>oops</html>).')
+  })
+
+  it('records UNKNOWN_ERROR for an error without a code', () => {
+    expect(codeOf(new Error('no code'))).toBe('UNKNOWN_ERROR')
+  })
+
   it.each([
     ['its `error`', { error: 'bad email' }, ': bad email'],
     ['its `message`', { message: 'type is required' }, ': type is required'],

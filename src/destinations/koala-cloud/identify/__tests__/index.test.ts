@@ -1,5 +1,6 @@
 import nock from 'nock'
 import { PayloadValidationError } from '@segment/actions-core'
+import { toUtcIso } from '../../functions'
 import {
   BAD_KEY,
   BATCH_PATH,
@@ -173,6 +174,14 @@ describe('Identify', () => {
       )
     })
 
+    it('refuses what the framework never lets through: a year past 9999, a number', () => {
+      expect([toUtcIso('10000'), toUtcIso('+010000-01-01T00:00:00Z'), toUtcIso(1764496800000)]).toEqual([
+        undefined,
+        undefined,
+        undefined
+      ])
+    })
+
     it('leaves a timestamp that is not a date to the framework, which names Sent At', async () => {
       const error = await thrown(perform('identify', identify('ann', { timestamp: 'yesterday' })))
       expect(error.message).toBe('Sent At must be a valid date and time string but it was not.')
@@ -187,6 +196,8 @@ describe('Identify', () => {
       const error = await thrown(perform('identify', identify('ann'), { settings: { public_key: 'pk?x=1' } }))
       expect(error).toBeInstanceOf(PayloadValidationError)
       expect(error.message).toBe(BAD_KEY)
+      const numeric = await thrown(perform('identify', identify('ann'), { settings: { public_key: 12345 } }))
+      expect(numeric.message).toBe(BAD_KEY)
       expect(received).toHaveLength(1)
     })
 
