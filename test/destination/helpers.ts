@@ -95,7 +95,7 @@ const TEST_EVENT_DEFAULTS = [
 
 /** `event` as createTestEvent will pass it on: every default it lacks set to undefined, so none is added. */
 export function asSent(event: SegmentEvent): SegmentEvent {
-  return { ...Object.fromEntries(TEST_EVENT_DEFAULTS.map((key) => [key, undefined])), ...event } as SegmentEvent
+  return { ...Object.fromEntries(TEST_EVENT_DEFAULTS.map((key) => [key, undefined])), ...event }
 }
 
 interface RunOptions {

@@ -101,7 +101,7 @@ describe('the same events in one batch per file and action (performBatch)', () =
       const outcome = outcomes.get(c.name) as Outcome
       return 'sent' in outcome ? entries(outcome.sent.body) : []
     })
-    const byId = (a: JSONObject, b: JSONObject) => String(a.message_id).localeCompare(String(b.message_id))
+    const byId = (a: JSONObject, b: JSONObject) => (a.message_id as string).localeCompare(b.message_id as string)
     expect(received.flatMap((request) => entries(request.body)).sort(byId)).toEqual(aloneEntries.sort(byId))
   })
 })

@@ -1,5 +1,5 @@
 import nock from 'nock'
-import type { JSONObject, SegmentEvent } from '@segment/actions-core'
+import type { JSONObject } from '@segment/actions-core'
 import {
   BAD_KEY,
   ENTRY_CONTEXT,

@@ -206,7 +206,7 @@ describe('testAuthentication', () => {
   })
 
   it('requires the public_key setting (the framework validates settings first)', async () => {
-    const error = await thrown(testDestination.testAuthentication({}))
+    const error = await thrown(testDestination.testAuthentication({} as never))
     expect(error.message).toBe("The root value is missing the required field 'public_key'.")
   })
 })
