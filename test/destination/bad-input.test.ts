@@ -426,6 +426,21 @@ const cases: BadCase[] = [
     inBatch: true
   },
   {
+    name: 'traits.ip is an IPv6 address with a zone (net.isIP takes it): it replaces Device IP',
+    action: 'identify',
+    event: identify('ip6', {
+      traits: { email: 'ip6@example.com', ip: 'fe80::1%eth0' },
+      context: { ...LIBRARY, ip: '203.0.113.9' }
+    }),
+    expected: identifyBody({
+      top: { email: 'ip6@example.com', ip: 'fe80::1%eth0' },
+      message_id: 'msg-ip6',
+      traits: { email: 'ip6@example.com', ip: 'fe80::1%eth0' },
+      context: { ...LIBRARY, ip: '203.0.113.9' }
+    }),
+    inBatch: true
+  },
+  {
     name: "Device IP that is not an address is sent as given, as published (Koala's contract: a string)",
     action: 'identify',
     event: identify('ip5', { context: { ...LIBRARY, ip: 'unknown' } }),
@@ -903,5 +918,24 @@ describe('bad input inside one batch: nothing valid is lost', () => {
       { status: 200, sent: body, body: { ok: true } },
       { status: 200, sent: body, body: { ok: true } }
     ])
+  })
+})
+
+describe('a redelivery whose traits come in another key order', () => {
+  it('is another event for the batch: its MessageId is refused as a duplicate (compared as JSON text)', async () => {
+    const received = recordKoala()
+    const multistatus = await runBatch('identify', [
+      identify('dup', { traits: { email: 'dup@example.com', plan: 'pro' } }),
+      identify('dup', { traits: { plan: 'pro', email: 'dup@example.com' } })
+    ])
+    expect(received).toHaveLength(1)
+    expect(multistatus[1]).toStrictEqual({
+      status: 400,
+      errortype: 'PAYLOAD_VALIDATION_FAILED',
+      errormessage:
+        'The MessageId "msg-dup" is already used by a different event in this batch, and Koala keeps one event per ' +
+        'message_id. Map the MessageId field to the Segment messageId ($.messageId).',
+      errorreporter: 'INTEGRATIONS'
+    })
   })
 })
