@@ -41,7 +41,7 @@ const realSetTimeout = global.setTimeout
  * because it comes from the request's options. Every other timer (nock's delay among them) is untouched.
  */
 function shortenActionsCoreTimeout() {
-  jest
+  return jest
     .spyOn(global, 'setTimeout')
     .mockImplementation(((handler: () => void, ms?: number, ...args: unknown[]) =>
       realSetTimeout(handler, ms === ACTIONS_CORE_TIMEOUT_MS ? 10 : ms, ...args)) as typeof setTimeout)
@@ -138,7 +138,7 @@ const answers: Answer[] = [
 
 describe('each answer of Koala: the same outcome in perform and performBatch', () => {
   it.each(answers.map((answer) => [answer.name, answer] as const))('%s', async (_name, answer) => {
-    if (answer.timeout) shortenActionsCoreTimeout()
+    const timer = answer.timeout ? shortenActionsCoreTimeout() : undefined
     const performScope = answer.reply(nock(KOALA).post(BATCH_PATH, identifyBody('ann') as nock.RequestBodyMatcher))
     const outcome = perform('identify', ann)
     if (!answer.error) {
@@ -153,6 +153,7 @@ describe('each answer of Koala: the same outcome in perform and performBatch', (
       })
     }
     expect(performScope.isDone()).toBe(true)
+    if (timer) expect(timer).toHaveBeenCalledWith(expect.any(Function), ACTIONS_CORE_TIMEOUT_MS)
 
     const bodies: JSONObject[] = []
     answer.reply(
