@@ -190,7 +190,9 @@ describe('performBatch: at most 30 entries per request, 16 requests in flight', 
     const identifies = bodiesOf(received).map((body) => body.identifies as { message_id: string }[])
     expect(identifies.map((list) => list.length)).toEqual(sizes)
     expect(identifies.flat().map((item) => item.message_id)).toEqual(many('ann', count).map((e) => e.messageId))
-    expect(multistatus.map((result) => result.status)).toEqual(Array(count).fill(200))
+    // Each event's entry holds the request that carried it.
+    const requestOf = (index: number) => bodiesOf(received)[Math.floor(index / 30)]
+    expect(multistatus).toEqual(multistatus.map((_, index) => success(requestOf(index))))
   })
 
   it('sends 40 people’s requests at most 16 at a time, and every answer reaches its own index', async () => {
@@ -221,24 +223,36 @@ describe('performBatch: 413 halves the request until it fits', () => {
         traits: { email: 'ann@example.com', note: i === 3 ? 'x'.repeat(50) : 'ok' }
       })
     )
-    const sizes: number[] = []
+    const bodies: JSONObject[] = []
     nock('https://api2.getkoala.com')
       .persist()
       .post(/batch$/)
       .reply((_uri, body) => {
+        bodies.push(body as JSONObject)
         const identifies = (body as { identifies: { message_id: string }[] }).identifies
-        sizes.push(identifies.length)
         const tooLarge = identifies.length > 2 || identifies.some((item) => item.message_id === 'm3')
-        return tooLarge ? [413, ''] : [200, OK]
+        return tooLarge ? [413, { error: 'too large' }] : [200, OK]
       })
     const multistatus = await performBatch('identify', events)
-    expect(sizes).toEqual([4, 2, 2, 1, 1])
-    expect(multistatus.map((result) => [result.status, result.errortype])).toEqual([
-      [200, undefined],
-      [200, undefined],
-      [200, undefined],
-      [413, 'PAYLOAD_TOO_LARGE']
+    expect(bodies.map((body) => (body.identifies as unknown[]).length)).toEqual([4, 2, 2, 1, 1])
+    const [, firstHalf, , third, fourth] = bodies
+    expect(multistatus).toEqual([
+      success(firstHalf),
+      success(firstHalf),
+      success(third),
+      {
+        status: 413,
+        errortype: 'PAYLOAD_TOO_LARGE',
+        errormessage: 'Koala rejected the request (413: too large). Map fewer or smaller properties and traits.',
+        errorreporter: 'DESTINATION',
+        sent: fourth,
+        body: { error: 'too large' }
+      }
     ])
-    expect((multistatus[2].sent as { identifies: unknown[] }).identifies).toHaveLength(1)
+    expect(fourth).toEqual({
+      email: 'ann@example.com',
+      traits: { email: 'ann@example.com', note: 'x'.repeat(50) },
+      identifies: [entry('m3', { email: 'ann@example.com', note: 'x'.repeat(50) })]
+    })
   })
 })

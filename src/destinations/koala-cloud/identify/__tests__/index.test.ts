@@ -175,11 +175,7 @@ describe('Identify', () => {
     })
 
     it('refuses what the framework never lets through: a year past 9999, a number', () => {
-      expect([toUtcIso('10000'), toUtcIso('+010000-01-01T00:00:00Z'), toUtcIso(1764496800000)]).toEqual([
-        undefined,
-        undefined,
-        undefined
-      ])
+      expect([toUtcIso('+010000-01-01T00:00:00Z'), toUtcIso(1764496800000)]).toEqual([undefined, undefined])
     })
 
     it('leaves a timestamp that is not a date to the framework, which names Sent At', async () => {
