@@ -1,9 +1,11 @@
+import { execFileSync } from 'child_process'
+import path from 'path'
 import nock from 'nock'
 import { defaultValues, Destination, PayloadValidationError, RetryableError } from '@segment/actions-core'
 import definition from '../../src/destinations/koala-cloud'
 import { performError } from './helpers'
 
-// Failing tests for two bugs found in the folder's code at babf101 (see the report): they pass once fixed.
+// Failing tests for three bugs found in the folder's code at babf101 (see the report): they pass once fixed.
 
 describe('bug: Segment’s abort signal', () => {
   const settings = {
@@ -61,5 +63,28 @@ describe('bug: a Company Domain with an empty label', () => {
       `The Company Domain field ${JSON.stringify(domain)} is not a domain. Koala needs the company's web address, ` +
         'such as acme.com (a URL such as https://www.acme.com/about works too), or the Koala Account ID field.'
     )
+  })
+})
+
+describe('bug: a timestamp without a zone is read in the machine’s time zone when its separator is a tab', () => {
+  // toUtcIso in a Node process whose time zone is UTC+14 (jest cannot change the zone of its own process).
+  const toUtcIsoAt = (timeZone: string, value: string) =>
+    execFileSync(
+      process.execPath,
+      [
+        '-e',
+        `const ts = require('typescript')
+        require.extensions['.ts'] = (m, file) =>
+          m._compile(ts.transpileModule(require('fs').readFileSync(file, 'utf8'), { compilerOptions: { module: 1, target: 9, esModuleInterop: true } }).outputText, file)
+        process.stdout.write(String(require('./src/destinations/koala-cloud/functions.ts').toUtcIso(${JSON.stringify(
+          value
+        )})))`
+      ],
+      { cwd: path.join(__dirname, '..', '..'), env: { ...process.env, TZ: timeZone }, encoding: 'utf8' }
+    )
+
+  it('"2026-11-30\\t10:00:00" (actions-core’s date-time format accepts it) is 10:00 UTC on a machine at UTC+14', () => {
+    expect(toUtcIsoAt('UTC', '2026-11-30\t10:00:00')).toBe('2026-11-30T10:00:00.000Z')
+    expect(toUtcIsoAt('Pacific/Kiritimati', '2026-11-30\t10:00:00')).toBe('2026-11-30T10:00:00.000Z')
   })
 })
