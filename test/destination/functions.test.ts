@@ -85,10 +85,13 @@ describe('normaliseDomain', () => {
     ['acme.c0m', undefined],
     ['acme.123', undefined],
     ['jane@acme.com', undefined],
-    // WHATWG URL reads these as hosts, and so does the destination.
-    ['-acme.com', '-acme.com'],
-    [`${'a'.repeat(64)}.com`, `${'a'.repeat(64)}.com`],
-    ['acme_corp.com', 'acme_corp.com'],
+    // WHATWG URL reads these as hosts, but they are no DNS names (RFC 1035 labels), so no company's domain.
+    ['-acme.com', undefined],
+    [`${'a'.repeat(64)}.com`, undefined],
+    ['acme_corp.com', undefined],
+    ['acme..com', undefined],
+    ['.acme.com', undefined],
+    ['\u00AD.com', undefined],
     // Unicode that IDNA refuses (a replacement character, a zero-width joiner), or maps to an empty label.
     ['ab\uFFFDc.com', undefined],
     // Full-width letters and dots fold before the `www.` rule: one company, one key.
@@ -127,21 +130,22 @@ describe('normaliseEmail', () => {
     ['a b@example.com', undefined],
     ['a@@example.com', undefined],
     ['a@example', undefined],
-    // The address pattern is simple: one @, no space, list, display name or invisible character, and a dot in the
-    // domain before an ending of two characters or more. What it lets through is sent as written, lowercased.
-    ['a@example..com', 'a@example..com'],
+    // The address pattern is simple: one @, no space, list, display name or invisible character, and a domain of
+    // dot-separated parts ending in two letters or more (or punycode). What it lets through is sent as written,
+    // lowercased.
+    ['a@example..com', undefined],
     ['a@example.com, b@example.com', undefined],
     // Invisible and control characters would make a second, different person.
     ['a@b.com\u200b', undefined],
     ['\u200ba@b.com', undefined],
     ['a\u0000b@example.com', undefined],
-    ['a@b.com/x', 'a@b.com/x'],
-    ['a@b.com?x', 'a@b.com?x'],
+    ['a@b.com/x', undefined],
+    ['a@b.com?x', undefined],
     ['a@exa_mple.com', 'a@exa_mple.com'],
     ['a@-example.com', 'a@-example.com'],
     ['.a@example.com', '.a@example.com'],
     ['a..b@example.com', 'a..b@example.com'],
-    ['a@b.12', 'a@b.12'],
+    ['a@b.12', undefined],
     ['a@b.1', undefined],
     ['ops@xn--80ak6aa92e.xn--p1ai', 'ops@xn--80ak6aa92e.xn--p1ai'],
     ["o'brien@example.co.uk", "o'brien@example.co.uk"],

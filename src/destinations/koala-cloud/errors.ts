@@ -1,5 +1,4 @@
 import {
-  ErrorCodes,
   getErrorCodeFromHttpStatus,
   IntegrationError,
   InvalidAuthenticationError,
@@ -68,8 +67,8 @@ export function koalaError(status: number, body: unknown, api: KoalaApi = 'inges
 }
 
 /**
- * No answer: nothing was accepted, so Segment retries. A timeout (actions-core's, or Segment's abort) is 504, any other
- * failure 503. Only a
+ * No answer: nothing was accepted, so Segment retries. A timeout is 504: actions-core's own, or Segment's abort signal
+ * (which actions-core throws as RequestTimeoutError or RequestClientError). Any other failure is 503. Only a
  * timeout's message is quoted: the others hold the URL, with the Public Key.
  */
 export function networkError(error: unknown): RetryableError {
@@ -79,8 +78,8 @@ export function networkError(error: unknown): RetryableError {
     code?: string
     cause?: { code?: string }
   }
-  if (name === 'TimeoutError' || name === 'AbortError') {
-    return new RetryableError(`Koala did not answer in time (${message || name}).`, 504)
+  if (name === 'TimeoutError' || name === 'RequestTimeoutError' || name === 'RequestClientError') {
+    return new RetryableError(`Koala did not answer in time (${message}).`, 504)
   }
   return new RetryableError(`Could not reach Koala (${code ?? cause?.code ?? name ?? 'network error'}).`, 503)
 }
@@ -91,9 +90,4 @@ export function duplicateMessageIdError(messageId: string): string {
     `The MessageId ${JSON.stringify(messageId)} is already used by a different event in this batch, and Koala ` +
     'keeps one event per message_id. Map the MessageId field to the Segment messageId ($.messageId).'
   )
-}
-
-/** The code a batch entry records for `error`, the one `perform` would throw. */
-export function codeOf(error: Error): keyof typeof ErrorCodes {
-  return ((error as IntegrationError).code ?? ErrorCodes.UNKNOWN_ERROR) as keyof typeof ErrorCodes
 }

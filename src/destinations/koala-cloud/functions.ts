@@ -49,7 +49,7 @@ export function normaliseEmail(value: unknown): string | undefined {
  */
 export function toUtcIso(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined
-  const text = value.trim().replace(/^(\d{4}-\d\d-\d\d) /, '$1T')
+  const text = value.trim().replace(/^(\d{4}-\d\d-\d\d)\s/, '$1T')
   const zoned = /(?:z|[+-]\d\d(?::?\d\d)?)$/i.test(text) || !text.includes('T')
   const date = new Date(zoned ? text.replace(/([+-]\d\d)$/, '$1:00') : `${text}Z`)
   if (Number.isNaN(date.getTime())) return undefined
@@ -241,6 +241,8 @@ export function buildBody(kind: ActionKind, group: PreparedPayload[]): KoalaBody
   if (first.target === 'account') return { ...first.account, identifies: entries as KoalaAccountIdentify[] }
   const profiles = group as PreparedProfile[]
   const ip = profiles.reduce<string | undefined>((latest, item) => item.ip ?? latest, undefined)
-  const traits = group.length === 1 ? first.traits : Object.assign({}, ...profiles.map((item) => item.traits))
-  return { ...first.identity, ...(ip ? { ip } : {}), traits, [ARRAY[kind]]: entries } as KoalaBatchBody
+  const traits =
+    group.length === 1 ? first.traits : profiles.reduce<JSONObject>((all, item) => Object.assign(all, item.traits), {})
+  const body: KoalaBatchBody = { ...first.identity, ...(ip ? { ip } : {}), traits }
+  return { ...body, [ARRAY[kind]]: entries }
 }

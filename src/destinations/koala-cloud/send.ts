@@ -1,7 +1,7 @@
 import { ErrorCodes, MultiStatusResponse } from '@segment/actions-core'
-import type { JSONObject, ModifiedResponse, RequestClient } from '@segment/actions-core'
+import type { IntegrationError, JSONObject, ModifiedResponse, RequestClient } from '@segment/actions-core'
 import { BATCH_CONCURRENCY, MAX_ENTRIES_PER_REQUEST, projectUrl } from './config'
-import { codeOf, duplicateMessageIdError, koalaError, networkError } from './errors'
+import { duplicateMessageIdError, koalaError, networkError } from './errors'
 import { buildBody, ENDPOINT, preparePayload } from './functions'
 import type { ActionKind, Payloads, PreparedPayload } from './functions'
 import type { Settings } from './generated-types'
@@ -35,7 +35,7 @@ async function post(request: RequestClient, url: string, body: KoalaBody): Promi
   } catch (error) {
     return { status: 0, body: '', sent: body, error: networkError(error) }
   }
-  const answer = (response.data ?? response.content ?? '') as JSONObject | string
+  const answer = (response.data ?? response.content) as JSONObject | string
   const ok = response.status >= 200 && response.status < 300
   return {
     status: response.status,
@@ -180,9 +180,11 @@ function record(response: MultiStatusResponse, index: number, result: Sent): voi
   if (!result.error) {
     return response.setSuccessResponseAtIndex(index, { status: result.status, sent, body: result.body })
   }
+  // Every error of koalaError and networkError has a status and one of ErrorCodes.
+  const { status, code } = result.error as IntegrationError
   response.setErrorResponseAtIndex(index, {
-    status: (result.error as { status?: number }).status ?? 500,
-    errortype: codeOf(result.error),
+    status: status as number,
+    errortype: code as keyof typeof ErrorCodes,
     errormessage: result.error.message,
     sent,
     body: result.body

@@ -1,7 +1,7 @@
 import nock from 'nock'
 import { IntegrationError, InvalidAuthenticationError, RetryableError } from '@segment/actions-core'
 import type { JSONObject } from '@segment/actions-core'
-import { codeOf, koalaError, networkError } from '../errors'
+import { koalaError, networkError } from '../errors'
 import {
   BATCH_PATH,
   ENTRY_CONTEXT,
@@ -196,10 +196,6 @@ describe("Koala's reason, as errors quote it", () => {
     expect(error.message).toBe('Koala is temporarily unavailable (500: <html>oops</html>).')
   })
 
-  it('records UNKNOWN_ERROR for an error without a code', () => {
-    expect(codeOf(new Error('no code'))).toBe('UNKNOWN_ERROR')
-  })
-
   it.each([
     ['its `error`', { error: 'bad email' }, ': bad email'],
     ['its `message`', { message: 'type is required' }, ': type is required'],
@@ -231,10 +227,10 @@ describe("Koala's reason, as errors quote it", () => {
 describe('a failure without an answer', () => {
   it.each([
     [
-      'an abort (Segment cancelled)',
-      { name: 'AbortError', message: '' },
+      "Segment's abort signal, as actions-core throws it",
+      { name: 'RequestClientError', message: 'Request was aborted' },
       504,
-      'Koala did not answer in time (AbortError).'
+      'Koala did not answer in time (Request was aborted).'
     ],
     ['a timeout, quoted', { name: 'TimeoutError', message: 'late' }, 504, 'Koala did not answer in time (late).'],
     [

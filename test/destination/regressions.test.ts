@@ -5,9 +5,9 @@ import { defaultValues, Destination, PayloadValidationError, RetryableError } fr
 import definition from '../../src/destinations/koala-cloud'
 import { performError } from './helpers'
 
-// Failing tests for three bugs found in the folder's code at babf101 (see the report): they pass once fixed.
+// Three edge cases the rewrite first got wrong (found in review), held here.
 
-describe('bug: Segment’s abort signal', () => {
+describe('Segment’s abort signal', () => {
   const settings = {
     public_key: 'pk_test_123',
     subscription: {
@@ -48,7 +48,7 @@ describe('bug: Segment’s abort signal', () => {
   })
 })
 
-describe('bug: a Company Domain with an empty label', () => {
+describe('a Company Domain with an empty label', () => {
   it.each(['.com', 'acme..com', '\u00AD.com', '.acme.com'])('%p is refused, not sent as a domain', async (domain) => {
     const event = {
       type: 'group',
@@ -66,7 +66,7 @@ describe('bug: a Company Domain with an empty label', () => {
   })
 })
 
-describe('bug: a timestamp without a zone is read in the machine’s time zone when its separator is a tab', () => {
+describe('a timestamp without a zone, its separator a tab, is read as UTC', () => {
   // toUtcIso in a Node process whose time zone is UTC+14 (jest cannot change the zone of its own process).
   const toUtcIsoAt = (timeZone: string, value: string) =>
     execFileSync(
