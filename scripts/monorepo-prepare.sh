@@ -85,7 +85,11 @@ for attempt in $(seq 1 60); do
   fi
   cat "$out" >>"$LOG"
   missing=$(grep -oE "Couldn't find any versions for \"[^\"]+\" that matches \"[0-9][^\"]*\"" "$out" | head -1 || true)
-  url=$(grep -E '404|Not Found' "$out" | grep -oE 'https?://[^ "#]+\.tgz' | head -1 || true)
+  # The 404 that stopped yarn ("error Error: <url>" or "An unexpected error occurred: <url>"); yarn also prints 404s of
+  # optional packages for other platforms, which do not stop it.
+  url=$(grep -E '^error (Error: |An unexpected error occurred: ")https?://.*404' "$out" | grep -oE 'https?://[^ "#]+\.tgz' |
+    head -1 || true)
+  [ -n "$url" ] || url=$(grep -E '404' "$out" | grep -oE 'https?://[^ "#]+\.tgz' | head -1 || true)
   if [ -n "$missing" ]; then
     name=$(sed -E 's/.*versions for "([^"]+)".*/\1/' <<<"$missing")
     pin=$(sed -E 's/.*matches "([^"]+)".*/\1/' <<<"$missing")
