@@ -173,8 +173,8 @@ function renderPr(templateFile, logDir, outFile) {
 function publishedLines(summary) {
   const lines = summary.results.map((result) => {
     if (result.status !== 'failed') return `- ${result.status}: ${result.test}`
-    const why = result.reason ? `intended: ${result.reason}` : '**not expected**'
-    return `- fails, ${why}: ${result.test}`
+    if (!result.reason) return `- **fails, not expected**: ${result.test}`
+    return `- fails, as intended: ${result.test}. Why: ${result.reason}`
   })
   for (const name of summary.nowPassing) lines.push(`- passes, though listed as an intended failure: ${name}`)
   return lines.join('\n')

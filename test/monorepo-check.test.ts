@@ -112,12 +112,21 @@ describe('monorepo-report.js', () => {
 
   it('pr fills every placeholder of docs/pr-description.md, and refuses an unknown one', () => {
     write('results.tsv', 'jest\tpass\t`npx jest`\nsecret-fields\tFAIL\tsecrets\n')
+    write('published-tests.summary.json', {
+      results: [
+        { test: 'A', status: 'failed', reason: 'intended' },
+        { test: 'B', status: 'failed' }
+      ],
+      nowPassing: ['C']
+    })
     const out = path.join(dir, 'pr.md')
     expect(report('pr', path.join(repoRoot, 'docs', 'pr-description.md'), dir, out).status).toBe(0)
     const text = fs.readFileSync(out, 'utf8')
     expect(text).not.toMatch(/\{\{|<!--/)
     expect(text).toContain('| `npx jest` | pass |')
     expect(text).toContain('1 of 2 checks passed')
+    expect(text).toContain('- fails, as intended: A. Why: intended\n- **fails, not expected**: B\n')
+    expect(text).toContain('- passes, though listed as an intended failure: C')
     expect(report('pr', write('t.md', 'x {{nope}}'), dir, out).status).toBe(1)
   })
 })
