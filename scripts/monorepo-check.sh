@@ -109,7 +109,13 @@ unchanged() {
 }
 types() { ./bin/run generate:types --path "$K/index.ts" && unchanged generate-types; }
 metadata() { ./bin/run generate:metadata-payload --slug "$SLUG" && unchanged metadata; }
-jest_folder() { (cd packages/destination-actions && npx jest "src/destinations/koala/" --ci --json --outputFile="$L/jest.json"); }
+jest_folder() { # the failed tests, if any, go to jest.report: jest's own summary ends its log with the passed suites
+  local rc
+  (cd packages/destination-actions && npx jest "src/destinations/koala/" --ci --json --outputFile="$L/jest.json")
+  rc=$?
+  [ ! -f "$L/jest.json" ] || node "$HERE/monorepo-report.js" jest-failures "$L/jest.json" >"$L/jest.report"
+  return $rc
+}
 typecheck() { (cd packages/destination-actions && npx tsc -p tsconfig.build.json --noEmit); }
 
 # .github/workflows/required-field-check.yml: list-required-fields over the files the PR changes (but metadata.json),

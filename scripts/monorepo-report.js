@@ -5,6 +5,7 @@
  *
  *   monorepo-report.js required-fields <published.out> <ours.out>
  *   monorepo-report.js secret-fields <validate-secret-fields.out>
+ *   monorepo-report.js jest-failures <jest.json>
  *   monorepo-report.js published-tests <jest.json> <expected.json> <summary.json>
  *   monorepo-report.js pr <template.md> <log dir> <out.md>
  *
@@ -107,12 +108,31 @@ function publishedTests(jestFile, expectedFile, summaryFile) {
   return unexpected.length || nowPassing.length || !results.length ? 1 : 0
 }
 
+/** The failed tests of a jest --json result, each with what went wrong; exit 1 when there are any. */
+function jestFailures(jestFile) {
+  const suites = JSON.parse(fs.readFileSync(jestFile, 'utf8')).testResults
+  let failed = 0
+  for (const suite of suites) {
+    const file = suite.name.split('/destinations/').pop()
+    if (!suite.assertionResults.length && suite.status === 'failed') {
+      console.log(`FAILED: ${file} did not run\n${firstLines(suite.message).replace(/^/gm, '    ')}`)
+      failed++
+    }
+    for (const test of suite.assertionResults.filter((result) => result.status === 'failed')) {
+      console.log(`FAILED: ${test.fullName} (${file})`)
+      console.log(firstLines(test.failureMessages.join('\n')).replace(/^/gm, '    '))
+      failed++
+    }
+  }
+  return failed ? 1 : 0
+}
+
 /** The first lines of a failure message that say what went wrong (no stack). */
 function firstLines(message) {
   const lines = stripAnsi(message)
     .split('\n')
     .filter((line) => line.trim() && !/^\s+at /.test(line))
-  return lines.slice(0, 6).join('\n')
+  return lines.slice(0, 10).join('\n')
 }
 
 /** Fills the template's {{placeholders}} with what the run measured (files in the log dir). */
@@ -182,14 +202,15 @@ function publishedLines(summary) {
 
 const [command, ...args] = process.argv.slice(2)
 const commands = {
+  'jest-failures': jestFailures,
   'required-fields': requiredFields,
   'secret-fields': secretFields,
   'published-tests': publishedTests,
   pr: renderPr
 }
-const arity = { 'required-fields': 2, 'secret-fields': 1, 'published-tests': 3, pr: 3 }
+const arity = { 'jest-failures': 1, 'required-fields': 2, 'secret-fields': 1, 'published-tests': 3, pr: 3 }
 if (!commands[command] || args.length !== arity[command]) {
-  console.error('usage: monorepo-report.js required-fields|secret-fields|published-tests|pr <files...>')
+  console.error('usage: monorepo-report.js jest-failures|required-fields|secret-fields|published-tests|pr <files...>')
   process.exit(2)
 }
 try {

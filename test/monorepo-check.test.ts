@@ -102,6 +102,14 @@ describe('monorepo-report.js', () => {
       expect(run(failing).status).toBe(status)
     })
 
+    it('jest-failures names the failed tests of a jest run, and exits 1 when there are any', () => {
+      const run = report('jest-failures', jest(['B']))
+      expect(run.stdout).toContain('FAILED: B (koala/track/__tests__/published-index.test.ts)')
+      expect(run.stdout).not.toContain('FAILED: A')
+      expect(run.status).toBe(1)
+      expect(report('jest-failures', jest([])).status).toBe(0)
+    })
+
     it('names each failure and its first message line, without the stack', () => {
       const out = run(['A', 'B']).stdout
       expect(out).toContain('failed (expected): A')
