@@ -71,7 +71,9 @@ K="$DEST/koala"
 git cat-file -e "setup-base:$K/index.ts" 2>/dev/null || die "the base has no $K (not the monorepo this check knows)"
 grep -q "register('$ID', './koala')" "$DEST/index.ts" || die "$ID is not registered to './koala' in $DEST/index.ts"
 rm -rf "$K" && cp -R "$SRC" "$K"
-source_commit=$(git -C "$P" rev-parse --short HEAD 2>/dev/null || echo unknown)
+# The last commit that changed the folder: it names the folder's state, whatever else the branch holds.
+source_commit=$(git -C "$P" log -1 --format=%h -- src/destinations/koala-cloud 2>/dev/null)
+source_commit=${source_commit:-unknown}
 [ -z "$(git -C "$P" status --porcelain -- src/destinations/koala-cloud 2>/dev/null)" ] || source_commit="$source_commit+uncommitted"
 git add -A -- "$K"
 commit -m "Koala (Cloud): replace the destination with its rewrite" \
@@ -156,7 +158,7 @@ pr_description() {
   mkdir -p "$(dirname "$PR_OUT")" && node "$HERE/monorepo-report.js" pr "$TEMPLATE" "$L" "$PR_OUT"
 }
 
-echo "checking $source_commit in $M (base $(git rev-parse --short=10 "$base"), branch $BRANCH)"
+echo "checking the folder at $source_commit in $M (base $(git rev-parse --short=10 "$base"), branch $BRANCH)"
 step generate-types '`./bin/run generate:types` (no change)' types
 step validate '`./bin/run validate`' ./bin/run validate
 step metadata "\`./bin/run generate:metadata-payload --slug $SLUG\` (no change)" metadata
