@@ -58,6 +58,8 @@ it.each(PARTS.filter((part) => part !== 'harness'))(
 )
 
 it.each([
+  ['sandbox', 'harness'],
+  ['lib', 'harness'],
   ['tracking', 'server'],
   ['harness', 'server'],
   ['harness', 'tracking']
