@@ -1,131 +1,93 @@
 import {
-  ErrorCodes,
   getErrorCodeFromHttpStatus,
   IntegrationError,
   InvalidAuthenticationError,
   isObject,
   RetryableError
 } from '@segment/actions-core'
-import { PUBLIC_KEY_HELP, redactProjectUrl, requestTimeoutMs, SECRET_KEY_HELP } from './config'
+import { PUBLIC_KEY_HELP, SECRET_KEY_HELP } from './config'
 
-/** 501 (Not Implemented) is final: no retry changes it. */
+type RetryableStatus = ConstructorParameters<typeof RetryableError>[1]
+
+/** The monorepo's convention (actions-core `errors.ts`): 4xx is final except 408, 423 and 429; 5xx is retried but 501. */
 export function isRetryable(status: number): boolean {
   return status === 408 || status === 423 || status === 429 || (status >= 500 && status <= 599 && status !== 501)
 }
 
-/** @returns the answer's `error` or `message`, else its text, at most 500 characters. */
-export function koalaReason(body: unknown): string {
-  const object = isObject(body) ? body : {}
-  const reason = object.error ?? object.message ?? object.errors ?? (typeof body === 'string' ? body : '')
-  const text = typeof reason === 'string' ? reason : JSON.stringify(reason)
+/** @returns the answer's `error` or `message`, else its text: at most 300 characters, no final period. */
+function koalaReason(body: unknown): string {
+  const reason = isObject(body) ? body.error ?? body.message ?? body.errors : body
+  const text = typeof reason === 'string' ? reason : reason === undefined ? '' : JSON.stringify(reason)
   return text
     .trim()
-    .slice(0, 500)
+    .slice(0, 300)
     .replace(/[.\s]+$/, '')
 }
 
-/**
- * Which of Koala's APIs a request went to, for the messages: the key it carries, the answers that blame that key
- * (a project URL that Koala does not know answers 404), and the variable that can point it elsewhere.
- */
+/** Which key each of Koala's APIs takes, and the answers that refuse that key (an unknown project URL is a 404). */
 const API = {
-  ingestion: {
-    key: 'Public Key',
-    help: PUBLIC_KEY_HELP,
-    keyStatuses: [401, 403, 404],
-    sent: "events are only sent to Koala's ingestion API itself",
-    variable: 'KOALA_API_URL'
-  },
-  deletion: {
-    key: 'Secret Key',
-    help: SECRET_KEY_HELP,
-    keyStatuses: [401, 403],
-    sent: "deletion requests are only sent to Koala's app itself",
-    variable: 'KOALA_APP_URL'
-  }
-} as const
+  ingestion: { key: 'Public Key', help: PUBLIC_KEY_HELP, keyStatuses: [401, 403, 404] },
+  deletion: { key: 'Secret Key', help: SECRET_KEY_HELP, keyStatuses: [401, 403] }
+}
 
 export type KoalaApi = keyof typeof API
 
-/** Redirects are not followed: a 301-303 would turn the POST into a GET, and a page's 200 pass as a delivery. */
-export function redirectMessage(status: number, location?: string | null, api: KoalaApi = 'ingestion'): string {
-  const where = location ? ` to ${redactProjectUrl(location)}` : ''
-  return (
-    `Koala answered with a redirect (${status}${where}); ${API[api].sent}, ` +
-    `so it was not followed. If ${API[api].variable} is set, check it.`
-  )
-}
-
 /**
- * Sources: Koala's API docs (400 malformed or no identifier, 401 bad key, 429 rate limit, 5xx transient) and the
- * monorepo's convention (4xx final except 408/423/429; 5xx retried except 501). `Retry-After` is quoted: the
- * framework does not read it.
+ * The one error for an answer of Koala: `perform` and `onDelete` throw it and `performBatch` records its status and
+ * code, so an event has the same outcome whichever path it took. docs/destination.md ("Koala's answers") has the table.
+ *
+ * - 401, 403 (and 404 from ingestion, an unknown Public Key): InvalidAuthenticationError, 401.
+ * - 3xx: RetryableError, 502. Koala's API does not redirect, so a proxy between did; following would turn the POST into
+ *   a GET, and a page's 200 would pass as a delivery.
+ * - 408, 423, 429, 5xx but 501: RetryableError with Koala's status.
+ * - another 4xx, 501: IntegrationError with Koala's status and that status's code (BAD_REQUEST, PAYLOAD_TOO_LARGE ...).
+ *
+ * Not `APIError`: its code is the bare status ("400"), which a MultiStatusResponse entry cannot carry.
  */
-export function koalaError(
-  status: number,
-  body: unknown,
-  retryAfter?: string | null,
-  location?: string | null,
-  api: KoalaApi = 'ingestion'
-): Error {
+export function koalaError(status: number, body: unknown, api: KoalaApi = 'ingestion'): Error {
   const reason = koalaReason(body)
   const said = reason ? `: ${reason}` : ''
   const { key, help, keyStatuses } = API[api]
-  if ((keyStatuses as readonly number[]).includes(status)) {
-    return new InvalidAuthenticationError(
-      `Koala answered ${status} for this ${key}${said}. ${help}`,
-      ErrorCodes.INVALID_AUTHENTICATION
-    )
-  }
-  if (status === 429) {
-    // Retry-After is either a number of seconds or an HTTP date (RFC 9110, section 10.2.3).
-    const wait = !retryAfter
-      ? ''
-      : /^\d+$/.test(retryAfter.trim())
-      ? ` Koala asked to retry after ${retryAfter.trim()} ${retryAfter.trim() === '1' ? 'second' : 'seconds'}.`
-      : ` Koala asked to retry after ${retryAfter.trim()}.`
-    return new RetryableError(`Koala rate-limited the request (429)${said}.${wait}`, 429)
+  if (keyStatuses.includes(status)) {
+    return new InvalidAuthenticationError(`Koala refused the ${key} (${status}${said}). ${help}`)
   }
   if (status >= 300 && status < 400) {
-    return new IntegrationError(redirectMessage(status, location, api), getErrorCodeFromHttpStatus(status), status)
+    return new RetryableError(`Koala's answer was a redirect (${status}), which is not followed.`, 502)
   }
+  if (status === 429) return new RetryableError(`Koala rate-limited the request (429${said}).`, 429)
   if (isRetryable(status)) {
-    return new RetryableError(
-      `Koala is temporarily unavailable (${status})${said}.`,
-      status as ConstructorParameters<typeof RetryableError>[1]
-    )
+    return new RetryableError(`Koala is temporarily unavailable (${status}${said}).`, status as RetryableStatus)
   }
-  if (status === 413) {
-    return new IntegrationError(
-      `The event is larger than Koala accepts in one request (413)${said}. Map fewer or smaller properties and traits.`,
-      getErrorCodeFromHttpStatus(413),
-      413
-    )
-  }
+  const advice = status === 413 ? ' Map fewer or smaller properties and traits.' : ''
   return new IntegrationError(
-    `Koala rejected the request (${status})${said}.`,
+    `Koala rejected the request (${status}${said}).${advice}`,
     getErrorCodeFromHttpStatus(status),
     status
   )
 }
 
-/** Nothing was accepted, so Segment retries; the client's message quotes the URL, so the key is redacted. */
+/**
+ * No answer: nothing was accepted, so Segment retries. A timeout is 504: actions-core's own, or Segment's abort signal
+ * (which actions-core throws as RequestTimeoutError or RequestClientError). Any other failure is 503. Only a
+ * timeout's message is quoted: the others hold the URL, with the Public Key.
+ */
 export function networkError(error: unknown): RetryableError {
-  const err = error as { code?: string; message?: string; name?: string }
-  const timedOut = err?.code === 'ETIMEDOUT' || err?.name === 'TimeoutError' || err?.code === 'REQUESTTIMEOUTERROR'
-  const detail = redactProjectUrl([err?.code, err?.message].filter(Boolean).join(' '))
-  return timedOut
-    ? new RetryableError(`Koala did not answer within ${requestTimeoutMs()} ms (${detail}).`, 504)
-    : new RetryableError(`Could not reach Koala (${detail || 'network error'}).`, 503)
+  const { name, message, code, cause } = (error ?? {}) as {
+    name?: string
+    message?: string
+    code?: string
+    cause?: { code?: string }
+  }
+  if (name === 'TimeoutError' || name === 'RequestTimeoutError' || name === 'RequestClientError') {
+    return new RetryableError(`Koala did not answer in time (${message}).`, 504)
+  }
+  return new RetryableError(`Could not reach Koala (${code ?? cause?.code ?? name ?? 'network error'}).`, 503)
 }
 
 /** Koala keeps one entry per `message_id` (its idempotency key): sending both would lose one without a word. */
-export function duplicateMessageIdError(messageId: string, sameKey: boolean, isAccount = false): string {
-  const who = isAccount ? 'company' : 'person'
-  const whose = sameKey ? `a different event of the same ${who}` : `another ${who}'s event`
+export function duplicateMessageIdError(messageId: string): string {
   return (
-    `The MessageId ${JSON.stringify(messageId)} is already used by ${whose} in this batch, and Koala ` +
-    'keeps only one event per message_id. Map the MessageId field to the Segment messageId ($.messageId), which is ' +
-    'unique per event.'
+    `The MessageId ${JSON.stringify(messageId)} is already used by a different event in this batch, and Koala ` +
+    'keeps one event per message_id. Map the MessageId field to the Segment messageId ($.messageId).'
   )
 }

@@ -135,7 +135,7 @@ export const domain: InputField = {
   description:
     "The company's website domain, which Koala uses to recognise the company (for example acme.com; a full URL such as https://www.acme.com/about works too). Needed unless you map the Koala Account ID.",
   type: 'string',
-  required: false,
+  required: { conditions: [{ fieldKey: 'account_id', operator: 'is', value: undefined }] },
   default: firstExisting(['$.traits.domain', '$.traits.website'])
 }
 

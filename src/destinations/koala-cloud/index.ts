@@ -1,18 +1,12 @@
 import type { DestinationDefinition } from '@segment/actions-core'
-import { defaultValues, InvalidAuthenticationError } from '@segment/actions-core'
-import { KOALA_HEADERS, PUBLIC_KEY_HELP, projectUrl, requestTimeoutMs, SKIP_RESPONSE_CLONING } from './config'
-import type { Settings } from './generated-types'
+import { defaultValues, HTTPError, InvalidAuthenticationError } from '@segment/actions-core'
+import { projectUrl, PUBLIC_KEY_HELP, USER_AGENT } from './config'
 import { deletePerson } from './deletion'
-import { isRetryable, koalaReason, networkError, redirectMessage } from './errors'
+import type { Settings } from './generated-types'
 import group from './group'
 import identify from './identify'
 import page from './page'
 import track from './track'
-
-/** actions-core words a failed test as `Credentials are invalid: ${error.response?.status} ${error.message}`. */
-function withStatus<E extends Error>(error: E, status: number): E {
-  return Object.assign(error, { response: { status } })
-}
 
 const destination: DestinationDefinition<Settings> = {
   name: 'Koala (Cloud)',
@@ -39,56 +33,22 @@ const destination: DestinationDefinition<Settings> = {
       }
     },
     testAuthentication: async (request, { settings }) => {
-      let url: string
+      const url = projectUrl(settings.public_key, 'auth')
       try {
-        url = projectUrl(settings.public_key, 'auth')
+        await request(url, { method: 'GET' })
       } catch (error) {
-        throw withStatus(error as Error, 400)
+        // Only Koala's answer about the key is a verdict on it: a rate limit, an outage or the network says nothing.
+        const status = (error as HTTPError).response?.status
+        if (status === 401 || status === 403 || status === 404) {
+          throw new InvalidAuthenticationError(`Koala does not know this Public Key (${status}). ${PUBLIC_KEY_HELP}`)
+        }
       }
-      let response
-      try {
-        response = await request(url, {
-          method: 'GET',
-          headers: KOALA_HEADERS,
-          redirect: 'manual',
-          throwHttpErrors: false,
-          skipResponseCloning: SKIP_RESPONSE_CLONING,
-          timeout: requestTimeoutMs()
-        })
-      } catch (error) {
-        // Says nothing about the key.
-        const failure = networkError(error)
-        failure.message = `${failure.message} The Public Key was not checked: try again in a few minutes.`
-        throw withStatus(failure, failure.status)
-      }
-      if (response.ok) return response
-      if (response.status < 400) {
-        throw withStatus(
-          new InvalidAuthenticationError(redirectMessage(response.status, response.headers.get('location'))),
-          response.status
-        )
-      }
-      // Only an answer about the key is a verdict on it; a rate limit or an outage means "try again later".
-      if (isRetryable(response.status)) {
-        throw withStatus(
-          new InvalidAuthenticationError('Koala could not check the Public Key right now. Try again in a few minutes.'),
-          response.status
-        )
-      }
-      const reason = koalaReason(response.data ?? response.content)
-      throw withStatus(
-        new InvalidAuthenticationError(
-          `Koala did not accept this Public Key${reason ? `: ${reason}` : ''}. ${PUBLIC_KEY_HELP}`
-        ),
-        response.status
-      )
     }
   },
 
-  onDelete: deletePerson,
+  extendRequest: () => ({ headers: { 'User-Agent': USER_AGENT } }),
 
-  // No `extendRequest`: every request gives KOALA_HEADERS itself (config.ts says why). No custom `agent` either:
-  // actions-core destroys it after each response, cutting a batch's other requests.
+  onDelete: deletePerson,
 
   presets: [
     {

@@ -1,90 +1,68 @@
-import { ErrorCodes, getErrorCodeFromHttpStatus, isObject, MultiStatusResponse } from '@segment/actions-core'
-import type { JSONObject, ModifiedResponse, RequestClient } from '@segment/actions-core'
-import {
-  BATCH_CONCURRENCY,
-  KOALA_HEADERS,
-  MAX_ENTRIES_PER_REQUEST,
-  projectUrl,
-  requestTimeoutMs,
-  SKIP_RESPONSE_CLONING
-} from './config'
+import { ErrorCodes, MultiStatusResponse } from '@segment/actions-core'
+import type { IntegrationError, JSONObject, ModifiedResponse, RequestClient } from '@segment/actions-core'
+import { BATCH_CONCURRENCY, MAX_ENTRIES_PER_REQUEST, projectUrl } from './config'
 import { duplicateMessageIdError, koalaError, networkError } from './errors'
 import { buildBody, ENDPOINT, preparePayload } from './functions'
-import type { ActionKind, Payloads, PreparedPayload, SkippedResult } from './functions'
+import type { ActionKind, Payloads, PreparedPayload } from './functions'
 import type { Settings } from './generated-types'
 import type { KoalaBody } from './types'
 
-// perform and performBatch share one path (preparePayload, buildBody, postBody): a batch of one sends perform's body.
+// perform and performBatch share one path: an event gets the same body, status and error code in both.
 
-export type SendResult =
-  | { ok: true; status: number; body: JSONObject | string; sent: KoalaBody }
-  | { ok: false; status: number; error: Error; body?: JSONObject | string; sent: KoalaBody }
-
-interface Target {
-  url: string
-  timeoutMs: number
+interface Sent {
+  /** Koala's status; 0 when it did not answer. */
+  status: number
+  /** Koala's answer, parsed when JSON. */
+  body: JSONObject | string
+  sent: KoalaBody
+  /** Set unless Koala answered 2xx. */
+  error?: Error
 }
 
-/** Once per call, not per request: both read the environment. @throws PayloadValidationError for a bad key. */
-function targetOf(settings: Settings, kind: ActionKind): Target {
-  return { url: projectUrl(settings.public_key, ENDPOINT[kind]), timeoutMs: requestTimeoutMs() }
-}
-
-/** @returns never throws: Koala's refusal or a network failure becomes `{ ok: false, status, error }`. */
-async function postBody(request: RequestClient, target: Target, body: KoalaBody): Promise<SendResult> {
+/** @returns never throws: a refusal or a network failure is `{ error }`. */
+async function post(request: RequestClient, url: string, body: KoalaBody): Promise<Sent> {
   let response: ModifiedResponse
   try {
-    // Not the client's `json` option, which builds the request twice.
-    response = await request(target.url, {
+    response = await request(url, {
       method: 'POST',
-      headers: KOALA_HEADERS,
-      body: JSON.stringify(body),
+      json: body,
+      // A 301-303 would turn the POST into a GET, and the page's 200 would pass as a delivery.
       redirect: 'manual',
       throwHttpErrors: false,
-      skipResponseCloning: SKIP_RESPONSE_CLONING,
-      timeout: target.timeoutMs
+      // Koala's answer is read once, from `data` and `content`.
+      skipResponseCloning: true
     })
   } catch (error) {
-    const failure = networkError(error)
-    return { ok: false, status: failure.status, error: failure, sent: body }
+    return { status: 0, body: '', sent: body, error: networkError(error) }
   }
-  const answer = (response.data ?? response.content ?? '') as JSONObject | string
-  if (response.status >= 200 && response.status < 300) {
-    return { ok: true, status: response.status, body: answer, sent: body }
-  }
+  const answer = (response.data ?? response.content) as JSONObject | string
+  const ok = response.status >= 200 && response.status < 300
   return {
-    ok: false,
     status: response.status,
-    error: koalaError(response.status, answer, response.headers.get('retry-after'), response.headers.get('location')),
     body: answer,
-    sent: body
+    sent: body,
+    error: ok ? undefined : koalaError(response.status, answer)
   }
-}
-
-/** Halves the request while Koala answers 413. @returns one result per request, with the payloads it carried. */
-async function sendChunk(
-  request: RequestClient,
-  target: Target,
-  kind: ActionKind,
-  group: PreparedPayload[]
-): Promise<{ items: PreparedPayload[]; result: SendResult }[]> {
-  const result = await postBody(request, target, buildBody(kind, group))
-  if (result.ok || result.status !== 413 || group.length === 1) {
-    return [{ items: group, result }]
-  }
-  const half = Math.ceil(group.length / 2)
-  const [first, second] = await Promise.all([
-    sendChunk(request, target, kind, group.slice(0, half)),
-    sendChunk(request, target, kind, group.slice(half))
-  ])
-  return [...first, ...second]
 }
 
 /**
- * Runs every task with at most `limit` in flight, each free lane taking the next task in order.
- *
- * @returns the tasks' results, in the tasks' order.
+ * Halves the request while Koala answers 413, one half after the other, so the requests in flight stay bounded.
+ * @returns one result per request, with the payloads it carried.
  */
+async function sendChunk(
+  request: RequestClient,
+  url: string,
+  kind: ActionKind,
+  group: PreparedPayload[]
+): Promise<{ items: PreparedPayload[]; result: Sent }[]> {
+  const result = await post(request, url, buildBody(kind, group))
+  if (result.status !== 413 || group.length === 1) return [{ items: group, result }]
+  const half = Math.ceil(group.length / 2)
+  const first = await sendChunk(request, url, kind, group.slice(0, half))
+  return [...first, ...(await sendChunk(request, url, kind, group.slice(half)))]
+}
+
+/** Runs the tasks with at most `limit` in flight. @returns their results, in the tasks' order. */
 export async function pool<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]> {
   const results: T[] = new Array<T>(tasks.length)
   let next = 0
@@ -99,29 +77,28 @@ export async function pool<T>(tasks: (() => Promise<T>)[], limit: number): Promi
 }
 
 /**
- * @returns Koala's answer, or a {@link SkippedResult}.
- * @throws PayloadValidationError (the event or the key), InvalidAuthenticationError (Koala 401/403/404),
- *   RetryableError (429, 5xx, timeouts, network), IntegrationError with Koala's status otherwise.
+ * @returns Koala's answer, or the reason an analytics.js event was skipped.
+ * @throws PayloadValidationError (the event or the key), or the error of `koalaError` / `networkError`.
  */
 export async function sendOne<K extends ActionKind>(
   request: RequestClient,
   settings: Settings,
   kind: K,
   payload: Payloads[K]
-): Promise<JSONObject | string | SkippedResult> {
+): Promise<JSONObject | string> {
   const preparation = preparePayload(kind, payload)
   if (preparation.outcome === 'invalid') throw preparation.error
-  if (preparation.outcome === 'skipped') return { skipped: true, message: preparation.message }
-  // postBody, not sendChunk: a single entry is never split, and one async layer less per event.
-  const result = await postBody(request, targetOf(settings, kind), buildBody(kind, [preparation.prepared]))
-  if (!result.ok) throw result.error
+  if (preparation.outcome === 'skipped') return preparation.message
+  const url = projectUrl(settings.public_key, ENDPOINT[kind])
+  const result = await post(request, url, buildBody(kind, [preparation.prepared]))
+  if (result.error) throw result.error
   return result.body
 }
 
 /**
  * One request per person (Group: per company) per 30 entries, in order; the same event twice is sent once.
- * @returns one entry per payload: `{ status, sent, body }`, or an error with `sent` and `body` when Koala answered
- *   (so the framework blames Koala, not the payload). Never throws: a bad key fails every payload with 400.
+ * @returns one entry per payload: `{ status, sent, body }`, or the error `sendOne` would throw, with `sent` and `body`
+ *   when Koala answered (so the framework blames Koala, not the payload). Never throws.
  */
 export async function sendBatch<K extends ActionKind>(
   request: RequestClient,
@@ -136,61 +113,53 @@ export async function sendBatch<K extends ActionKind>(
       errortype: ErrorCodes.PAYLOAD_VALIDATION_FAILED,
       errormessage
     })
-  let target: Target
+  let url: string
   try {
-    target = targetOf(settings, kind)
+    url = projectUrl(settings.public_key, ENDPOINT[kind])
   } catch (error) {
-    // A throw would fail the whole onBatch, events other actions already delivered included.
+    // A throw would fail the whole batch, events of other actions included.
     payloads.forEach((_payload, index) => fail(index, (error as Error).message))
     return response
   }
 
-  // Key -> payloads in order, each with the input indexes it answers for; a message_id belongs to its first user.
+  // Key -> payloads in order, each with the input indexes it answers for; a message_id belongs to its first event.
   const groups = new Map<string, { items: PreparedPayload[]; indexes: number[][] }>()
   const owners = new Map<string, { key: string; position: number }>()
-
   payloads.forEach((payload, index) => {
     const preparation = preparePayload(kind, payload)
     if (preparation.outcome === 'invalid') return fail(index, preparation.error.message)
     if (preparation.outcome === 'skipped') {
-      response.setSuccessResponseAtIndex(index, { status: 200, sent: {}, body: preparation.message })
-      return
+      return response.setSuccessResponseAtIndex(index, { status: 200, sent: {}, body: preparation.message })
     }
     const { prepared } = preparation
     const messageId = prepared.entry.message_id
     const owner = owners.get(messageId)
     if (owner) {
-      const earlier = groups.get(owner.key)
-      if (earlier && owner.key === prepared.key && sameEntry(earlier.items[owner.position], prepared)) {
-        earlier.indexes[owner.position].push(index)
-        return
+      const earlier = groups.get(owner.key)?.items[owner.position]
+      if (owner.key !== prepared.key || !earlier || !sameEvent(earlier, prepared)) {
+        return fail(index, duplicateMessageIdError(messageId))
       }
-      // Koala keeps one event per message_id: the other would be dropped silently.
-      return fail(index, duplicateMessageIdError(messageId, owner.key === prepared.key, kind === 'group'))
+      // Segment redelivered the event: both indexes get its one outcome.
+      return (groups.get(owner.key) as { indexes: number[][] }).indexes[owner.position].push(index)
     }
-    let group = groups.get(prepared.key)
-    if (!group) {
-      group = { items: [], indexes: [] }
-      groups.set(prepared.key, group)
-    }
+    const group = groups.get(prepared.key) ?? { items: [], indexes: [] }
+    groups.set(prepared.key, group)
     owners.set(messageId, { key: prepared.key, position: group.items.length })
     group.items.push(prepared)
     group.indexes.push([index])
   })
 
   const tasks: (() => Promise<void>)[] = []
-  for (const group of groups.values()) {
-    for (let start = 0; start < group.items.length; start += MAX_ENTRIES_PER_REQUEST) {
-      const chunk = group.items.slice(start, start + MAX_ENTRIES_PER_REQUEST)
-      const chunkIndexes = group.indexes.slice(start, start + MAX_ENTRIES_PER_REQUEST)
+  for (const { items, indexes } of groups.values()) {
+    for (let start = 0; start < items.length; start += MAX_ENTRIES_PER_REQUEST) {
+      const end = start + MAX_ENTRIES_PER_REQUEST
       tasks.push(async () => {
-        const outcomes = await sendChunk(request, target, kind, chunk)
-        let offset = 0
-        for (const { items, result } of outcomes) {
-          for (const indexes of chunkIndexes.slice(offset, offset + items.length)) {
-            for (const index of indexes) record(response, index, result)
+        let offset = start
+        for (const outcome of await sendChunk(request, url, kind, items.slice(start, end))) {
+          for (const eventIndexes of indexes.slice(offset, offset + outcome.items.length)) {
+            for (const index of eventIndexes) record(response, index, outcome.result)
           }
-          offset += items.length
+          offset += outcome.items.length
         }
       })
     }
@@ -199,29 +168,25 @@ export async function sendBatch<K extends ActionKind>(
   return response
 }
 
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, item: unknown) =>
-    isObject(item) ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : item
-  )
+/** The same event redelivered: same person or company, same entry. */
+function sameEvent(a: PreparedPayload, b: PreparedPayload): boolean {
+  const whole = (item: PreparedPayload) =>
+    item.target === 'account' ? [item.entry] : [item.entry, item.traits, item.ip]
+  return JSON.stringify(whole(a)) === JSON.stringify(whole(b))
 }
 
-/** Key order aside: a redelivered event need not keep it. */
-function sameEntry(a: PreparedPayload, b: PreparedPayload): boolean {
-  if (a.target === 'account' || b.target === 'account') return canonicalJson(a.entry) === canonicalJson(b.entry)
-  return a.ip === b.ip && canonicalJson([a.entry, a.traits]) === canonicalJson([b.entry, b.traits])
-}
-
-function record(response: MultiStatusResponse, index: number, result: SendResult): void {
+function record(response: MultiStatusResponse, index: number, result: Sent): void {
   const sent = result.sent as unknown as JSONObject
-  if (result.ok) {
-    response.setSuccessResponseAtIndex(index, { status: result.status, sent, body: result.body })
-    return
+  if (!result.error) {
+    return response.setSuccessResponseAtIndex(index, { status: result.status, sent, body: result.body })
   }
+  // Every error of koalaError and networkError has a status and one of ErrorCodes.
+  const { status, code } = result.error as IntegrationError
   response.setErrorResponseAtIndex(index, {
-    status: result.status,
-    errortype: getErrorCodeFromHttpStatus(result.status),
+    status: status as number,
+    errortype: code as keyof typeof ErrorCodes,
     errormessage: result.error.message,
     sent,
-    body: result.body ?? ''
+    body: result.body
   })
 }

@@ -8,34 +8,20 @@ interface KoalaEntryBase {
   context: JSONObject
 }
 
-export interface KoalaIdentify extends KoalaEntryBase {
-  type: 'identify'
-  traits: JSONObject
-}
-
-export interface KoalaEvent extends KoalaEntryBase {
-  type: 'track'
-  event: string
-  properties: JSONObject
-}
-
-/** Koala documents `page_views` but no field list: this follows its `events` entries and its published schema. */
-export interface KoalaPageView extends KoalaEntryBase {
-  type: 'page'
-  name?: string
-  properties: JSONObject
-}
-
-export type KoalaEntry = KoalaIdentify | KoalaEvent | KoalaPageView
+export type KoalaEntry =
+  | (KoalaEntryBase & { type: 'identify'; traits: JSONObject })
+  | (KoalaEntryBase & { type: 'track'; event: string; properties: JSONObject })
+  // Koala documents `page_views` without a field list: this follows its `events` entries.
+  | (KoalaEntryBase & { type: 'page'; name?: string; properties: JSONObject })
 
 export interface KoalaBatchBody {
   profile_id?: string
   email?: string
   ip?: string
   traits: JSONObject
-  identifies?: KoalaIdentify[]
-  events?: KoalaEvent[]
-  page_views?: KoalaPageView[]
+  identifies?: KoalaEntry[]
+  events?: KoalaEntry[]
+  page_views?: KoalaEntry[]
 }
 
 /** `traits.group_id` keeps tenants of one domain apart (Koala's docs, "Deduplicating Account Traits"). */

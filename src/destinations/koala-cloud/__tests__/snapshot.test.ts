@@ -1,6 +1,5 @@
 import { createTestEvent, createTestIntegration } from '@segment/actions-core'
 import nock from 'nock'
-import { useNock } from './__helpers__/helpers'
 import { generateTestData } from './__helpers__/test-data'
 import { KOALA_API_URL } from '../config'
 import destination from '../index'
@@ -31,8 +30,6 @@ function mockKoala(publicKey: string, bodies: unknown[]) {
 }
 
 describe(`Testing snapshot for ${destinationSlug} destination:`, () => {
-  useNock()
-
   for (const actionSlug of Object.keys(destination.actions)) {
     const seedName = `${destinationSlug}#${actionSlug}`
 

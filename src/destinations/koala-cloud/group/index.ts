@@ -1,14 +1,5 @@
 import type { ActionDefinition } from '@segment/actions-core'
-import {
-  account_id,
-  batch_size,
-  company_traits,
-  domain,
-  enable_batching,
-  group_id,
-  message_id,
-  sent_at
-} from '../fields'
+import * as shared from '../fields'
 import type { Settings } from '../generated-types'
 import { sendBatch, sendOne } from '../send'
 import type { Payload } from './generated-types'
@@ -18,18 +9,18 @@ const action: ActionDefinition<Settings, Payload> = {
   description: 'Send company traits to Koala.',
   defaultSubscription: 'type = "group"',
   fields: {
-    domain,
-    account_id,
-    group_id,
-    traits: company_traits,
-    sent_at,
-    message_id,
+    domain: shared.domain,
+    account_id: shared.account_id,
+    group_id: shared.group_id,
+    traits: shared.company_traits,
+    sent_at: shared.sent_at,
+    message_id: shared.message_id,
     enable_batching: {
-      ...enable_batching,
+      ...shared.enable_batching,
       description:
         'When enabled, Segment sends events in batches and the destination groups them into one Koala request per company (up to 30 entries each).'
     },
-    batch_size
+    batch_size: shared.batch_size
   },
   perform: (request, { settings, payload }) => sendOne(request, settings, 'group', payload),
   performBatch: (request, { settings, payload }) => sendBatch(request, settings, 'group', payload)

@@ -1,17 +1,5 @@
 import type { ActionDefinition } from '@segment/actions-core'
-import {
-  batch_size,
-  context,
-  context_traits,
-  device_ip,
-  email,
-  enable_batching,
-  message_id,
-  name,
-  page_properties,
-  profile_id,
-  sent_at
-} from '../fields'
+import * as shared from '../fields'
 import type { Settings } from '../generated-types'
 import { sendBatch, sendOne } from '../send'
 import type { Payload } from './generated-types'
@@ -21,17 +9,17 @@ const action: ActionDefinition<Settings, Payload> = {
   description: 'Send a page view to Koala.',
   defaultSubscription: 'type = "page"',
   fields: {
-    email,
-    profile_id,
-    traits: context_traits,
-    sent_at,
-    context,
-    device_ip,
-    message_id,
-    name,
-    properties: page_properties,
-    enable_batching,
-    batch_size
+    email: shared.email,
+    profile_id: shared.profile_id,
+    traits: shared.context_traits,
+    sent_at: shared.sent_at,
+    context: shared.context,
+    device_ip: shared.device_ip,
+    message_id: shared.message_id,
+    name: shared.name,
+    properties: shared.page_properties,
+    enable_batching: shared.enable_batching,
+    batch_size: shared.batch_size
   },
   perform: (request, { settings, payload }) => sendOne(request, settings, 'page', payload),
   performBatch: (request, { settings, payload }) => sendBatch(request, settings, 'page', payload)

@@ -1,6 +1,5 @@
 import { createTestEvent, createTestIntegration } from '@segment/actions-core'
 import nock from 'nock'
-import { useNock } from './helpers'
 import { generateTestData } from './test-data'
 import { KOALA_API_URL, USER_AGENT } from '../../config'
 import destination from '../../index'
@@ -43,8 +42,6 @@ async function sendGenerated(actionSlug: string, isRequiredOnly: boolean) {
  */
 export function describeActionSnapshots(actionSlug: string): void {
   describe(`Testing snapshot for ${destinationSlug}'s ${actionSlug} destination action:`, () => {
-    useNock()
-
     it('required fields', async () => {
       const request = await sendGenerated(actionSlug, true)
       expect(request.headers.get('user-agent')).toBe(USER_AGENT)

@@ -1,415 +1,205 @@
 import nock from 'nock'
-import { createTestEvent, PayloadValidationError } from '@segment/actions-core'
-import type { SegmentEvent } from '@segment/actions-core'
-import destination from '../../index'
+import { PayloadValidationError } from '@segment/actions-core'
+import { toUtcIso } from '../../functions'
 import {
+  BAD_KEY,
   BATCH_PATH,
-  EXPECTED_USER_AGENT,
-  fixture,
-  HELP,
-  identifyEvent,
-  KEY,
+  ENTRY_CONTEXT,
+  identify,
+  koala,
   KOALA,
-  newDestination,
-  NO_IDENTIFIER,
   LIBRARY,
-  recordKoala,
-  runEvent,
-  savedMapping,
+  NO_PERSON,
+  NO_PERSON_FIX,
+  perform,
   SENT_AT,
-  sentBody,
-  SETTINGS,
-  useNock
+  thrown
 } from '../../__tests__/__helpers__/helpers'
 
-useNock()
-
-describe('Identify: real Segment events', () => {
-  it('sends an analytics-node identify as exactly the Koala body, with our User-Agent and JSON', async () => {
-    const event = fixture('analytics-node.ndjson', 3)
-    const received = recordKoala(200, { ok: true })
-
-    const { output } = await runEvent('identify', event)
-
-    expect(output).toEqual({ ok: true })
-    expect(received).toHaveLength(1)
-    expect(received[0].path).toBe(BATCH_PATH)
-    expect(received[0].headers['user-agent']).toBe(EXPECTED_USER_AGENT)
-    expect(received[0].headers['content-type']).toBe('application/json')
+describe('Identify', () => {
+  it('sends an analytics-node identify as exactly this body, and returns Koala’s answer', async () => {
     const traits = {
-      email: 'jordan.rivera@acme.example.com',
+      email: 'Jordan.Rivera@Acme.example.com',
       name: 'Jordan Rivera',
-      firstName: 'Jordan',
-      lastName: 'Rivera',
-      title: 'Head of Growth',
-      phone: '+1-202-555-0143',
       plan: 'growth',
-      logins: 1,
-      created_at: '2024-09-12T15:04:05.000Z',
-      company: {
-        id: 'org_acme_551',
-        name: 'Acme Analytics',
-        industry: 'Software',
-        employee_count: 120,
-        plan: 'growth'
-      },
-      address: { street: '100 Example Ave', city: 'Springfield', state: 'IL', postalCode: '62701', country: 'USA' },
-      marketing_opt_in: true
+      company: { id: 'org_acme_551', name: 'Acme Analytics', employee_count: 120 }
     }
-    expect(received[0].body).toStrictEqual({
-      email: 'jordan.rivera@acme.example.com',
+    const context = {
       ip: '203.0.113.24',
+      locale: 'en-US',
+      timezone: 'America/New_York',
+      library: { name: '@segment/analytics-node', version: '3.1.0' }
+    }
+    const event = identify('jordan', {
+      messageId: 'node-next-1796011027157-cefdc74e',
+      timestamp: '2026-11-30T03:57:07.157Z',
+      userId: 'usr_acme_1042',
+      anonymousId: 'anon-7f3c',
       traits,
-      identifies: [
-        {
-          type: 'identify',
-          message_id: 'node-next-1796011027157-cefdc74e-d98b-4761-b0a8-5615ef3feb53',
-          sent_at: '2026-11-30T03:57:07.157Z',
-          traits,
-          context: {
-            ip: '203.0.113.24',
-            userAgent:
-              'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36',
-            locale: 'en-US',
-            timezone: 'America/New_York',
-            library: { name: '@segment/analytics-node', version: '3.1.0' },
-            source: 'segment-cloud'
+      context
+    })
+    const scope = nock(KOALA)
+      .post(BATCH_PATH, {
+        email: 'jordan.rivera@acme.example.com',
+        ip: '203.0.113.24',
+        traits,
+        identifies: [
+          {
+            type: 'identify',
+            message_id: 'node-next-1796011027157-cefdc74e',
+            sent_at: '2026-11-30T03:57:07.157Z',
+            traits,
+            context: { ...context, source: 'segment-cloud' }
           }
-        }
-      ]
-    })
+        ]
+      })
+      .reply(200, { ok: true })
+    const { responses, data } = await perform('identify', event)
+    expect(scope.isDone()).toBe(true)
+    expect(responses.map((response) => response.status)).toEqual([200])
+    expect(data).toEqual({ ok: true })
   })
 
-  it('sends an HTTP API identify without context: no ip key, context carries only the source', async () => {
-    const body = await sentBody('identify', fixture('http-api.ndjson', 2))
-    expect(body).toStrictEqual({
-      email: 'pat.morgan@hooli.example.com',
-      traits: { email: 'pat.morgan@hooli.example.com', name: 'Pat Morgan', billing_role: 'owner' },
-      identifies: [
-        {
-          type: 'identify',
-          message_id: 'billing-identify-usr_api_1001-1',
-          sent_at: '2026-11-29T18:22:11.000Z',
-          traits: { email: 'pat.morgan@hooli.example.com', name: 'Pat Morgan', billing_role: 'owner' },
-          context: { source: 'segment-cloud' }
-        }
-      ]
-    })
-    expect('ip' in body).toBe(false)
-  })
-
-  it('does not skip identify calls from analytics.js (only track calls are skipped)', async () => {
-    const event = fixture('analytics-next-browser.ndjson', 7)
-    const body = await sentBody('identify', event)
-    expect(body.email).toBe('alex.kim@initech.example.com')
-    expect(body.ip).toBe('203.0.113.41')
-    expect(body.identifies).toStrictEqual([
+  it('sends an identify from analytics.js too (only track and page calls are skipped)', async () => {
+    const received = koala()
+    const context = { library: { name: 'analytics.js', version: 'npm:next-1.84.3' } }
+    await perform('identify', identify('ann', { context }))
+    expect(received.map((request) => request.body)).toEqual([
       {
-        type: 'identify',
-        message_id: event.messageId,
-        sent_at: '2026-11-30T03:57:19.740Z',
-        traits: event.traits,
-        context: { ...event.context, source: 'segment-cloud' }
+        email: 'ann@example.com',
+        traits: { email: 'ann@example.com' },
+        identifies: [
+          {
+            type: 'identify',
+            message_id: 'm-ann',
+            sent_at: SENT_AT,
+            traits: { email: 'ann@example.com' },
+            context: { ...context, source: 'segment-cloud' }
+          }
+        ]
       }
     ])
   })
 
-  it('applies the defaults to a createTestEvent identify through testAction', async () => {
-    const received = recordKoala()
-    const testDestination = newDestination()
-    const event = createTestEvent({
-      type: 'identify',
-      messageId: 'msg-test-1',
-      // Fixed times: createTestEvent's defaults read the clock once per field, so they may differ by a millisecond.
-      timestamp: '2026-11-30T10:00:00.000Z',
-      sentAt: '2026-11-30T10:00:00.000Z',
-      receivedAt: '2026-11-30T10:00:00.000Z',
-      traits: { email: 'Jane.Doe@Example.com', plan: 'pro' }
-    })
+  describe('the person', () => {
+    const personOf = async (change: Parameters<typeof identify>[1], mapping?: Record<string, unknown>) => {
+      nock.cleanAll()
+      const received = koala()
+      await perform('identify', identify('ann', change), { mapping: mapping as never })
+      expect(received).toHaveLength(1)
+      const { email, profile_id, ip } = received[0].body
+      return { email, profile_id, ip }
+    }
 
-    const responses = await testDestination.testAction('identify', {
-      event,
-      settings: SETTINGS,
-      useDefaultMappings: true
-    })
-
-    expect(responses).toHaveLength(1)
-    expect(responses[0].status).toBe(200)
-    expect(responses[0].url).toBe(`${KOALA}${BATCH_PATH}`)
-    expect(received[0].body).toStrictEqual({
-      email: 'jane.doe@example.com',
-      ip: '8.8.8.8',
-      traits: { email: 'Jane.Doe@Example.com', plan: 'pro' },
-      identifies: [
-        {
-          type: 'identify',
-          message_id: 'msg-test-1',
-          sent_at: '2026-11-30T10:00:00.000Z',
-          traits: { email: 'Jane.Doe@Example.com', plan: 'pro' },
-          context: { ...event.context, source: 'segment-cloud' }
-        }
+    it.each([
+      [
+        'the Email field ($.traits.email), trimmed and lowercased',
+        { traits: { email: ' Ann@Example.COM ' } },
+        undefined
+      ],
+      ['$.email when the traits have none', { traits: {}, email: 'ANN@example.com' } as never, undefined],
+      [
+        'traits.email when the mapped Email field is not a bare address',
+        { traits: { email: 'ann@example.com' } },
+        { email: 'Ann <ann@example.com>' }
       ]
+    ])('email: %s', async (_name, change, mapping) => {
+      expect(await personOf(change, mapping)).toEqual({ email: 'ann@example.com' })
     })
-  })
-})
 
-describe('Identify: required fields and identity', () => {
-  it.each([
-    ['messageId', { messageId: undefined }, "The root value is missing the required field 'message_id'."],
-    ['timestamp', { timestamp: undefined }, "The root value is missing the required field 'sent_at'."],
-    [
-      'both',
-      { messageId: undefined, timestamp: undefined },
-      "The root value is missing the required field 'sent_at'. The root value is missing the required field 'message_id'."
-    ]
-  ])('a missing %s fails the framework validation naming the field', async (_name, change, message) => {
-    const received = recordKoala()
-    const event = { ...identifyEvent('m1', { email: 'a@example.com' }), ...change } as SegmentEvent
-    const error = await runEvent('identify', event).catch((e: Error) => e)
-    expect(error).toBeInstanceOf(Error)
-    expect((error as Error).name).toBe('AggregateAjvError')
-    expect((error as Error).message).toBe(message)
-    expect(received).toHaveLength(0)
-  })
-
-  it('refuses an event with neither email nor profile_id with the exact PayloadValidationError, sending nothing', async () => {
-    const received = recordKoala()
-    // Engage's anonymous profile: anonymousId only, no email.
-    const error = await runEvent('identify', fixture('engage-audiences.ndjson', 6)).catch((e: Error) => e)
-    expect(error).toBeInstanceOf(PayloadValidationError)
-    expect((error as PayloadValidationError).status).toBe(400)
-    expect((error as Error).message).toBe(NO_IDENTIFIER)
-    expect(received).toHaveLength(0)
-  })
-
-  it('says so when the Email field holds something that is not an email', async () => {
-    const error = await runEvent('identify', identifyEvent('m1', { email: 'jordan at acme' })).catch((e: Error) => e)
-    expect(error).toBeInstanceOf(PayloadValidationError)
-    expect((error as Error).message).toBe(
-      'Koala needs an email or a Koala profile_id to know who this event belongs to, and this event has neither.' +
-        ' The Email field "jordan at acme" is not an email address.' +
-        ' Map the Email field (for example to $.traits.email or $.context.traits.email), or send the profile_id' +
-        " from Koala's ko_id cookie in the Koala Profile ID field. Segment's anonymousId is not Koala's profile_id."
-    )
-  })
-
-  it('trims and lowercases the email at the top level, leaving the traits as sent', async () => {
-    const body = await sentBody('identify', identifyEvent('m1', { email: '  Jordan.Rivera@ACME.Example.com \t' }))
-    expect(body.email).toBe('jordan.rivera@acme.example.com')
-    expect(body.traits).toStrictEqual({ email: '  Jordan.Rivera@ACME.Example.com \t' })
-  })
-
-  it('uses the top-level $.email when traits carry none', async () => {
-    const body = await sentBody('identify', {
-      ...identifyEvent('m1', { plan: 'pro' }),
-      email: 'Top@Example.com'
-    } as SegmentEvent)
-    expect(body.email).toBe('top@example.com')
-  })
-
-  it('falls back to traits.email when the mapped Email field is missing', async () => {
-    const body = await sentBody('identify', identifyEvent('m1', { email: 'trait@example.com' }), {
-      email: { '@path': '$.properties.nothing_here' }
+    it('profile_id: traits.profile_id (default mapping), as text, with the email', async () => {
+      expect(await personOf({ traits: { email: 'ann@example.com', profile_id: 42 } })).toEqual({
+        email: 'ann@example.com',
+        profile_id: '42'
+      })
     })
-    expect(body.email).toBe('trait@example.com')
-  })
 
-  it('falls back to traits.email when the mapped Email field is not an email', async () => {
-    const event = { ...identifyEvent('m1', { email: 'trait@example.com' }), properties: { contact: 'n/a' } }
-    const body = await sentBody('identify', event, { email: { '@path': '$.properties.contact' } })
-    expect(body.email).toBe('trait@example.com')
-  })
-
-  it.each([
-    ['properties', { properties: { profile_id: 'ko_props' }, traits: { profile_id: 'ko_traits' } }, 'ko_props'],
-    ['traits', { traits: { profile_id: 'ko_traits' }, context: { traits: { profile_id: 'ko_ctx' } } }, 'ko_traits'],
-    ['context.traits', { traits: {}, context: { traits: { profile_id: 'ko_ctx' } } }, 'ko_ctx']
-  ])('defaults profile_id from %s (in that order of preference)', async (_from, change, expected) => {
-    const event = { ...identifyEvent('m1', {}), ...change } as SegmentEvent
-    const body = await sentBody('identify', event)
-    expect(body.profile_id).toBe(expected)
-    expect('email' in body).toBe(false)
-  })
-
-  it("never uses Segment's anonymousId or userId as Koala's profile_id", async () => {
-    const received = recordKoala()
-    const event = identifyEvent('m1', { plan: 'pro' }, { anonymousId: 'anon-1', userId: 'usr_1' })
-    await expect(runEvent('identify', event)).rejects.toThrow(new PayloadValidationError(NO_IDENTIFIER))
-    expect(received).toHaveLength(0)
-  })
-
-  it('sends both identifiers when both are known', async () => {
-    const body = await sentBody('identify', identifyEvent('m1', { email: 'a@example.com', profile_id: 'ko_1' }))
-    expect(body.profile_id).toBe('ko_1')
-    expect(body.email).toBe('a@example.com')
-  })
-
-  it('sends ip only when the event has one', async () => {
-    const withIp = await sentBody(
-      'identify',
-      identifyEvent('m1', { email: 'a@example.com' }, { context: { ip: '198.51.100.7' } })
-    )
-    expect(withIp.ip).toBe('198.51.100.7')
-    nock.cleanAll()
-    // analytics-node line 14: no context.ip.
-    const withoutIp = await sentBody('identify', {
-      ...fixture('analytics-node.ndjson', 14),
-      traits: { email: 'a@example.com' }
+    it('profile_id: the mapped field first, else traits.profile_id as the published destination read it', async () => {
+      const traits = { profile_id: ' ko-traits ' }
+      expect(await personOf({ traits }, { profile_id: 'ko-mapped' })).toEqual({ profile_id: 'ko-mapped' })
+      expect(await personOf({ traits }, { profile_id: '' })).toEqual({ profile_id: 'ko-traits' })
     })
-    expect('ip' in withoutIp).toBe(false)
-  })
-})
 
-describe('Identify: what the published destination read besides its fields (traits profile_id, ip)', () => {
-  const KO_ID = '7f3c9a2e-4b1d-4e8f-9a6c-2d5b8e1f0a34'
-  const saved = savedMapping('identify')
+    it.each([
+      ['traits.ip when it is an IP address, over context.ip', '2001:db8::7', '2001:db8::7'],
+      ['context.ip when traits.ip is not an IP address', 'not-an-ip', '192.0.2.5'],
+      ['context.ip when traits.ip is a number', 12345, '192.0.2.5']
+    ])('ip: %s', async (_name, ip, expected) => {
+      const change = { traits: { email: 'ann@example.com', ip }, context: { ...LIBRARY, ip: '192.0.2.5' } }
+      expect(await personOf(change)).toEqual({ email: 'ann@example.com', ip: expected })
+    })
 
-  it('under a saved mapping, sends traits.profile_id and traits.ip (over context.ip)', async () => {
-    const traits = { profile_id: KO_ID, ip: '198.51.100.21', plan: 'pro' }
-    const event = identifyEvent('m1', traits, { context: { ...LIBRARY, ip: '10.0.0.5' } })
-    expect(await sentBody('identify', event, saved, true)).toStrictEqual({
-      profile_id: KO_ID,
-      ip: '198.51.100.21',
-      traits,
-      identifies: [
-        {
-          type: 'identify',
-          message_id: 'm1',
-          sent_at: SENT_AT,
-          traits,
-          context: { ...LIBRARY, ip: '10.0.0.5', source: 'segment-cloud' }
-        }
-      ]
+    it('refuses an event with neither email nor profile_id, sending nothing', async () => {
+      const received = koala()
+      const error = await thrown(perform('identify', identify('ann', { traits: { plan: 'free' } })))
+      expect(error).toBeInstanceOf(PayloadValidationError)
+      expect(error.message).toBe(NO_PERSON + NO_PERSON_FIX)
+      expect(received).toEqual([])
+    })
+
+    it('quotes an Email field that is not an address', async () => {
+      const error = await thrown(perform('identify', identify('ann', { traits: { email: ' ann(at)example.com ' } })))
+      expect(error.message).toBe(
+        `${NO_PERSON} The Email field "ann(at)example.com" is not an email address.${NO_PERSON_FIX}`
+      )
     })
   })
 
-  it('a mapped Koala Profile ID field still wins over traits.profile_id', async () => {
-    const event = identifyEvent('m1', { profile_id: 'ko_traits' }, { context: { traits: { profile_id: 'ko_ctx' } } })
-    const body = await sentBody('identify', event, { profile_id: { '@path': '$.context.traits.profile_id' } })
-    expect(body.profile_id).toBe('ko_ctx')
-  })
-
-  it.each([
-    ['absent', {}, '10.0.0.5'],
-    ['an empty string', { ip: ' ' }, '10.0.0.5'],
-    ['given', { ip: '198.51.100.21' }, '198.51.100.21']
-  ])('sends Device IP unless traits.ip is given (%s)', async (_what, ip, expected) => {
-    const event = identifyEvent('m1', { email: 'a@example.com', ...ip }, { context: { ...LIBRARY, ip: '10.0.0.5' } })
-    expect((await sentBody('identify', event)).ip).toBe(expected)
-  })
-})
-
-describe('Identify: sent_at reaches Koala in UTC', () => {
-  const originalTz = process.env.TZ
-  // A zone far from UTC, so reading a zone-less time as local time would show.
-  beforeAll(() => {
-    process.env.TZ = 'America/Chicago'
-  })
-  afterAll(() => {
-    process.env.TZ = originalTz
-  })
-
-  it.each([
-    ['2026-11-30T10:00:00.000Z', '2026-11-30T10:00:00.000Z'],
-    ['2026-11-30T10:00:00+02:00', '2026-11-30T08:00:00.000Z'],
-    ['2026-11-30T10:00:00-0530', '2026-11-30T15:30:00.000Z'],
-    ['2026-11-30T01:00:00+03', '2026-11-29T22:00:00.000Z'],
-    ['2026-11-30T10:00:00', '2026-11-30T10:00:00.000Z'],
-    ['2026-11-30T10:00:00.5', '2026-11-30T10:00:00.500Z'],
-    ['2026-11-30 10:00:00', '2026-11-30T10:00:00.000Z'],
-    ['2026-11-30 10:00:00+01:00', '2026-11-30T09:00:00.000Z'],
-    ['2026-11-30t10:00:00z', '2026-11-30T10:00:00.000Z'],
-    ['2026-11-01T06:00:12.345735111Z', '2026-11-01T06:00:12.345Z']
-  ])('%s becomes %s', async (timestamp, expected) => {
-    const body = await sentBody('identify', identifyEvent('m1', { email: 'a@example.com' }, { timestamp }))
-    expect((body.identifies as { sent_at: string }[])[0].sent_at).toBe(expected)
-  })
-
-  it('a timestamp that is not a date is refused by the framework naming Sent At', async () => {
-    const error = await runEvent(
-      'identify',
-      identifyEvent('m1', { email: 'a@example.com' }, { timestamp: 'yesterday' })
-    )
-      .then(() => undefined)
-      .catch((e: Error) => e)
-    expect(error?.message).toBe('Sent At must be a valid date and time string but it was not.')
-  })
-})
-
-describe('Identify: where requests go', () => {
-  it('reads KOALA_API_URL at call time, without a trailing slash', async () => {
-    process.env.KOALA_API_URL = 'http://127.0.0.1:4010/koala-staging/'
-    const scope = nock('http://127.0.0.1:4010').post(`/koala-staging${BATCH_PATH}`).reply(200, { ok: true })
-    const { output } = await runEvent('identify', identifyEvent('m1', { email: 'a@example.com' }))
-    expect(output).toEqual({ ok: true })
-    expect(scope.isDone()).toBe(true)
-
-    delete process.env.KOALA_API_URL
-    const production = nock(KOALA).post(BATCH_PATH).reply(200, { ok: true })
-    await runEvent('identify', identifyEvent('m2', { email: 'a@example.com' }))
-    expect(production.isDone()).toBe(true)
-  })
-
-  it('trims whitespace pasted around the key', async () => {
-    const received = recordKoala()
-    await runEvent('identify', identifyEvent('m1', { email: 'a@example.com' }), {
-      settings: { public_key: `  ${KEY}\n` }
+  describe('sent_at reaches Koala in UTC', () => {
+    it.each([
+      ['2026-11-30T12:00:00+02:00', '2026-11-30T10:00:00.000Z'],
+      ['2026-11-30T10:00:00', '2026-11-30T10:00:00.000Z'],
+      ['2026-11-30T05:00:00.5-05', '2026-11-30T10:00:00.500Z']
+    ])('%s → %s', async (timestamp, sentAt) => {
+      const received = koala()
+      await perform('identify', identify('ann', { timestamp }))
+      expect(received.map((request) => request.body.identifies)).toEqual([
+        [
+          {
+            type: 'identify',
+            message_id: 'm-ann',
+            sent_at: sentAt,
+            traits: { email: 'ann@example.com' },
+            context: ENTRY_CONTEXT
+          }
+        ]
+      ])
     })
-    expect(received.map((r) => r.path)).toEqual([BATCH_PATH])
+
+    it('refuses a leap second, which no Date reads', async () => {
+      const error = await thrown(perform('identify', identify('ann', { timestamp: '2016-12-31T23:59:60Z' })))
+      expect(error).toBeInstanceOf(PayloadValidationError)
+      expect(error.message).toBe(
+        'The Sent At field "2016-12-31T23:59:60Z" is not a date Koala reads. Map it to $.timestamp.'
+      )
+    })
+
+    it('refuses what the framework never lets through: a year past 9999, a number', () => {
+      expect([toUtcIso('+010000-01-01T00:00:00Z'), toUtcIso(1764496800000)]).toEqual([undefined, undefined])
+    })
+
+    it('leaves a timestamp that is not a date to the framework, which names Sent At', async () => {
+      const error = await thrown(perform('identify', identify('ann', { timestamp: 'yesterday' })))
+      expect(error.message).toBe('Sent At must be a valid date and time string but it was not.')
+    })
   })
 
-  const UNSAFE = `The Public Key setting may contain only letters, digits, "_" and "-". ${HELP}`
-  it.each([
-    ['a slash', 'pk/../../admin', UNSAFE],
-    ['a query', 'pk_1?admin=1', UNSAFE],
-    ['a fragment', 'pk_1#x', UNSAFE],
-    ['a percent escape', 'pk%2F..%2Fadmin', UNSAFE],
-    ['inner whitespace', 'pk 1', UNSAFE],
-    ['a tab', 'pk\t1', UNSAFE],
-    ['dot-dot', '..', UNSAFE],
-    ['dots inside', 'pk..1', UNSAFE],
-    ['an at sign (userinfo)', 'x@evil.example.com', UNSAFE],
-    ['a backslash', 'pk\\..\\x', UNSAFE],
-    ['nothing', '', `The Public Key setting is empty. ${HELP}`],
-    ['only spaces', '   ', `The Public Key setting is empty. ${HELP}`]
-  ])('rejects a key with %s before any request', async (_what, key, message) => {
-    const anyHost = nock(/.*/).persist().post(/.*/).reply(200, { ok: true })
-    const error = await runEvent('identify', identifyEvent('m1', { email: 'a@example.com' }), {
-      settings: { public_key: key }
-    }).catch((e: Error) => e)
-    expect(error).toBeInstanceOf(PayloadValidationError)
-    expect((error as Error).message).toBe(message)
-    expect(anyHost.isDone()).toBe(false)
-  })
-})
+  describe('settings and required fields', () => {
+    it('trims the Public Key, and refuses one that could reach another path, sending nothing', async () => {
+      const received = koala()
+      await perform('identify', identify('ann'), { settings: { public_key: ' pk_test_123\n' } })
+      expect(received.map((request) => request.path)).toEqual([BATCH_PATH])
+      const error = await thrown(perform('identify', identify('ann'), { settings: { public_key: 'pk?x=1' } }))
+      expect(error).toBeInstanceOf(PayloadValidationError)
+      expect(error.message).toBe(BAD_KEY)
+      const numeric = await thrown(perform('identify', identify('ann'), { settings: { public_key: 12345 } }))
+      expect(numeric.message).toBe(BAD_KEY)
+      expect(received).toHaveLength(1)
+    })
 
-describe('Identify: definition', () => {
-  it('has the catalog fields with the defaults the issue lists', () => {
-    const { fields, title, description, defaultSubscription } = destination.actions.identify
-    expect({ title, description, defaultSubscription }).toEqual({
-      title: 'Identify',
-      description: 'Send an Identify call to Koala.',
-      defaultSubscription: 'type = "identify"'
+    it('refuses an empty MessageId', async () => {
+      const error = await thrown(perform('identify', identify('ann', { messageId: ' ' })))
+      expect(error.message).toBe('The MessageId field is empty. Map it to the Segment messageId ($.messageId).')
     })
-    expect(Object.keys(fields)).toEqual([
-      'email',
-      'profile_id',
-      'traits',
-      'sent_at',
-      'context',
-      'device_ip',
-      'message_id',
-      'enable_batching',
-      'batch_size'
-    ])
-    expect(fields.traits).toMatchObject({
-      label: 'Traits',
-      description: 'Traits to associate with the user',
-      type: 'object',
-      default: { '@path': '$.traits' }
-    })
-    expect(fields.sent_at).toMatchObject({ type: 'string', format: 'date-time', required: true })
-    expect(fields.message_id).toMatchObject({ label: 'MessageId', required: true, default: { '@path': '$.messageId' } })
-    expect(fields.profile_id).toMatchObject({ label: 'Koala Profile ID', type: 'string', required: false })
   })
 })
