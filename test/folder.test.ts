@@ -59,18 +59,6 @@ const FORBIDDEN: { pattern: RegExp; what: string }[] = [
   { pattern: /\btimeout\s*:|\bAbortSignal\s*\.\s*timeout\b/, what: 'sets a request timeout' }
 ]
 
-/**
- * Files that still do, until the folder's rewrite removes it (the env-reading `koalaBaseUrl`, `koalaAppUrl` and
- * `requestTimeoutMs` of config.ts, and the `timeout` option of the three that pass it). Delete each entry as its file
- * stops; the test fails for any other file that starts.
- */
-const PENDING_REWRITE: Record<string, string[]> = {
-  'config.ts': ['reads the environment'],
-  'send.ts': ['sets a request timeout'],
-  'deletion.ts': ['sets a request timeout'],
-  'index.ts': ['sets a request timeout']
-}
-
 /** The rules `text` breaks, by {@link FORBIDDEN}'s `what`; comments are not code. */
 function forbiddenIn(text: string): string[] {
   const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:])\/\/.*$/gm, '$1')
@@ -81,8 +69,7 @@ describe('the folder reads no environment and sets no request timeout', () => {
   const code = typeScriptFiles(DESTINATION_DIR).filter((file) => !file.split(path.sep).includes('__tests__'))
 
   it.each(code)('%s', (file) => {
-    const found = forbiddenIn(fs.readFileSync(path.join(DESTINATION_DIR, file), 'utf8'))
-    expect(found.filter((what) => !(PENDING_REWRITE[file] ?? []).includes(what))).toEqual([])
+    expect(forbiddenIn(fs.readFileSync(path.join(DESTINATION_DIR, file), 'utf8'))).toEqual([])
   })
 
   it.each([

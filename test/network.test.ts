@@ -2,12 +2,7 @@ import dns from 'dns'
 import nock from 'nock'
 import { defaultValues, RetryableError } from '@segment/actions-core'
 import type { JSONObject, SegmentEvent } from '@segment/actions-core'
-import {
-  identifyBody,
-  identifyEvent,
-  KEY,
-  useNock
-} from '../src/destinations/koala-cloud/__tests__/__helpers__/helpers'
+import { identifyBody, identifyEvent, KEY, useNock } from './destination/helpers'
 import { createHarness } from '../src/harness'
 import type { Settings } from '../src/harness'
 import { listenOnLoopback } from '../src/lib/loopback'
@@ -96,7 +91,7 @@ describe('network failures (real loopback sockets): retryable, key redacted', ()
   const bobBody = {
     email: 'bob@example.com',
     traits: { email: 'bob@example.com' },
-    identifies: [{ ...body.identifies[0], message_id: 'b1', traits: { email: 'bob@example.com' } }]
+    identifies: [{ ...(body.identifies as JSONObject[])[0], message_id: 'b1', traits: { email: 'bob@example.com' } }]
   }
   const failedEntry = (message: string, sent: JSONObject) => ({
     status: 503,

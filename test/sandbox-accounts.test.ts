@@ -4,7 +4,7 @@ import { USER_AGENT } from '../src/destinations/koala-cloud/config'
 import { createHarness } from '../src/harness'
 import { accountContractViolation, startSandbox } from '../src/sandbox/sandbox-server'
 import type { RunningSandbox } from '../src/sandbox/sandbox-server'
-import { fixture } from '../src/destinations/koala-cloud/__tests__/__helpers__/helpers'
+import { fixture } from './destination/helpers'
 
 // The sandbox's company endpoint, POST /web/projects/{key}/accounts/batch, and the Group action sent to it for real.
 
