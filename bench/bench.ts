@@ -156,10 +156,12 @@ export interface Measurement {
   sink: SinkStats
 }
 
-/** One run of `job` in a fresh worker (`script`, default bench/worker.ts, or one with its protocol) against `sink`. */
+/**
+ * One run of `job` in a fresh worker (`script`, default bench/worker.ts, or one with its protocol) against `sink`:
+ * the job names the sink's URL, where the worker's harness sends what the destination addresses to Koala.
+ */
 export async function measure(job: Job | TrackingJob, sink: Sink, script = 'worker.js'): Promise<Measurement> {
-  const child = fork(path.join(__dirname, script), [JSON.stringify(job)], {
-    env: { ...process.env, KOALA_API_URL: sink.url },
+  const child = fork(path.join(__dirname, script), [JSON.stringify({ ...job, sinkUrl: sink.url })], {
     execArgv: ['--expose-gc']
   })
   try {

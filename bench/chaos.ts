@@ -1,5 +1,5 @@
 import { parseArgs } from 'util'
-import koalaCloud from '../src/destinations/koala-cloud'
+import { createHarness, DEFAULT_REQUEST_TIMEOUT_MS } from '../src/harness'
 import { parseFaults } from '../src/sandbox/sandbox-server'
 import { numberFlag } from './flags'
 import {
@@ -19,14 +19,15 @@ import {
  * Flags (environment in brackets): --events N [CHAOS_EVENTS] (default 10000), --faults SPEC [KOALA_SANDBOX_FAULTS]
  * (default 500=0.2,429=0.1,reset=0.05,slow=0.05), --seed N [CHAOS_SEED] (default 1), --identify-share,
  * --page-share, --group-share 0..1 (the bench workload's mix: 0.25, 0.15, 0.05; the rest is track), --per-event-share 0..1,
- * --batch-size N, --concurrency N, --max-attempts N, --broken-perform (drive a copy whose perform swallows retryable
- * errors, to see the run catch it).
+ * --batch-size N, --concurrency N, --max-attempts N, --request-timeout MS (the harness's timeout of each request,
+ * default 10000, as the local tools' KOALA_REQUEST_TIMEOUT_MS), --broken-perform (drive a copy whose perform swallows
+ * retryable errors, to see the run catch it).
  */
 
 const USAGE =
   'usage: npm run chaos -- [--events N] [--faults SPEC] [--seed N] [--identify-share 0..1] [--page-share 0..1]' +
   ' [--group-share 0..1] [--per-event-share 0..1] [--batch-size N]' +
-  ' [--concurrency N] [--max-attempts N] [--broken-perform]'
+  ' [--concurrency N] [--max-attempts N] [--request-timeout MS] [--broken-perform]'
 
 const MAX = Number.MAX_SAFE_INTEGER
 const positiveInteger = (name: string, value: string | undefined, fallback: number) =>
@@ -47,6 +48,7 @@ async function main(): Promise<number> {
         'batch-size': { type: 'string' },
         concurrency: { type: 'string' },
         'max-attempts': { type: 'string' },
+        'request-timeout': { type: 'string' },
         'broken-perform': { type: 'boolean' },
         help: { type: 'boolean' }
       }
@@ -77,7 +79,8 @@ async function main(): Promise<number> {
       batchSize: positiveInteger('batch-size', values['batch-size'], 200),
       concurrency: positiveInteger('concurrency', values.concurrency, 32),
       maxAttempts: positiveInteger('max-attempts', values['max-attempts'], 20),
-      definition: values['broken-perform'] ? withSwallowedRetryableErrors(koalaCloud) : koalaCloud
+      requestTimeoutMs: positiveInteger('request-timeout', values['request-timeout'], DEFAULT_REQUEST_TIMEOUT_MS),
+      definition: values['broken-perform'] ? withSwallowedRetryableErrors(createHarness().original) : undefined
     }
   } catch (error) {
     console.error(`${(error as Error).message}\n${USAGE}`)

@@ -2,6 +2,7 @@ import type { SegmentEvent } from '@segment/actions-core'
 import { Analytics } from '@segment/analytics-node'
 import { fork } from 'child_process'
 import type { ChildProcess } from 'child_process'
+import { createHarness } from '../src/harness'
 import { startTrackingApi } from '../src/tracking/tracking-api'
 import { listenOnLoopback } from '../src/lib/loopback'
 import { pool } from '../src/destinations/koala-cloud/send'
@@ -12,7 +13,7 @@ import type { WorkloadOptions } from './workload'
 /**
  * One measured run of the local pipeline, in a process of its own (forked by bench/tracking-bench.ts, with
  * bench/worker.ts's protocol): the local Tracking API runs here and delivers through the destination (batching on) to
- * the sink (`KOALA_API_URL`). analytics-node 3.1.0 runs in a child process (this file run with `client`), as on a
+ * the sink (the job's `sinkUrl`, where the Tracking API's harness sends). analytics-node 3.1.0 runs in a child process (this file run with `client`), as on a
  * customer's server, so that its own CPU is not counted as the pipeline's:
  *
  * - `replay` (the target's figure): before the clock starts, the child has analytics-node send the workload to a
@@ -32,6 +33,8 @@ export interface TrackingJob {
   /** analytics-node's `flushAt`: calls per `POST /v1/batch`. */
   flushAt: number
   mode: 'replay' | 'live'
+  /** The sink's URL, set by bench.ts's `measure` (default: a closed port). */
+  sinkUrl?: string
 }
 
 const PUBLIC_KEY = 'pk_bench_local'
@@ -139,7 +142,11 @@ export interface TrackingResult extends WorkerResult {
 async function main(job: TrackingJob): Promise<void> {
   // Batches fill to their batch_size, as Segment's do at volume ("up to a minute", action-destinations README); the
   // last partial ones are flushed by the drain.
-  const api = await startTrackingApi(0, { config: { settings: { public_key: PUBLIC_KEY } }, flushIntervalMs: 60_000 })
+  const api = await startTrackingApi(0, {
+    config: { settings: { public_key: PUBLIC_KEY } },
+    flushIntervalMs: 60_000,
+    harness: createHarness({ apiUrl: job.sinkUrl ?? 'http://127.0.0.1:9' })
+  })
   const child = fork(__filename, ['client'])
   try {
     if (job.warmup > 0) {

@@ -1,7 +1,7 @@
 import { Destination } from '@segment/actions-core'
 import type { Result } from '@segment/actions-core'
-import definition from '../src/destinations/koala-cloud'
 import { pool } from '../src/destinations/koala-cloud/send'
+import { createHarness, KOALA_API_URL } from '../src/harness'
 import { segmentSettings } from '../test/support/segment-settings'
 import { idealDefinition } from './ideal'
 import { loadPeer } from './peer'
@@ -12,7 +12,9 @@ import type { WorkloadEvent, WorkloadOptions } from './workload'
  * One measured run of one mode, in a process of its own (forked by bench.ts), so that the CPU time is that mode's
  * alone. Over IPC: the worker generates its workload and warms up (JIT, sockets), sends `{ type: 'ready' }`, waits
  * for `{ cmd: 'go' }` while the orchestrator resets the sink, runs the measured part, sends
- * `{ type: 'result', result }` and exits. `KOALA_API_URL` is the sink.
+ * `{ type: 'result', result }` and exits. The job names the sink (`sinkUrl`): this destination and the ideal run
+ * through the harness (src/harness), which sends their requests there, as every local tool runs the destination; the
+ * published one is pointed there by its own module variable (bench/peer.ts), without the harness.
  */
 
 /**
@@ -38,6 +40,8 @@ export interface Job {
   peerEntry?: string
   /** Subscribe the presets only (Track Calls, Identify Calls), as the published destination has no others. */
   presetsOnly: boolean
+  /** The sink's URL, set by bench.ts's `measure` (default: a closed port). */
+  sinkUrl?: string
 }
 
 /** What the worker measured of its run; times in milliseconds. */
@@ -51,7 +55,6 @@ export interface WorkerResult {
 }
 
 const PUBLIC_KEY = 'pk_bench_local'
-const SINK_URL = process.env.KOALA_API_URL ?? 'http://127.0.0.1:9'
 
 class Tally {
   failures: Record<string, number> = {}
@@ -83,12 +86,14 @@ type Runner = (events: WorkloadEvent[]) => (tally: Tally) => Promise<unknown>
 
 function runnerFor(job: Job): Runner {
   const ownerOf = new Map<string, string>()
+  const sinkUrl = job.sinkUrl ?? 'http://127.0.0.1:9'
+  // The ideal addresses Koala as the destination does, and the same harness sends both to the sink.
+  const ideal =
+    job.mode === 'ideal' ? idealDefinition(ownerOf, `${KOALA_API_URL}/web/projects/${PUBLIC_KEY}`) : undefined
   const def =
     job.mode === 'peer'
-      ? loadPeer(String(job.peerEntry), SINK_URL)
-      : job.mode === 'ideal'
-      ? idealDefinition(ownerOf, `${SINK_URL}/web/projects/${PUBLIC_KEY}`)
-      : definition
+      ? loadPeer(String(job.peerEntry), sinkUrl)
+      : createHarness({ definition: ideal, apiUrl: sinkUrl }).definition
   const destination = new Destination(def)
   const settings = segmentSettings(def, PUBLIC_KEY, { presetsOnly: job.presetsOnly })
   // Destination.responses keeps every response; emptied after each call so memory stays flat.

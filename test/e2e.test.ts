@@ -4,6 +4,7 @@ import destination from '../src/destinations/koala-cloud'
 import { ANALYTICS_JS_SKIP_MESSAGE } from '../src/destinations/koala-cloud/functions'
 import { contractViolation, startSandbox } from '../src/sandbox/sandbox-server'
 import type { RunningSandbox } from '../src/sandbox/sandbox-server'
+import { createHarness } from '../src/harness'
 import { startServer } from '../src/server/server'
 import type { RunningServer } from '../src/server/server'
 
@@ -116,19 +117,15 @@ const NO_IDENTIFIER = /^Koala needs an email or a Koala profile_id to know who t
 
 let sandbox: RunningSandbox
 let server: RunningServer
-const previousApiUrl = process.env.KOALA_API_URL
 
 beforeAll(async () => {
   sandbox = await startSandbox(0, { keys: [KEY] })
-  process.env.KOALA_API_URL = sandbox.url
-  server = await startServer(0)
+  server = await startServer(0, { harness: createHarness({ apiUrl: sandbox.url, appUrl: sandbox.url }) })
 })
 
 afterAll(async () => {
   await server.close()
   await sandbox.close()
-  if (previousApiUrl === undefined) delete process.env.KOALA_API_URL
-  else process.env.KOALA_API_URL = previousApiUrl
 })
 
 async function post(action: string, body: unknown): Promise<Json[]> {

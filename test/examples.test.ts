@@ -3,6 +3,7 @@ import path from 'path'
 import { FIXTURES_DIR, readFixtureEvents } from '../src/cli/lib/definition-validator'
 import { startSandbox } from '../src/sandbox/sandbox-server'
 import type { RunningSandbox } from '../src/sandbox/sandbox-server'
+import { createHarness } from '../src/harness'
 import { startServer } from '../src/server/server'
 import type { RunningServer } from '../src/server/server'
 
@@ -15,11 +16,9 @@ let sandbox: RunningSandbox
 let server: RunningServer
 beforeAll(async () => {
   sandbox = await startSandbox(0, { keys: ['pk_example_sandbox_key'] })
-  process.env.KOALA_API_URL = sandbox.url
-  server = await startServer(0)
+  server = await startServer(0, { harness: createHarness({ apiUrl: sandbox.url, appUrl: sandbox.url }) })
 })
 afterAll(async () => {
-  delete process.env.KOALA_API_URL
   await server.close()
   await sandbox.close()
 })

@@ -2,14 +2,7 @@ import fs from 'fs'
 import path from 'path'
 import { fieldsToJsonSchema } from '@segment/actions-core'
 import destination from '../src/destinations/koala-cloud'
-import {
-  recordKoala,
-  runBatch,
-  runEvent,
-  identifyEvent,
-  trackEvent,
-  useNock
-} from '../src/destinations/koala-cloud/__tests__/__helpers__/helpers'
+import { recordKoala, runBatch, runEvent, identifyEvent, trackEvent, useNock } from './destination/helpers'
 
 const repoRoot = path.join(__dirname, '..')
 

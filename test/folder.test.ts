@@ -1,7 +1,7 @@
 import * as fs from 'fs'
 import * as path from 'path'
 import { DESTINATION_DIR } from '../src/lib/paths'
-import { DESTINATION_VERSION, USER_AGENT } from '../src/destinations/koala-cloud/config'
+import { USER_AGENT } from '../src/destinations/koala-cloud/config'
 import { importsOf, typeScriptFiles } from './support/imports'
 
 // The destination's folder moves into Segment's monorepo as it is (docs/monorepo.md): these tests hold it to what
@@ -43,10 +43,43 @@ describe('the destination folder is self-contained', () => {
   })
 })
 
-describe('the version in the User-Agent', () => {
-  it('is the package version, written into the folder (which may not read package.json)', () => {
-    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }
-    expect(DESTINATION_VERSION).toBe(pkg.version)
-    expect(USER_AGENT).toBe(`Segment Actions Koala (Cloud) destination/${pkg.version}`)
+describe('the User-Agent', () => {
+  it('names the destination (Koala asks every caller for a descriptive one)', () => {
+    expect(USER_AGENT).toMatch(/^Segment Actions Koala \(Cloud\) destination\b/)
+  })
+})
+
+/**
+ * What the folder's code (its tests aside) may not do, as Segment's reviewers require: read the environment, or set a
+ * request timeout (Segment's runtime passes an AbortSignal; the local tools' harness adds their own timeout). Each
+ * is a pattern and what it finds.
+ */
+const FORBIDDEN: { pattern: RegExp; what: string }[] = [
+  { pattern: /\bprocess\s*\.\s*env\b|\bprocess\s*\[\s*['"]env['"]\s*\]/, what: 'reads the environment' },
+  { pattern: /\btimeout\s*:|\bAbortSignal\s*\.\s*timeout\b/, what: 'sets a request timeout' }
+]
+
+/** The rules `text` breaks, by {@link FORBIDDEN}'s `what`; comments are not code. */
+function forbiddenIn(text: string): string[] {
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:])\/\/.*$/gm, '$1')
+  return FORBIDDEN.filter(({ pattern }) => pattern.test(code)).map(({ what }) => what)
+}
+
+describe('the folder reads no environment and sets no request timeout', () => {
+  const code = typeScriptFiles(DESTINATION_DIR).filter((file) => !file.split(path.sep).includes('__tests__'))
+
+  it.each(code)('%s', (file) => {
+    expect(forbiddenIn(fs.readFileSync(path.join(DESTINATION_DIR, file), 'utf8'))).toEqual([])
+  })
+
+  it.each([
+    ['const url = process.env.KOALA_API_URL', ['reads the environment']],
+    ["const { env } = process; const x = process['env']", ['reads the environment']],
+    ['request(url, { method: "POST", timeout: 5000 })', ['sets a request timeout']],
+    ['fetch(url, { signal: AbortSignal.timeout(10) })', ['sets a request timeout']],
+    ['// a timeout: no\n/** process.env is not read */\nconst ok = 1', []],
+    ["const url = 'https://api2.getkoala.com' // a timeout or a network failure", []]
+  ])('the scan: %s (so the test above can fail)', (text, expected) => {
+    expect(forbiddenIn(text)).toEqual(expected)
   })
 })

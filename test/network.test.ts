@@ -1,21 +1,41 @@
 import dns from 'dns'
 import nock from 'nock'
-import { RetryableError } from '@segment/actions-core'
-import type { JSONObject } from '@segment/actions-core'
+import { defaultValues, RetryableError } from '@segment/actions-core'
+import type { JSONObject, SegmentEvent } from '@segment/actions-core'
+import { identifyBody, identifyEvent, KEY, useNock } from './destination/helpers'
+import { createHarness } from '../src/harness'
+import type { Settings } from '../src/harness'
 import { listenOnLoopback } from '../src/lib/loopback'
 import type { LoopbackServer } from '../src/lib/loopback'
-import {
-  identifyBody,
-  identifyEvent,
-  KEY,
-  performError,
-  runBatch,
-  useNock
-} from '../src/destinations/koala-cloud/__tests__/__helpers__/helpers'
 
 // Outside the destination's folder because they need Node's sockets and resolver, which the folder's tests may not
-// import; the folder checks the same mapping with nock's replyWithError.
+// import; the folder checks the same mapping with nock's replyWithError. The destination runs through the harness,
+// which sends it to `target` (a loopback server, a closed port, an unknown host), as the local tools do.
 useNock()
+
+let target = 'http://127.0.0.1:9'
+const settings = { public_key: KEY } as Settings
+
+/** The Identify action's `perform` on one event, sent to {@link target}. @returns what it threw. */
+async function performError(action: 'identify', one: SegmentEvent) {
+  const destination = createHarness({ apiUrl: target }).destination()
+  const mapping = defaultValues(destination.actions[action].definition.fields)
+  const outcome = await destination.actions[action]
+    .execute({ data: one as never, settings, mapping, auth: undefined })
+    .then(
+      () => undefined,
+      (error: Error & { status?: number }) => error
+    )
+  if (!outcome) throw new Error('perform did not throw')
+  return outcome
+}
+
+/** The Identify action's `performBatch`, sent to {@link target}. @returns the multistatus, one entry per event. */
+function runBatch(action: 'identify', events: SegmentEvent[]) {
+  const destination = createHarness({ apiUrl: target }).destination()
+  const mapping = defaultValues(destination.actions[action].definition.fields)
+  return destination.executeBatch(action, { events, mapping, settings, subscriptionMetadata: {} })
+}
 
 const event = identifyEvent('m1', { email: 'ann@example.com' })
 const body = identifyBody('m1', 'ann@example.com')
@@ -55,7 +75,7 @@ describe('network failures (real loopback sockets): retryable, key redacted', ()
 
   /** Makes every lookup of koala.test fail as an unknown host would, without asking any DNS server. */
   function failDns() {
-    process.env.KOALA_API_URL = 'http://koala.test'
+    target = 'http://koala.test'
     return jest.spyOn(dns, 'lookup').mockImplementation((hostname: string, ...rest: unknown[]) => {
       const callback = rest[rest.length - 1] as (error: Error) => void
       const error = Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), {
@@ -71,7 +91,7 @@ describe('network failures (real loopback sockets): retryable, key redacted', ()
   const bobBody = {
     email: 'bob@example.com',
     traits: { email: 'bob@example.com' },
-    identifies: [{ ...body.identifies[0], message_id: 'b1', traits: { email: 'bob@example.com' } }]
+    identifies: [{ ...(body.identifies as JSONObject[])[0], message_id: 'b1', traits: { email: 'bob@example.com' } }]
   }
   const failedEntry = (message: string, sent: JSONObject) => ({
     status: 503,
@@ -94,7 +114,7 @@ describe('network failures (real loopback sockets): retryable, key redacted', ()
   }
 
   it('connection reset: perform throws a retryable 503', async () => {
-    process.env.KOALA_API_URL = base
+    target = base
     const error = await performError('identify', event)
     expect(error).toBeInstanceOf(RetryableError)
     expect(error.status).toBe(503)
@@ -104,7 +124,7 @@ describe('network failures (real loopback sockets): retryable, key redacted', ()
   })
 
   it('connection reset: in a batch, only the reset request’s payload fails', async () => {
-    process.env.KOALA_API_URL = base
+    target = base
     const message = `Could not reach Koala (ECONNRESET request to ${redacted(base)} failed, reason: socket hang up).`
     expect(await runBatch('identify', [event, bob])).toStrictEqual([
       failedEntry(message, body),
@@ -113,7 +133,7 @@ describe('network failures (real loopback sockets): retryable, key redacted', ()
   })
 
   it('connection refused: perform throws a retryable 503; a batch fails each payload with its own body', async () => {
-    process.env.KOALA_API_URL = closedBase
+    target = closedBase
     const port = closedBase.split(':')[2]
     const message = `Could not reach Koala (ECONNREFUSED request to ${redacted(
       closedBase

@@ -1,10 +1,10 @@
 import { createTestIntegration } from '@segment/actions-core'
 import nock from 'nock'
 import { USER_AGENT } from '../src/destinations/koala-cloud/config'
-import destination from '../src/destinations/koala-cloud'
+import { createHarness } from '../src/harness'
 import { accountContractViolation, startSandbox } from '../src/sandbox/sandbox-server'
 import type { RunningSandbox } from '../src/sandbox/sandbox-server'
-import { fixture } from '../src/destinations/koala-cloud/__tests__/__helpers__/helpers'
+import { fixture } from './destination/helpers'
 
 // The sandbox's company endpoint, POST /web/projects/{key}/accounts/batch, and the Group action sent to it for real.
 
@@ -57,16 +57,14 @@ describe('the Group action against the running sandbox', () => {
   let sandbox: RunningSandbox
   beforeAll(async () => {
     sandbox = await startSandbox(0, { keys: [KEY] })
-    process.env.KOALA_API_URL = sandbox.url
   })
   afterAll(async () => {
-    delete process.env.KOALA_API_URL
     await sandbox.close()
   })
 
   it('accepts the real group calls as company bodies, counted apart from person requests', async () => {
     nock.enableNetConnect('127.0.0.1')
-    const testDestination = createTestIntegration(destination)
+    const testDestination = createTestIntegration(createHarness({ apiUrl: sandbox.url }).definition)
     const events = [
       fixture('analytics-node.ndjson', 8),
       fixture('analytics-node.ndjson', 11),

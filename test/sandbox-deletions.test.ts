@@ -2,7 +2,7 @@ import { createTestIntegration } from '@segment/actions-core'
 import type { SegmentEvent } from '@segment/actions-core'
 import { sandboxSettingsLines } from '../src/cli/lib/local-sandbox'
 import { USER_AGENT } from '../src/destinations/koala-cloud/config'
-import destination from '../src/destinations/koala-cloud'
+import { createHarness } from '../src/harness'
 import { deletionViolation } from '../src/sandbox/deletions'
 import { startSandbox } from '../src/sandbox/sandbox-server'
 import type { RunningSandbox } from '../src/sandbox/sandbox-server'
@@ -19,9 +19,6 @@ beforeAll(async () => {
 })
 afterAll(() => sandbox.close())
 beforeEach(() => sandbox.reset())
-afterEach(() => {
-  delete process.env.KOALA_APP_URL
-})
 
 const identify = (messageId: string, email?: string, profileId?: string) => ({
   ...(profileId ? { profile_id: profileId } : {}),
@@ -164,8 +161,7 @@ describe('GET /api/v1/deletion-requests/{id}', () => {
 describe("the destination's onDelete against the sandbox", () => {
   it('deletes the person by the userId email; the receipt counts what went', async () => {
     await post(`/web/projects/${PUBLIC}/batch`, identify('a1', 'ann@example.com'))
-    process.env.KOALA_APP_URL = sandbox.url
-    const integration = createTestIntegration(destination)
+    const integration = createTestIntegration(createHarness({ appUrl: sandbox.url }).definition)
     const event = { type: 'identify', userId: 'ANN@example.com', anonymousId: 'anon-1' } as SegmentEvent
     const result = (await integration.onDelete?.(event, { public_key: PUBLIC, secret_key: SECRET })) as unknown as {
       data: { deletion_request_id: string }

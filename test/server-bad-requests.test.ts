@@ -1,5 +1,5 @@
 import { checkPublicKey } from '../src/destinations/koala-cloud/config'
-import { findTooDeep, MAX_NESTING_DEPTH } from '../src/server/event-checks'
+import { findTooDeep, MAX_NESTING_DEPTH } from '../src/harness'
 import { call, example, identifyEvent, KEY, local, refusedWith, repoRoot, useLocalServer } from './support/local-server'
 
 // The local server refuses what it cannot run, with a 4xx that says what to send, and keeps running.

@@ -3,6 +3,7 @@ import * as vm from 'vm'
 import { ANALYTICS_JS_SKIP_MESSAGE } from '../src/destinations/koala-cloud/functions'
 import { startSandbox } from '../src/sandbox/sandbox-server'
 import type { RunningSandbox } from '../src/sandbox/sandbox-server'
+import { createHarness } from '../src/harness'
 import { startServer } from '../src/server/server'
 import type { RunningServer } from '../src/server/server'
 
@@ -34,19 +35,15 @@ function obtainGc(): (() => void) | undefined {
 
 let sandbox: RunningSandbox
 let server: RunningServer
-const previousApiUrl = process.env.KOALA_API_URL
 
 beforeAll(async () => {
   sandbox = await startSandbox(0, { keepBodies: false })
-  process.env.KOALA_API_URL = sandbox.url
-  server = await startServer(0, { bodyLimitBytes: BODY_LIMIT })
+  server = await startServer(0, { bodyLimitBytes: BODY_LIMIT, harness: createHarness({ apiUrl: sandbox.url }) })
 })
 
 afterAll(async () => {
   await server.close()
   await sandbox.close()
-  if (previousApiUrl === undefined) delete process.env.KOALA_API_URL
-  else process.env.KOALA_API_URL = previousApiUrl
 })
 
 const settings = { public_key: KEY }

@@ -1,7 +1,8 @@
 import type { AddressInfo } from 'net'
 import type { DestinationDefinition } from '@segment/actions-core'
 import { USER_AGENT } from '../src/destinations/koala-cloud/config'
-import type { Settings } from '../src/destinations/koala-cloud/generated-types'
+import { createHarness } from '../src/harness'
+import type { Settings } from '../src/harness'
 import { ANALYTICS_JS_SKIP_MESSAGE } from '../src/destinations/koala-cloud/functions'
 import { startSandbox } from '../src/sandbox/sandbox-server'
 import type { RunningSandbox } from '../src/sandbox/sandbox-server'
@@ -14,8 +15,10 @@ import {
   KEY,
   local,
   refusedWith,
+  sandboxHarness,
   SECRET_KEY,
-  useLocalServer
+  useLocalServer,
+  withServer
 } from './support/local-server'
 
 // The local server over real loopback HTTP, in front of a real sandbox: its routes and what they answer.
@@ -473,7 +476,10 @@ describe("an action's expected failure is one log line; only unexpected errors g
         }
       }
     }
-    crashServer = await startServer(0, { definition: crashing, log: (line) => crashLogs.push(line) })
+    crashServer = await startServer(0, {
+      harness: createHarness({ definition: crashing }),
+      log: (line) => crashLogs.push(line)
+    })
   })
   afterAll(async () => {
     await crashServer.close()
@@ -489,10 +495,10 @@ describe("an action's expected failure is one log line; only unexpected errors g
   }
 
   it("Koala's 500 (RetryableError): the request line with a one-line reason, no stack trace, key redacted", async () => {
-    process.env.KOALA_API_URL = faultySandbox.url
     local.logs.length = 0
-    try {
+    await withServer(sandboxHarness(faultySandbox), async (base) => {
       const answer = await call('/track', {
+        base,
         body: { ...(example('track.json') as object), settings: { public_key: SECRET_KEY } }
       })
       expect(answer.body).toEqual(refusedWith(500, expect.any(String)))
@@ -502,9 +508,7 @@ describe("an action's expected failure is one log line; only unexpected errors g
       expect(lines[0]).toContain(answer.body[0].message)
       expect(lines.join('\n')).not.toContain('failed:')
       expect(lines.join('\n')).not.toContain(SECRET_KEY)
-    } finally {
-      process.env.KOALA_API_URL = local.sandbox.url
-    }
+    })
   })
 
   it('a refused event (PayloadValidationError): the request line with its reason', async () => {

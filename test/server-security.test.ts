@@ -2,7 +2,8 @@ import { hostRequest } from './support/host-request'
 import * as path from 'path'
 import { IntegrationError } from '@segment/actions-core'
 import type { DestinationDefinition } from '@segment/actions-core'
-import type { Settings } from '../src/destinations/koala-cloud/generated-types'
+import { createHarness } from '../src/harness'
+import type { Settings } from '../src/harness'
 import { listenOnLoopback } from '../src/lib/loopback'
 import { startSandbox } from '../src/sandbox/sandbox-server'
 import { startServer } from '../src/server/server'
@@ -14,8 +15,10 @@ import {
   local,
   refusedWith,
   repoRoot,
+  sandboxHarness,
   SECRET_KEY,
-  useLocalServer
+  useLocalServer,
+  withServer
 } from './support/local-server'
 
 // The local server's security: the Public Key redacted wherever it could show, CORS, DNS rebinding.
@@ -37,17 +40,15 @@ describe('the Public Key is redacted', () => {
     // A port that was free a moment ago: the connection is refused.
     const closed = await listenOnLoopback(() => undefined, 0)
     await closed.close()
-    process.env.KOALA_API_URL = closed.url
-    try {
+    await withServer(createHarness({ apiUrl: closed.url }), async (base) => {
       const answer = await call('/identify', {
+        base,
         body: { settings: { public_key: SECRET_KEY }, payload: identifyEvent() }
       })
       expect(answer.body).toEqual(refusedWith(503, expect.any(String)))
       expect(answer.body[0].message).toMatch(/^Could not reach Koala/)
       expect(answer.text).not.toContain(SECRET_KEY)
-    } finally {
-      process.env.KOALA_API_URL = local.sandbox.url
-    }
+    })
   })
 })
 
@@ -103,7 +104,7 @@ describe('the answer itself is redacted, whatever the destination puts in it', (
   }
   let quotingServer: RunningServer
   beforeAll(async () => {
-    quotingServer = await startServer(0, { definition: quoting })
+    quotingServer = await startServer(0, { harness: createHarness({ definition: quoting }) })
   })
   afterAll(() => quotingServer.close())
 
@@ -167,23 +168,25 @@ describe('the Public Key is redacted where it is a property name', () => {
   it('in the batch multistatus (sent) and the exchanges (the repro)', async () => {
     const key = 'pk_secret_ZZZ_987'
     const tolerant = await startSandbox(0)
-    process.env.KOALA_API_URL = tolerant.url
     try {
-      const answer = await call('/track', {
-        body: {
-          settings: { public_key: key },
-          payload: [
-            {
-              type: 'track',
-              event: 'Keyed',
-              messageId: 'srv-keyed-1',
-              timestamp: '2026-11-30T10:00:00Z',
-              properties: { [key]: 1, nested: { [`${key}_suffix`]: key } },
-              context: { traits: { email: 'ada@example.com' } }
-            }
-          ]
-        }
-      })
+      const answer = await withServer(sandboxHarness(tolerant), (base) =>
+        call('/track', {
+          base,
+          body: {
+            settings: { public_key: key },
+            payload: [
+              {
+                type: 'track',
+                event: 'Keyed',
+                messageId: 'srv-keyed-1',
+                timestamp: '2026-11-30T10:00:00Z',
+                properties: { [key]: 1, nested: { [`${key}_suffix`]: key } },
+                context: { traits: { email: 'ada@example.com' } }
+              }
+            ]
+          }
+        })
+      )
       expect(answer.text).not.toContain(key)
       const node = answer.body[answer.body.length - 1].multistatus[0]
       expect(node.status).toBe(200)
@@ -194,7 +197,6 @@ describe('the Public Key is redacted where it is a property name', () => {
         nested: { [`${key}_suffix`]: key }
       })
     } finally {
-      process.env.KOALA_API_URL = local.sandbox.url
       await tolerant.close()
     }
   })

@@ -83,16 +83,18 @@ it('a sandbox port in use gets the hint about another program and KOALA_SANDBOX_
 })
 
 it('a server port in use gets the hint about PORT (and the sandbox started first is stopped)', async () => {
-  const error = await startFails({ KOALA_SANDBOX_PORT: '0', PORT: String(occupiedPort) })
+  // A port that was free a moment ago, for the sandbox.
+  const free = await listenOnLoopback(() => undefined, 0)
+  await free.close()
+  const error = await startFails({ KOALA_SANDBOX_PORT: String(free.port), PORT: String(occupiedPort) })
   expect(error.message).toBe(
     `Could not listen on 127.0.0.1:${occupiedPort}: the port is in use ` +
       `(listen EADDRINUSE: address already in use 127.0.0.1:${occupiedPort}). Is another program using it? ` +
       'Choose another port with PORT.'
   )
-  // start pointed the server at the sandbox it had started; that sandbox no longer answers.
-  const sandboxUrl = process.env.KOALA_API_URL
-  expect(sandboxUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
-  await expect(fetch(`${sandboxUrl}/__sandbox/stats`)).rejects.toThrow('fetch failed')
+  // The sandbox start had started no longer answers; and start sets no environment variable for the destination.
+  await expect(fetch(`${free.url}/__sandbox/stats`)).rejects.toThrow('fetch failed')
+  expect(process.env.KOALA_API_URL).toBeUndefined()
 })
 
 describe('listenFailure', () => {
@@ -157,7 +159,6 @@ describe('configuration', () => {
       `PORT and KOALA_SANDBOX_PORT are both ${occupiedPort}: the local server and the Koala sandbox need a port ` +
         'each. Set one of them to another port.'
     )
-    // No sandbox was started (start points KOALA_API_URL at the sandbox once it listens).
     expect(process.env.KOALA_API_URL).toBeUndefined()
   })
 
@@ -219,7 +220,14 @@ describe('configuration', () => {
     const lines: string[] = []
     const started = await startBoth((line) => lines.push(line))
     try {
-      expect(process.env.KOALA_APP_URL).toBe(started.sandbox!.url)
+      // One harness for the server and the Tracking API, pointed at the sandbox; nothing written to the environment.
+      expect(started.harness.targets).toEqual({
+        apiUrl: started.sandbox!.url,
+        appUrl: started.sandbox!.url,
+        requestTimeoutMs: 10_000
+      })
+      expect(process.env.KOALA_API_URL).toBeUndefined()
+      expect(process.env.KOALA_APP_URL).toBeUndefined()
       const banner = lines[1].split('\n')
       expect(banner[0]).toBe(
         `Koala (Cloud) local server listening on ${started.server.url} (actions-cli compatible), sending to ` +
@@ -229,11 +237,14 @@ describe('configuration', () => {
     } finally {
       await started.close()
     }
-    delete process.env.KOALA_API_URL
-    process.env.KOALA_APP_URL = 'http://127.0.0.1:4999'
+    Object.assign(process.env, { KOALA_APP_URL: 'http://127.0.0.1:4999/', KOALA_REQUEST_TIMEOUT_MS: '2500' })
     const elsewhere = await startBoth(() => undefined)
     try {
-      expect(process.env.KOALA_APP_URL).toBe('http://127.0.0.1:4999')
+      expect(elsewhere.harness.targets).toEqual({
+        apiUrl: elsewhere.sandbox!.url,
+        appUrl: 'http://127.0.0.1:4999',
+        requestTimeoutMs: 2500
+      })
     } finally {
       await elsewhere.close()
     }

@@ -111,6 +111,7 @@ describe('no tracked file reads or names a path outside the repository', () => {
         'package.json',
         'jest.config.js',
         'src/cli/lib/definition-validator.ts',
+        'src/harness/harness.ts',
         'test/validate.test.ts',
         'bench/workload.ts',
         'docs/monorepo.md'
@@ -155,6 +156,7 @@ describe('no tracked file reads or names a path outside the repository', () => {
     it.each([
       ['test/a.test.ts', "import { b } from '../src/lib/paths'"],
       ['src/destinations/koala-cloud/track/index.ts', "import { fields } from '../fields'"],
+      ['src/harness/harness.ts', "import koalaCloud from '../destinations/koala-cloud'"],
       ['test/a.test.ts', "const pkg = path.join(__dirname, '..', 'package.json')"],
       ['test/support/a.ts', "export const repoRoot = path.join(__dirname, '..', '..')"],
       ['src/lib/a.ts', "const dir = path.join(PROJECT_ROOT, 'src', 'destinations')"],

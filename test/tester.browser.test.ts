@@ -5,6 +5,7 @@ import puppeteer from 'puppeteer-core'
 import type { Browser, Page } from 'puppeteer-core'
 import { startSandbox } from '../src/sandbox/sandbox-server'
 import type { RunningSandbox } from '../src/sandbox/sandbox-server'
+import { createHarness } from '../src/harness'
 import { startServer } from '../src/server/server'
 import type { RunningServer } from '../src/server/server'
 
@@ -32,8 +33,7 @@ beforeAll(async () => {
   }
   fs.mkdirSync(SCREENSHOTS, { recursive: true })
   sandbox = await startSandbox(0, { keys: ['pk_example_sandbox_key'] })
-  process.env.KOALA_API_URL = sandbox.url
-  server = await startServer(0)
+  server = await startServer(0, { harness: createHarness({ apiUrl: sandbox.url, appUrl: sandbox.url }) })
   browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -58,7 +58,6 @@ afterAll(async () => {
   await browser?.close()
   await server?.close()
   await sandbox?.close()
-  delete process.env.KOALA_API_URL
 })
 
 /** Chooses an action and an example, runs it and waits for the answer to be rendered. */

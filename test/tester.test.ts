@@ -1,4 +1,5 @@
 import { jsonErrorOffset } from '../src/tester/json-error'
+import { createHarness } from '../src/harness'
 import { startServer } from '../src/server/server'
 import type { RunningServer } from '../src/server/server'
 import { TESTER_CSP } from '../src/server/tester'
@@ -32,11 +33,9 @@ describe('the tester’s routes', () => {
   let server: RunningServer
   beforeAll(async () => {
     // Nothing listens on port 9: the relay must say there is no sandbox, not fail.
-    process.env.KOALA_API_URL = 'http://127.0.0.1:9'
-    server = await startServer(0)
+    server = await startServer(0, { harness: createHarness({ apiUrl: 'http://127.0.0.1:9' }) })
   })
   afterAll(async () => {
-    delete process.env.KOALA_API_URL
     await server.close()
   })
 
@@ -70,19 +69,22 @@ describe('the tester’s routes', () => {
     expect(examples.map((example) => example.file)).not.toContain('authenticate.json')
   })
 
-  it('says there is no sandbox when none answers at KOALA_API_URL', async () => {
+  it('says there is no sandbox when none answers where the harness sends', async () => {
     expect(await (await fetch(`${server.url}/tester/sandbox/stats`)).json()).toEqual({
       sandbox: false,
       url: 'http://127.0.0.1:9'
     })
   })
 
-  it('says there is no sandbox for a remote KOALA_API_URL, without calling it', async () => {
-    process.env.KOALA_API_URL = 'https://api2.getkoala.com'
-    expect(await (await fetch(`${server.url}/tester/sandbox/received`)).json()).toEqual({
-      sandbox: false,
-      url: 'https://api2.getkoala.com'
-    })
-    process.env.KOALA_API_URL = 'http://127.0.0.1:9'
+  it('says there is no sandbox when the harness sends to Koala itself, without calling it', async () => {
+    const remote = await startServer(0, { harness: createHarness() })
+    try {
+      expect(await (await fetch(`${remote.url}/tester/sandbox/received`)).json()).toEqual({
+        sandbox: false,
+        url: 'https://api2.getkoala.com'
+      })
+    } finally {
+      await remote.close()
+    }
   })
 })

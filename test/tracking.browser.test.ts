@@ -123,6 +123,7 @@ test('identify and group are delivered; page and track are skipped with the reas
 
 test("the Actions Tester's Event Delivery section lists those events, their outcomes and counts per action", async () => {
   const server = await startServer(0, {
+    harness: rig.harness,
     deliveries: () => ({ url: `${rig.api.url}/v1`, data: rig.api.pipeline.view(50) })
   })
   try {

@@ -1,5 +1,7 @@
 import { Command } from 'commander'
-import { DESTINATION_VERSION } from '../destinations/koala-cloud/config'
+import * as fs from 'fs'
+import * as path from 'path'
+import { PROJECT_ROOT } from '../lib/paths'
 import generateMetadata from './commands/generate-metadata'
 import generateTypes from './commands/generate-types'
 import sandbox from './commands/sandbox'
@@ -13,11 +15,10 @@ import validate from './commands/validate'
  * this project's own. Each command lives in `commands/` and registers itself on the program.
  */
 export function buildProgram(): Command {
+  // The version of these tools: the package's (the destination's folder names no version).
+  const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }
   const program = new Command()
-  program
-    .name('run')
-    .description('Koala (Cloud) destination tools (actions-cli compatible)')
-    .version(DESTINATION_VERSION)
+  program.name('run').description('Koala (Cloud) destination tools (actions-cli compatible)').version(pkg.version)
   for (const register of [serve, sandbox, start, generateTypes, validate, generateMetadata]) register(program)
   return program
 }

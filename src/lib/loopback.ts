@@ -94,3 +94,18 @@ function refuseAsJson(_req: IncomingMessage, res: ServerResponse, status: number
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' })
   res.end(JSON.stringify({ ok: false, error: message }))
 }
+
+/**
+ * Origins allowed to call the local tools from a browser: Segment's app (where the Actions Tester runs, in its US and
+ * EU workspaces, production and staging) and any page served from this machine. Source: the origin list of
+ * actions-cli's server.
+ */
+const ALLOWED_ORIGINS = [
+  /^https:\/\/(eu1\.)?app\.segment\.(com|build)$/,
+  /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$/
+]
+
+/** Whether a browser page at `origin` may call the local server (or the Tracking API's delivery view). */
+export function isAllowedOrigin(origin: string): boolean {
+  return ALLOWED_ORIGINS.some((pattern) => pattern.test(origin))
+}

@@ -3,7 +3,7 @@ import type { Response } from 'express'
 import * as fs from 'fs'
 import * as path from 'path'
 import { PROJECT_ROOT } from '../lib/paths'
-import { koalaBaseUrl, redactProjectUrl } from '../destinations/koala-cloud/config'
+import { redactProjectUrl } from '../harness'
 import { isLoopbackHost } from '../lib/loopback'
 
 /**
@@ -51,8 +51,12 @@ function sendFile(res: Response, file: string, type: string): void {
   res.send(fs.readFileSync(file))
 }
 
-/** The tester's routes, to mount on the local server before its catch-all. */
-export function testerRoutes(deliveries?: () => { url: string; data: unknown }): express.Router {
+/**
+ * The tester's routes, to mount on the local server before its catch-all.
+ *
+ * @param base where the server sends ingestion requests (the harness's `apiUrl`): a sandbox when it is on this machine.
+ */
+export function testerRoutes(base: string, deliveries?: () => { url: string; data: unknown }): express.Router {
   const router = express.Router()
   router.get('/', (_req, res) => sendFile(res, path.join(PAGE_DIR, 'index.html'), 'text/html; charset=utf-8'))
   router.get('/tester/style.css', (_req, res) => sendFile(res, path.join(PAGE_DIR, 'style.css'), 'text/css'))
@@ -76,7 +80,6 @@ export function testerRoutes(deliveries?: () => { url: string; data: unknown }):
 
   /** Relays one sandbox route; `{ sandbox: false }` when the server does not send to a local sandbox. */
   const relay = (method: 'GET' | 'DELETE', route: string) => async (_req: express.Request, res: Response) => {
-    const base = koalaBaseUrl()
     const url = redactProjectUrl(base)
     if (!isLoopback(base)) return void res.json({ sandbox: false, url })
     try {

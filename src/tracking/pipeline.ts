@@ -1,14 +1,17 @@
-import { defaultValues, Destination, isObject } from '@segment/actions-core'
+import { defaultValues, isObject } from '@segment/actions-core'
 import type { DestinationDefinition, JSONObject } from '@segment/actions-core'
 import { parseFql, validate } from '@segment/destination-subscriptions'
-import koalaCloud from '../destinations/koala-cloud'
-import { projectUrl, redactProjectUrl } from '../destinations/koala-cloud/config'
-import { isRetryable } from '../destinations/koala-cloud/errors'
-import { ENDPOINT } from '../destinations/koala-cloud/functions'
-import type { Settings } from '../destinations/koala-cloud/generated-types'
-import { enableBatchingOf, mappingProblem, mappingShapeProblem, unprocessableEvent } from '../server/event-checks'
-import { cleanMessage, toExchanges } from '../server/exchanges'
-import type { Exchange } from '../server/exchanges'
+import {
+  cleanMessage,
+  createHarness,
+  ENDPOINT,
+  isRetryable,
+  projectUrl,
+  redactProjectUrl,
+  toExchanges
+} from '../harness'
+import { enableBatchingOf, mappingProblem, mappingShapeProblem, unprocessableEvent } from '../harness'
+import type { Exchange, Harness, Settings } from '../harness'
 import { enrich, ingestFailure, messageIdOf, receivedAtText } from './enrich'
 import type { Arrival, IngestFailure } from './enrich'
 
@@ -16,7 +19,8 @@ import type { Arrival, IngestFailure } from './enrich'
  * Segment's delivery to an Actions destination, on this machine: each event is routed to every action whose
  * subscription matches it, buffered per action, and run through actions-core's `Destination` (`onBatch` when the
  * mapping enables batching, else `onEvent`) with that one subscription in the settings, as Segment's pipeline calls
- * it. Sources: segmentio/action-destinations README (subscriptions, batching) and Segment's docs,
+ * it. The destination runs through the harness (src/harness), which sends its requests where the local tools were
+ * told to (the sandbox, by default). Sources: segmentio/action-destinations README (subscriptions, batching) and Segment's docs,
  * `src/connections/destinations/index.md` (DEST, retries).
  */
 
@@ -69,7 +73,10 @@ export interface PipelineConfig {
 
 /** Options of {@link Pipeline}. */
 export interface PipelineOptions {
-  definition?: DestinationDefinition<Settings>
+  /** The destination, redirected (default: Koala (Cloud) sending to Koala itself; `npm start` gives the sandbox). */
+  harness?: Harness
+  /** The Public Key delivered with unless `config.settings` gives one (default {@link LOCAL_PUBLIC_KEY}). */
+  publicKey?: string
   config?: PipelineConfig
   /** Batching actions flush at their batch size or this long after their first buffered event (default 500 ms). */
   flushIntervalMs?: number
@@ -116,7 +123,7 @@ function eventName(value: unknown): string | undefined {
   return typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined
 }
 
-/** The public key used when neither `--config` nor `KOALA_PUBLIC_KEY` gives one (the sandbox takes any key). */
+/** The Public Key used when neither `--config` nor `publicKey` (`KOALA_PUBLIC_KEY`) gives one (the sandbox takes any). */
 export const LOCAL_PUBLIC_KEY = 'pk_local_segment'
 
 /**
@@ -226,6 +233,7 @@ export interface DeliveriesView {
 /** Segment's pipeline behind the local Tracking API: ingest, route, buffer, deliver, retry, record. */
 export class Pipeline {
   readonly routes: Route[]
+  private readonly harness: Harness
   private readonly definition: DestinationDefinition<Settings>
   private readonly settings: Settings
   private readonly lanes: Lane[]
@@ -248,10 +256,11 @@ export class Pipeline {
 
   /** @throws Error for a `config` that {@link routesOf} refuses. */
   constructor(options: PipelineOptions = {}) {
-    this.definition = options.definition ?? koalaCloud
+    this.harness = options.harness ?? createHarness()
+    this.definition = this.harness.definition
     const config = options.config ?? {}
     this.settings = {
-      public_key: process.env.KOALA_PUBLIC_KEY?.trim() || LOCAL_PUBLIC_KEY,
+      public_key: options.publicKey?.trim() || LOCAL_PUBLIC_KEY,
       ...(config.settings ?? {})
     }
     this.routes = routesOf(this.definition, config)
@@ -463,7 +472,7 @@ export class Pipeline {
   }
 
   private async deliverBatch(route: Route, batch: Pending[]): Promise<void> {
-    const destination = new Destination<Settings>(this.definition)
+    const destination = this.harness.destination()
     for (const pending of batch) this.startAttempt(pending)
     let nodes: StatusNode[]
     try {
@@ -499,7 +508,7 @@ export class Pipeline {
   }
 
   private async deliverOne(route: Route, pending: Pending): Promise<void> {
-    const destination = new Destination<Settings>(this.definition)
+    const destination = this.harness.destination()
     this.startAttempt(pending)
     try {
       const results = (await destination.onEvent(pending.event as never, this.settings_(route) as never)) as {
@@ -521,7 +530,8 @@ export class Pipeline {
   private urlOf(action: string): string | undefined {
     if (!(action in ENDPOINT)) return undefined
     try {
-      return redactProjectUrl(projectUrl(this.settings.public_key, ENDPOINT[action as keyof typeof ENDPOINT]))
+      const url = projectUrl(this.settings.public_key, ENDPOINT[action as keyof typeof ENDPOINT])
+      return redactProjectUrl(this.harness.koalaUrl(url))
     } catch {
       return undefined
     }
@@ -553,7 +563,8 @@ export class Pipeline {
     code: string | undefined,
     seen: Pick<DeliveryRecord, 'request' | 'response'>
   ): void {
-    const details = { status, reason: message, ...(code ? { code } : {}), ...seen }
+    const hint = this.harness.hintFor(status, message)
+    const details = { status, reason: hint ? `${message} ${hint}` : message, ...(code ? { code } : {}), ...seen }
     if (!isRetryable(status)) return this.settle(pending, 'failed', details)
     const attempts = pending.record.attempts
     const wait = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (attempts - 1)) * (0.5 + this.random())

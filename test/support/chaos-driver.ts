@@ -1,9 +1,7 @@
 import { Destination, RetryableError } from '@segment/actions-core'
 import type { ActionDefinition, DestinationDefinition, JSONObject, SegmentEvent } from '@segment/actions-core'
-import { requestTimeoutMs } from '../../src/destinations/koala-cloud/config'
-import { isRetryable } from '../../src/destinations/koala-cloud/errors'
-import type { Settings } from '../../src/destinations/koala-cloud/generated-types'
-import koalaCloud from '../../src/destinations/koala-cloud'
+import { createHarness, DEFAULT_REQUEST_TIMEOUT_MS, isRetryable } from '../../src/harness'
+import type { Settings } from '../../src/harness'
 import { parseFaults, startSandbox } from '../../src/sandbox/sandbox-server'
 import type { SandboxFaults, SandboxStats } from '../../src/sandbox/sandbox-server'
 import { pool } from '../../src/destinations/koala-cloud/send'
@@ -49,8 +47,10 @@ export interface ChaosOptions {
   maxAttempts?: number
   /** First retry delay in milliseconds, doubled per attempt up to 20 times it (default 10). */
   backoffMs?: number
-  /** Delay of the `slow` fault in milliseconds; must stay below the destination's request timeout (default 1500). */
+  /** Delay of the `slow` fault in milliseconds; must stay below the request timeout (default 1500). */
   slowMs?: number
+  /** The harness's request timeout in milliseconds (default the local tools', `DEFAULT_REQUEST_TIMEOUT_MS`). */
+  requestTimeoutMs?: number
   /** The destination definition to drive (default: the real Koala (Cloud) definition). */
   definition?: DestinationDefinition<Settings>
   /** Public Key put in the settings; the sandbox accepts only this one (default `pk_chaos`). */
@@ -527,8 +527,7 @@ function sumCounts(a: PathCounts, b: PathCounts): PathCounts {
 
 /**
  * Runs the fault-injection check: starts a sandbox on a free 127.0.0.1 port with the given faults (drawn alike on
- * both endpoints, `/batch` and `/accounts/batch`), points the destination at it (`KOALA_API_URL`, restored
- * afterwards), sends the events through both paths at once, and checks, each event against its own endpoint:
+ * both endpoints, `/batch` and `/accounts/batch`), points the destination at it through the harness, sends the events through both paths at once, and checks, each event against its own endpoint:
  * nothing vanished (reported delivered yet absent from the endpoint), every event ended as generated to end
  * (delivered, rejected with its reason, or skipped), nothing exhausted its retries, nothing skipped or rejected reached
  * the sandbox, nothing reached the other endpoint, and neither endpoint holds anything that was not reported
@@ -543,11 +542,11 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
   const slowMs = options.slowMs ?? 1500
   const maxAttempts = options.maxAttempts ?? 20
   // A slow answer past the timeout would be a timeout fault, not a slow one (the request client gives up first).
-  if (slowMs >= requestTimeoutMs()) {
-    throw new Error(`slowMs (${slowMs}) must stay below the request timeout (${requestTimeoutMs()} ms).`)
+  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
+  if (slowMs >= requestTimeoutMs) {
+    throw new Error(`slowMs (${slowMs}) must stay below the request timeout (${requestTimeoutMs} ms).`)
   }
   const publicKey = options.publicKey ?? 'pk_chaos'
-  const definition = options.definition ?? koalaCloud
   const perEventCount = Math.round(total * (options.perEventShare ?? 0.5))
   const mix = { ...DEFAULT_MIX, ...options.mix }
   const batchEvents = generateEvents(total - perEventCount, seed, 'b', mix)
@@ -560,8 +559,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     keepBodies: false,
     random: seededRandom(`chaos-faults:${seed}`)
   })
-  const previousUrl = process.env.KOALA_API_URL
-  process.env.KOALA_API_URL = sandbox.url
+  const harness = createHarness({ definition: options.definition, apiUrl: sandbox.url, requestTimeoutMs })
   const started = Date.now()
   const batch = freshCounts()
   const perEvent = freshCounts()
@@ -571,8 +569,8 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
   const batchAttempts = batchEvents.map(() => 0)
   const perEventAttempts = perEventEvents.map(() => 0)
   try {
-    const destination = new Destination<Settings>(definition)
-    const settings = segmentSettings(definition, publicKey)
+    const destination = harness.destination()
+    const settings = segmentSettings(harness.definition, publicKey)
     const common = { maxAttempts, backoffMs: options.backoffMs ?? 10 }
     ;[batchOutcomes, perEventOutcomes] = await Promise.all([
       runBatches(destination, settings, batchEvents, batchAttempts, {
@@ -586,8 +584,6 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
       })
     ])
   } finally {
-    if (previousUrl === undefined) delete process.env.KOALA_API_URL
-    else process.env.KOALA_API_URL = previousUrl
     await sandbox.close()
   }
   const durationMs = Date.now() - started

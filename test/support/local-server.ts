@@ -1,5 +1,7 @@
 import * as fs from 'fs'
 import * as path from 'path'
+import { createHarness } from '../../src/harness'
+import type { Harness } from '../../src/harness'
 import { startSandbox } from '../../src/sandbox/sandbox-server'
 import type { RunningSandbox } from '../../src/sandbox/sandbox-server'
 import { startServer } from '../../src/server/server'
@@ -16,17 +18,20 @@ export const SECRET_KEY = 'pk_live_s3cr3t_0123456789'
 /** The Koala Secret Key of deletion requests the sandbox accepts. */
 export const DELETION_KEY = 'sk_live_d3l3t3_0123456789'
 
-/** The running sandbox and server of the current test file, and every line they logged. */
+/** The running sandbox and server of the current test file, the harness the server runs, and every line they logged. */
 export const local = {
   sandbox: undefined as unknown as RunningSandbox,
   server: undefined as unknown as RunningServer,
+  harness: undefined as unknown as Harness,
   logs: [] as string[]
 }
 
+/** A harness sending ingestion and deletion requests to `sandbox`, as `npm start` runs the destination. */
+export const sandboxHarness = (sandbox: { url: string }, options: Parameters<typeof createHarness>[0] = {}): Harness =>
+  createHarness({ apiUrl: sandbox.url, appUrl: sandbox.url, ...options })
+
 /** Starts the sandbox and the server (sending to it) for the file's tests, on free ports; empties the sandbox per test. */
 export function useLocalServer(): void {
-  const previousApiUrl = process.env.KOALA_API_URL
-  const previousAppUrl = process.env.KOALA_APP_URL
   beforeAll(async () => {
     local.logs.length = 0
     local.sandbox = await startSandbox(0, {
@@ -34,19 +39,27 @@ export function useLocalServer(): void {
       secretKeys: [DELETION_KEY],
       log: (line) => local.logs.push(line)
     })
-    process.env.KOALA_API_URL = local.sandbox.url
-    process.env.KOALA_APP_URL = local.sandbox.url
-    local.server = await startServer(0, { log: (line) => local.logs.push(line) })
+    local.harness = sandboxHarness(local.sandbox)
+    local.server = await startServer(0, { log: (line) => local.logs.push(line), harness: local.harness })
   })
   afterAll(async () => {
     await local.server.close()
     await local.sandbox.close()
-    if (previousApiUrl === undefined) delete process.env.KOALA_API_URL
-    else process.env.KOALA_API_URL = previousApiUrl
-    if (previousAppUrl === undefined) delete process.env.KOALA_APP_URL
-    else process.env.KOALA_APP_URL = previousAppUrl
   })
   beforeEach(() => local.sandbox.reset())
+}
+
+/**
+ * Runs `use` against a second local server, started for it alone with `harness` (e.g. sending to a closed port or to
+ * another sandbox), and stops that server afterwards.
+ */
+export async function withServer<T>(harness: Harness, use: (base: string) => Promise<T>): Promise<T> {
+  const server = await startServer(0, { log: (line) => local.logs.push(line), harness })
+  try {
+    return await use(server.url)
+  } finally {
+    await server.close()
+  }
 }
 
 export interface Answer {

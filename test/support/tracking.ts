@@ -1,8 +1,7 @@
-import { Destination } from '@segment/actions-core'
 import type { JSONObject } from '@segment/actions-core'
 import { Analytics } from '@segment/analytics-node'
-import koalaCloud from '../../src/destinations/koala-cloud'
-import type { Settings } from '../../src/destinations/koala-cloud/generated-types'
+import { createHarness } from '../../src/harness'
+import type { Harness } from '../../src/harness'
 import { startSandbox } from '../../src/sandbox/sandbox-server'
 import type { RunningSandbox, SandboxOptions } from '../../src/sandbox/sandbox-server'
 import type { DeliveryRecord } from '../../src/tracking/pipeline'
@@ -17,6 +16,8 @@ export const PUBLIC_KEY = 'pk_tracking_test'
 export interface TrackingRig {
   sandbox: RunningSandbox
   api: RunningTrackingApi
+  /** The destination the Tracking API runs, sending to the sandbox. */
+  harness: Harness
   close: () => Promise<void>
 }
 
@@ -26,15 +27,15 @@ export async function startRig(
   sandboxOptions: SandboxOptions = {}
 ): Promise<TrackingRig> {
   const sandbox = await startSandbox(0, sandboxOptions)
-  process.env.KOALA_API_URL = sandbox.url
-  const api = await startTrackingApi(0, { config: { settings: { public_key: PUBLIC_KEY } }, ...options })
+  const harness = createHarness({ apiUrl: sandbox.url, appUrl: sandbox.url })
+  const api = await startTrackingApi(0, { config: { settings: { public_key: PUBLIC_KEY } }, harness, ...options })
   return {
     sandbox,
     api,
+    harness,
     close: async () => {
       await api.close()
       await sandbox.close()
-      delete process.env.KOALA_API_URL
     }
   }
 }
@@ -61,8 +62,7 @@ export async function destinationAlone(
   settings: JSONObject
 ): Promise<unknown[]> {
   const sandbox = await startSandbox(0)
-  const previous = process.env.KOALA_API_URL
-  process.env.KOALA_API_URL = sandbox.url
+  const harness = createHarness({ apiUrl: sandbox.url })
   try {
     for (const route of routes) {
       const events = records
@@ -71,14 +71,13 @@ export async function destinationAlone(
         .map((record) => record.payload)
       if (events.length === 0) continue
       const subscriptions = [{ subscribe: route.subscribe, partnerAction: route.action, mapping: route.mapping }]
-      const destination = new Destination<Settings>(koalaCloud)
+      const destination = harness.destination()
       const all = { ...settings, subscriptions } as never
       if (route.batching) await destination.onBatch(events as never, all)
       else for (const event of events) await destination.onEvent(event as never, all).catch(() => undefined)
     }
     return [...sandbox.received]
   } finally {
-    process.env.KOALA_API_URL = previous
     await sandbox.close()
   }
 }

@@ -1,5 +1,5 @@
-import koalaCloud from '../../destinations/koala-cloud'
-import { koalaAppUrl, koalaBaseUrl, redactProjectUrl } from '../../destinations/koala-cloud/config'
+import { DEFAULT_REQUEST_TIMEOUT_MS, KOALA_API_URL, KOALA_APP_URL, redactProjectUrl } from '../../harness'
+import type { Harness, HarnessOptions } from '../../harness'
 import { envSetting, parsePort } from '../../lib/process'
 import type { RunningServer } from '../../server/server'
 
@@ -23,22 +23,23 @@ function isBaseUrl(text: string): boolean {
 
 /**
  * Checks `KOALA_API_URL` before anything starts: when set (and not blank), it must be an absolute `http:` or `https:`
- * URL without a query or fragment, since the destination appends `/web/projects/{key}/batch` to it.
+ * URL without a query or fragment, since the harness puts it in place of Koala's host before
+ * `/web/projects/{key}/batch`.
  *
  * @throws Error naming the variable and its value, and what to set instead.
  */
 export function checkApiUrl(value: string | undefined = process.env.KOALA_API_URL): void {
-  checkBaseUrl('KOALA_API_URL', value, 'https://api2.getkoala.com', "send to Koala's production API")
+  checkBaseUrl('KOALA_API_URL', value, KOALA_API_URL, "send to Koala's production API")
 }
 
 /**
- * Checks `KOALA_APP_URL` (where deletion requests go; the destination appends `/api/v1/deletion-requests`) as
+ * Checks `KOALA_APP_URL` (where deletion requests go; the harness puts it before `/api/v1/deletion-requests`) as
  * {@link checkApiUrl} checks `KOALA_API_URL`.
  *
  * @throws Error naming the variable and its value, and what to set instead.
  */
 export function checkAppUrl(value: string | undefined = process.env.KOALA_APP_URL): void {
-  checkBaseUrl('KOALA_APP_URL', value, 'https://app.getkoala.com', "send deletion requests to Koala's app")
+  checkBaseUrl('KOALA_APP_URL', value, KOALA_APP_URL, "send deletion requests to Koala's app")
 }
 
 function checkBaseUrl(name: string, value: string | undefined, production: string, unsetMeans: string): void {
@@ -52,7 +53,7 @@ function checkBaseUrl(name: string, value: string | undefined, production: strin
 
 /**
  * Checks `KOALA_REQUEST_TIMEOUT_MS` before anything starts: when set (and not blank) it must be a whole number of
- * milliseconds above 0, because the destination otherwise falls back to its 10 s default without a word.
+ * milliseconds above 0, rather than falling back to the default without a word.
  *
  * @throws Error naming the variable, its value and what to set instead.
  */
@@ -61,20 +62,43 @@ export function checkRequestTimeout(value: string | undefined = process.env.KOAL
   if (!text || /^[1-9]\d*$/.test(text)) return
   throw new Error(
     `KOALA_REQUEST_TIMEOUT_MS "${text}" is not a whole number of milliseconds above 0. Set it to one such as 5000, ` +
-      'or unset it for the default of 10000.'
+      `or unset it for the default of ${DEFAULT_REQUEST_TIMEOUT_MS}.`
   )
 }
 
+/**
+ * The local tools' options for the harness, from the environment: `KOALA_API_URL` (where ingestion requests go),
+ * `KOALA_APP_URL` (deletion requests) and `KOALA_REQUEST_TIMEOUT_MS`, each checked first. The only place they are
+ * read: the destination's folder reads no environment, and the harness takes them from here.
+ *
+ * @returns the options set; an unset one is left to the caller (`start` points both URLs at its sandbox) or to the
+ *   harness's default (Koala itself, {@link DEFAULT_REQUEST_TIMEOUT_MS}).
+ * @throws Error naming the variable at fault.
+ */
+export function koalaOptionsFromEnv(): HarnessOptions {
+  checkApiUrl()
+  checkAppUrl()
+  checkRequestTimeout()
+  const timeout = envSetting('KOALA_REQUEST_TIMEOUT_MS')
+  return {
+    apiUrl: envSetting('KOALA_API_URL'),
+    appUrl: envSetting('KOALA_APP_URL'),
+    requestTimeoutMs: timeout === undefined ? undefined : Number(timeout)
+  }
+}
+
 /** Prints the routes of a running server: one per action of the destination, as the server serves them. */
-export function describeServer(server: RunningServer): string {
+export function describeServer(server: RunningServer, harness: Harness): string {
+  const { apiUrl, appUrl } = harness.targets
+  const { definition } = harness
   return [
     `Koala (Cloud) local server listening on ${server.url} (actions-cli compatible), sending to ${redactProjectUrl(
-      koalaBaseUrl()
-    )}, deletion requests to ${redactProjectUrl(koalaAppUrl())}`,
+      apiUrl
+    )}, deletion requests to ${redactProjectUrl(appUrl)}`,
     `  Actions Tester (open in a browser): ${server.url}/`,
     `  GET  ${server.url}/manifest`,
     `  POST ${server.url}/authenticate`,
-    ...(koalaCloud.onDelete ? [`  POST ${server.url}/delete`] : []),
-    ...Object.keys(koalaCloud.actions).map((slug) => `  POST ${server.url}/${slug}`)
+    ...(definition.onDelete ? [`  POST ${server.url}/delete`] : []),
+    ...Object.keys(definition.actions).map((slug) => `  POST ${server.url}/${slug}`)
   ].join('\n')
 }

@@ -60,6 +60,7 @@ export function trackingOptions(flags: TrackingFlags = {}): TrackingApiOptions {
   return {
     config,
     writeKey: flags.writeKey ?? envSetting('SEGMENT_WRITE_KEY'),
+    publicKey: envSetting('KOALA_PUBLIC_KEY'),
     retryWindowMs: positiveNumber(flags.retryWindow, '--retry-window', DEFAULT_RETRY_WINDOW_MS, 1000),
     flushIntervalMs: positiveNumber(flags.flushInterval, '--flush-interval', DEFAULT_FLUSH_INTERVAL_MS, 1)
   }

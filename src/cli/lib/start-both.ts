@@ -1,11 +1,13 @@
 import * as path from 'path'
+import { createHarness } from '../../harness'
+import type { Harness } from '../../harness'
 import { PROJECT_ROOT } from '../../lib/paths'
 import { envSetting, listenFailure } from '../../lib/process'
 import type { RunningSandbox } from '../../sandbox/sandbox-server'
 import { startServer } from '../../server/server'
 import type { RunningServer } from '../../server/server'
 import { sandboxPort, startConfiguredSandbox } from './local-sandbox'
-import { checkApiUrl, checkAppUrl, checkRequestTimeout, describeServer, serverPort } from './local-server'
+import { describeServer, koalaOptionsFromEnv, serverPort } from './local-server'
 import { describeTracking, startConfiguredTracking, trackingOptions, trackingPort } from './local-tracking'
 import type { TrackingFlags } from './local-tracking'
 import type { RunningTrackingApi } from '../../tracking/tracking-api'
@@ -43,14 +45,17 @@ export interface StartedTools {
   sandbox?: RunningSandbox
   /** The local Segment Tracking API (`TRACKING_API_PORT`), delivering through the destination. */
   tracking: RunningTrackingApi
+  /** The destination both run, redirected to the sandbox (or to `KOALA_API_URL` and `KOALA_APP_URL`). */
+  harness: Harness
   /** Stops both. */
   close: () => Promise<void>
 }
 
 /**
  * Does the work of `start` short of waiting for Ctrl-C: checks every setting before anything listens (so a bad one
- * is reported as itself), starts the sandbox unless KOALA_API_URL is set and points the server at it, starts the
- * server, and prints the banner.
+ * is reported as itself), starts the sandbox unless KOALA_API_URL is set, starts the server and the Tracking API
+ * with one harness sending to the sandbox (or to KOALA_API_URL; deletions to KOALA_APP_URL when set), and prints the
+ * banner.
  *
  * @param print where the banner goes (default: the console).
  * @throws Error naming the setting at fault (KOALA_API_URL, PORT, KOALA_SANDBOX_PORT, KOALA_SANDBOX_FAULTS), or the
@@ -60,13 +65,11 @@ export async function startBoth(
   print: (line: string) => void = (line) => console.log(line),
   trackingFlags: TrackingFlags = {}
 ): Promise<StartedTools> {
-  checkApiUrl()
-  checkAppUrl()
-  checkRequestTimeout()
+  const koala = koalaOptionsFromEnv()
   const tracking = trackingOptions(trackingFlags)
   const trackingPortNumber = trackingPort()
   const port = serverPort()
-  const external = process.env.KOALA_API_URL?.trim()
+  const external = koala.apiUrl
   let sandbox: RunningSandbox | undefined
   let settingsLines: string[] = []
   if (!external) {
@@ -79,22 +82,23 @@ export async function startBoth(
     )
     sandbox = started.sandbox
     settingsLines = started.settingsLines
-    // config.ts reads KOALA_API_URL at call time, so this points every request of the server at the sandbox.
-    process.env.KOALA_API_URL = sandbox.url
-    // Deletion requests too, unless KOALA_APP_URL sends them elsewhere.
-    if (!process.env.KOALA_APP_URL?.trim()) process.env.KOALA_APP_URL = sandbox.url
+    // Every request of the server and the Tracking API goes to the sandbox; deletion requests too, unless
+    // KOALA_APP_URL sends them elsewhere.
+    koala.apiUrl = sandbox.url
+    koala.appUrl ??= sandbox.url
   }
+  const harness = createHarness(koala)
   let server: RunningServer
   let trackingApi: RunningTrackingApi | undefined
   const deliveries = () => ({ url: `${trackingApi?.url ?? ''}/v1`, data: trackingApi?.pipeline.view(50) })
   try {
-    server = await startServer(port, { log: print, deliveries })
+    server = await startServer(port, { log: print, deliveries, harness })
   } catch (error) {
     await sandbox?.close()
     throw listenFailure(`Could not listen on 127.0.0.1:${port}`, error, 'Choose another port with PORT.')
   }
   try {
-    trackingApi = await startConfiguredTracking(trackingPortNumber, { ...tracking, log: print })
+    trackingApi = await startConfiguredTracking(trackingPortNumber, { ...tracking, log: print, harness })
   } catch (error) {
     await server.close()
     await sandbox?.close()
@@ -109,7 +113,7 @@ export async function startBoth(
   } else {
     print(`KOALA_API_URL is set: no sandbox started.`)
   }
-  print(describeServer(server))
+  print(describeServer(server, harness))
   print(describeTracking(trackingApi, tracking))
   print(demoCommands(server.url, sandbox?.url))
   print('Press Ctrl-C to stop.')
@@ -117,6 +121,7 @@ export async function startBoth(
     server,
     sandbox,
     tracking: trackingApi,
+    harness,
     close: async () => {
       // First, while the sandbox still answers: the Tracking API delivers what it holds before it stops.
       await trackingApi.close()

@@ -3,13 +3,13 @@ import validateMapping from '@segment/actions-core/mapping-kit/validate'
 import { endSentence } from '../lib/text'
 
 /**
- * Checks the local server runs before handing a request to actions-core 3.170, for inputs the framework itself
+ * Checks the harness runs before handing a request to actions-core 3.170, for inputs the framework itself
  * crashes on (a TypeError or a stack overflow that would otherwise come back as a retryable-looking 500) or reports
  * with a stack trace. Each returns a message that says what is wrong and what works instead.
  */
 
 /**
- * The deepest nesting of objects and arrays the server lets through, counting the event (or the `mapping`, the
+ * The deepest nesting of objects and arrays the local tools let through, counting the event (or the `mapping`, the
  * `settings`, …) itself as level 1. actions-core walks events recursively (`removeUndefined`, mapping-kit), so a deep
  * enough value overflows the stack. Measured with `npm start` on Node 20.20: an event whose `context` holds about
  * 2,680 levels already overflows in a batch (a single event goes further: about 5,000 levels in `properties`); 1,000 works

@@ -3,14 +3,15 @@ import type { DecoratedResponse } from '@segment/actions-core'
 import * as os from 'os'
 import * as path from 'path'
 import { PROJECT_ROOT } from '../lib/paths'
-import { redactKey, redactProjectUrl } from '../destinations/koala-cloud/config'
 import { endSentence } from '../lib/text'
 import { STACK_OVERFLOW_MESSAGE } from './event-checks'
+import { redactProjectUrl } from './redact'
 
 /**
- * What the local server answers, in the shapes actions-cli's local server uses so the Actions Tester and partners'
- * scripts read them unchanged (learned from segmentio/action-destinations, packages/cli/src/lib/server.ts and
- * summarize-http.ts), plus this server's two additions: `{ output }` and `{ multistatus }`.
+ * What a run of the destination gives back, in the shapes actions-cli's local server uses so the Actions Tester and
+ * partners' scripts read them unchanged (learned from segmentio/action-destinations, packages/cli/src/lib/server.ts
+ * and summarize-http.ts): each HTTP exchange with Koala, and a failure as an {@link ErrorOutput}. The local server
+ * and the local Tracking API both read runs through these.
  */
 
 /** One HTTP request the action made and the answer it got. */
@@ -193,46 +194,4 @@ export function toErrorOutput(error: unknown): ErrorOutput {
     if (data !== undefined && data !== '') message = typeof data === 'string' ? data : JSON.stringify(data)
   }
   return { statusCode, message, requestError: true, ...(fields ? { fields } : {}) }
-}
-
-// A key shorter than this is not treated as a secret in free text: replacing every occurrence of, say, `ab` would
-// garble the bodies shown. In URLs it is redacted whatever its length.
-const MIN_KEY_LENGTH_FOR_TEXT = 6
-
-/**
- * Redacts the Public Key everywhere in an answer before it leaves the server: every Koala project URL or path
- * (`/web/projects/pk_l…/batch`), and the key itself in any string and any property name (error messages quote URLs,
- * events may use the key as a property name).
- *
- * @param value a JSON-like answer; not modified.
- * @param publicKeys the key of this request, if known, as given and as used (trimmed): the destination trims the
- *   key, so an event can quote the trimmed key while the settings hold it padded.
- * @returns a redacted copy.
- */
-export function redactAnswer<T>(value: T, publicKeys?: string | readonly (string | undefined)[]): T {
-  // Longest first, so a padded key is replaced whole before the trimmed key inside it.
-  const keys = (typeof publicKeys === 'string' ? [publicKeys] : publicKeys ?? [])
-    .filter((key): key is string => typeof key === 'string' && key.trim().length >= MIN_KEY_LENGTH_FOR_TEXT)
-    .sort((a, b) => b.length - a.length)
-  const redactText = (text: string) => keys.reduce((result, key) => redactKey(result, key), redactProjectUrl(text))
-  const walk = (item: unknown): unknown => {
-    if (typeof item === 'string') return redactText(item)
-    if (Array.isArray(item)) return item.map(walk)
-    if (item !== null && typeof item === 'object') {
-      const copy: Record<string, unknown> = {}
-      // Property names too: an event can use the key as a name (`properties: {"pk_live_…": 1}`).
-      // defineProperty rather than `=`, so a property named `__proto__` stays a property instead of a prototype.
-      for (const [name, inner] of Object.entries(item)) {
-        Object.defineProperty(copy, redactText(name), {
-          value: walk(inner),
-          enumerable: true,
-          writable: true,
-          configurable: true
-        })
-      }
-      return copy
-    }
-    return item
-  }
-  return walk(value) as T
 }
