@@ -6,7 +6,7 @@ import { seededRandom } from '../src/destinations/koala-cloud/__tests__/__helper
 /**
  * The benchmark's workload: deterministic, Segment-shaped identify, track, page and group events for a set of people
  * and their companies, modelled on the repository's real Segment events
- * (`src/destinations/koala-cloud/__tests__/__helpers__/fixtures/`: analytics-node 3.1.0 server events, analytics.js
+ * (`test/destination/fixtures/`: analytics-node 3.1.0 server events, analytics.js
  * 2.0 browser events with `context.page`/`userAgentData`/`campaign`, a mobile analytics-swift context, Engage
  * audience events with `context.personas`). Everything derives from one seed, so every process of a run (the
  * sink, the workers, the orchestrator) regenerates exactly the same events.

@@ -1,4 +1,5 @@
 import * as fs from 'fs'
+import { builtinModules } from 'module'
 import * as path from 'path'
 import { DESTINATION_DIR } from '../src/lib/paths'
 import { USER_AGENT } from '../src/destinations/koala-cloud/config'
@@ -14,9 +15,12 @@ describe('the destination folder is self-contained', () => {
     expect(files).toEqual(expect.arrayContaining(['index.ts', 'identify/index.ts', '__tests__/__helpers__/helpers.ts']))
   })
 
-  it.each(files)('%s imports only the folder itself, @segment/actions-core and (in tests) nock', (file) => {
+  it.each(files)('%s imports only the folder itself, @segment/actions-core, Node (net) and (in tests) nock', (file) => {
     const isTest = file.split(path.sep).includes('__tests__')
-    const allowed = isTest ? ['@segment/actions-core', 'nock'] : ['@segment/actions-core']
+    // Node's own modules are the platform, which the monorepo's destinations use too (`net.isIP` here).
+    const allowed = isTest
+      ? ['@segment/actions-core', 'nock', ...builtinModules]
+      : ['@segment/actions-core', ...builtinModules]
     const outside = importsOf(fs.readFileSync(path.join(DESTINATION_DIR, file), 'utf8')).filter((specifier) => {
       if (specifier.startsWith('.')) {
         const target = path.resolve(path.dirname(path.join(DESTINATION_DIR, file)), specifier)

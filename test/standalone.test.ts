@@ -6,7 +6,7 @@ import { repoRoot } from './support/local-server'
 
 // The repository stands on its own: whoever clones it has no folder beside it (no sibling `shared/`, no machine
 // layout such as /work), so no tracked file may read or name a path outside the repository. Segment's real events
-// live in the repository (src/destinations/koala-cloud/__tests__/__helpers__/fixtures/).
+// live in the repository (test/destination/fixtures/).
 
 // Built from pieces, so this file does not name what it forbids (nor match a plain search of the tree for it).
 const SHARED = ['..', 'sha' + 'red'].join('/')

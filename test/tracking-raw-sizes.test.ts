@@ -5,7 +5,7 @@ import { batchCallSizes, MAX_SERIALISED_PER_RAW_BYTE } from '../src/tracking/raw
 // The per-event 32 KB check serialises only the calls whose size as sent could be over it: these tests hold the sizes
 // read off the bytes to each element's own text, and the bound to what JSON.stringify can write.
 
-const FIXTURES = path.join(__dirname, '../src/destinations/koala-cloud/__tests__/__helpers__/fixtures')
+const FIXTURES = path.join(__dirname, 'destination', 'fixtures')
 const events: unknown[] = readdirSync(FIXTURES)
   .filter((file) => file.endsWith('.json'))
   .flatMap((file) => JSON.parse(readFileSync(path.join(FIXTURES, file), 'utf8')) as unknown[])

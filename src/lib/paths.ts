@@ -10,3 +10,6 @@ export const PROJECT_ROOT = (() => {
 
 /** The destination's source folder. */
 export const DESTINATION_DIR = path.join(PROJECT_ROOT, 'src', 'destinations', 'koala-cloud')
+
+/** The real Segment events kept in the repository, one JSON array per captured file: the event of line N of `name.ndjson` is at index N - 1 of `name.json`. */
+export const SEGMENT_EVENTS_DIR = path.join(PROJECT_ROOT, 'test', 'destination', 'fixtures')

@@ -4,7 +4,7 @@ import nock from 'nock'
 import { createTestIntegration } from '@segment/actions-core'
 import type { DestinationDefinition, JSONObject, SegmentEvent } from '@segment/actions-core'
 import type { Settings } from '../../src/destinations/koala-cloud/generated-types'
-import { DESTINATION_DIR, PROJECT_ROOT } from '../../src/lib/paths'
+import { PROJECT_ROOT, SEGMENT_EVENTS_DIR } from '../../src/lib/paths'
 
 /**
  * The events both Koala (Cloud) destinations, the published one and ours, run in the differential test
@@ -19,7 +19,7 @@ export interface DifferentialEvent {
   event: SegmentEvent
 }
 
-const FIXTURES_DIR = path.join(DESTINATION_DIR, '__tests__', '__helpers__', 'fixtures')
+const FIXTURES_DIR = SEGMENT_EVENTS_DIR
 
 const TIMESTAMP = '2026-11-30T10:00:00.000Z'
 const SERVER = { library: { name: '@segment/analytics-node', version: '3.1.0' } }

@@ -28,7 +28,7 @@ export default function register(program: Command): void {
         '-e, --events <folder>',
         'folder of Segment events (*.ndjson, one per line, or *.json arrays) to run the presets on; an error when ' +
           "it is missing or empty (default: the repository's own, " +
-          'src/destinations/koala-cloud/__tests__/__helpers__/fixtures)'
+          'test/destination/fixtures)'
       )
     )
     .addHelpText(

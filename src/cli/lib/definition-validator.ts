@@ -6,7 +6,7 @@ import type { Subscription } from '@segment/destination-subscriptions'
 import * as fs from 'fs'
 import type { JSONSchema4 } from 'json-schema'
 import * as path from 'path'
-import { DESTINATION_DIR } from '../../lib/paths'
+import { SEGMENT_EVENTS_DIR } from '../../lib/paths'
 
 /**
  * The checks behind `./bin/run validate`. Pure: give it a definition and real Segment events, get findings back.
@@ -40,7 +40,7 @@ export interface RealEvent {
  * own copies (one JSON array per captured `*.ndjson` file, imported by the folder's tests, which may not read files).
  * The one copy in the repository: everything else reads it from here.
  */
-export const FIXTURES_DIR = path.join(DESTINATION_DIR, '__tests__', '__helpers__', 'fixtures')
+export const FIXTURES_DIR = SEGMENT_EVENTS_DIR
 
 /** Files that hold Segment events: `*.ndjson`, one per line, or `*.json`, an array. */
 const isEventsFile = (name: string): boolean => name.endsWith('.ndjson') || name.endsWith('.json')
@@ -116,7 +116,7 @@ export function syntheticEvents(): RealEvent[] {
  *   {@link syntheticEvents} when it has no events.
  * @param defaultDir the default folder: {@link FIXTURES_DIR} (another one in tests).
  * @returns the events and a description of them for the first line of output, e.g. `12 real Segment events from
- *   src/destinations/koala-cloud/__tests__/__helpers__/fixtures` or `6 generated test events (createTestEvent, …), not real ones: …`.
+ *   test/destination/fixtures` or `6 generated test events (createTestEvent, …), not real ones: …`.
  * @throws Error naming the folder when a folder the user named does not exist or holds no events; SyntaxError naming
  *   the file and line when a line is not JSON.
  */
@@ -463,12 +463,17 @@ function checkOnRealEvents(source: MappingSource, events: RealEvent[], out: Find
     }
   }
   for (const [message, origins] of failures) {
-    out.error(
+    // A conditionally required field (`required: { conditions }`) refuses, by design, the events that lack it.
+    const conditional = message.includes('must match "then" schema')
+    ;(conditional ? out.warning : out.error).call(
+      out,
       source.where,
       `maps ${origins.length} of the ${matching.length} ${eventsNoun(
         events,
         'real events'
-      )} its subscription matches to an invalid payload (first: ${origins[0]}): ${message}`
+      )} its subscription matches to ${
+        conditional ? 'a payload without a conditionally required field' : 'an invalid payload'
+      } (first: ${origins[0]}): ${message}`
     )
   }
   for (const key of Object.keys(source.mapping)) {
