@@ -20,9 +20,7 @@ jest.setTimeout(240_000)
 const NO_IDENTIFIER =
   '400 Koala needs an email or a Koala profile_id to know who this event belongs to, and this event has neither'
 const BAD_SENT_AT = '400 Sent At must be a valid date and time string but it was not'
-const NO_COMPANY =
-  '400 Koala needs a company domain or a Koala account id to know which company these traits belong to, and this' +
-  ' event has neither'
+const NO_COMPANY = "400 The root value is missing the required field 'domain'"
 
 describe('retry classification: the destination’s own', () => {
   it.each([

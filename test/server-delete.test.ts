@@ -58,13 +58,19 @@ describe('POST /delete', () => {
       400,
       'The userId of this deletion request is not an email address'
     ],
-    ['no userId', { anonymousId: 'anon-1' }, settings, 400, 'This deletion request has no userId'],
+    [
+      'no userId',
+      { anonymousId: 'anon-1' },
+      settings,
+      400,
+      'The userId of this deletion request is not an email address'
+    ],
     [
       'no Secret Key',
       { userId: 'ada@example.com' },
       { public_key: KEY },
       401,
-      'The Secret Key setting is empty, and Koala takes deletion requests only with a secret API key'
+      'Koala takes deletion requests only with a Secret Key, so this person was not deleted'
     ]
   ])('%s: the error, as actions-cli answers it (200 with [output])', async (_name, payload, given, status, start) => {
     const answer = await call('/delete', { body: { payload, settings: given } })
@@ -83,7 +89,7 @@ describe('POST /delete', () => {
     expect(answer.body).toEqual(
       refusedWith(
         401,
-        'Koala answered 401 for this Secret Key: Unknown secret key. Check the Secret Key setting: create a secret ' +
+        'Koala refused the Secret Key (401: Unknown secret key). Check the Secret Key setting: create a secret ' +
           'API key in Koala under Settings > API Keys (the Public Key does not work here).'
       )
     )

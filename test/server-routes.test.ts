@@ -276,7 +276,7 @@ describe('POST /<action>', () => {
     })
     expect(answer.status).toBe(200)
     expect(answer.body).toEqual(refusedWith(401, expect.any(String)))
-    expect(answer.body[0].message).toMatch(/^Koala answered 401 for this Public Key/)
+    expect(answer.body[0].message).toMatch(/^Koala refused the Public Key \(401/)
   })
 })
 

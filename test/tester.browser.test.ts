@@ -160,8 +160,8 @@ it('a batch: counts per outcome at the top, then one readable row per event', as
     '',
     '',
     'Koala needs an email or a Koala profile_id to know who this event belongs to, and this event has neither. Map ' +
-      'the Email field (for example to $.traits.email or $.context.traits.email), or send the profile_id from ' +
-      "Koala's ko_id cookie in the Koala Profile ID field. Segment's anonymousId is not Koala's profile_id.",
+      'the Email field (for example to $.traits.email), or send the profile_id of the ko_id cookie in the Koala ' +
+      "Profile ID field: Segment's anonymousId is not Koala's profile_id.",
     'This track event comes from analytics.js, and the Koala pixel in the browser already collects it. Sending it ' +
       'again from Segment would count it twice in Koala.'
   ])
@@ -269,9 +269,8 @@ it('a group refused for a bad domain says the value is not a domain and what a v
   const before = sandbox.received.length
   expect(await run()).toBe('The event was refused (400): Koala did not get it.')
   expect(await texts('#output .error')).toEqual([
-    '400: The Company Domain field "http://203.0.113.7/" is not a domain: 203.0.113.7 is an IP address. A valid ' +
-      "one is the company's web address, such as acme.com (a URL such as https://www.acme.com/about works too). " +
-      'Send the domain in the value this field maps, or map the Koala Account ID field.'
+    '400: The Company Domain field "http://203.0.113.7/" is not a domain. Koala needs the company\'s web address, ' +
+      'such as acme.com (a URL such as https://www.acme.com/about works too), or the Koala Account ID field.'
   ])
   expect(sandbox.received).toHaveLength(before)
   await picture('bad-domain')

@@ -12,8 +12,8 @@ afterEach(() => rig?.close())
 
 const NO_PERSON =
   'Koala needs an email or a Koala profile_id to know who this event belongs to, and this event has neither. Map the ' +
-  'Email field (for example to $.traits.email or $.context.traits.email), or send the profile_id from ' +
-  "Koala's ko_id cookie in the Koala Profile ID field. Segment's anonymousId is not Koala's profile_id."
+  'Email field (for example to $.traits.email), or send the profile_id of the ko_id cookie in the Koala Profile ID ' +
+  "field: Segment's anonymousId is not Koala's profile_id."
 
 test('a failed event is logged with its messageId, action and reason; close prints the outcomes per action', async () => {
   const lines: string[] = []

@@ -121,7 +121,7 @@ export const DELIBERATE: (DifferentialEvent & {
 })[] = [
   {
     ...track('track-display-name-email', { context: { ...SERVER, traits: { email: 'Ann Lee <ann@example.com>' } } }),
-    ours: { refused: 'The email "Ann Lee <ann@example.com>" in the Traits field is not an email address.' },
+    ours: { refused: 'Koala needs an email or a Koala profile_id to know who this event belongs to' },
     why: 'a display name is no address: Koala would file it as another person (docs/MIGRATION.md, Email)'
   },
   {

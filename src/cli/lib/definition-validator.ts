@@ -465,16 +465,14 @@ function checkOnRealEvents(source: MappingSource, events: RealEvent[], out: Find
   for (const [message, origins] of failures) {
     // A conditionally required field (`required: { conditions }`) refuses, by design, the events that lack it.
     const conditional = message.includes('must match "then" schema')
-    ;(conditional ? out.warning : out.error).call(
-      out,
-      source.where,
-      `maps ${origins.length} of the ${matching.length} ${eventsNoun(
-        events,
-        'real events'
-      )} its subscription matches to ${
-        conditional ? 'a payload without a conditionally required field' : 'an invalid payload'
-      } (first: ${origins[0]}): ${message}`
-    )
+    const text = `maps ${origins.length} of the ${matching.length} ${eventsNoun(
+      events,
+      'real events'
+    )} its subscription matches to ${
+      conditional ? 'a payload without a conditionally required field' : 'an invalid payload'
+    } (first: ${origins[0]}): ${message}`
+    if (conditional) out.warning(source.where, text)
+    else out.error(source.where, text)
   }
   for (const key of Object.keys(source.mapping)) {
     const field = source.action.fields[key]

@@ -77,7 +77,7 @@ export async function pool<T>(tasks: (() => Promise<T>)[], limit: number): Promi
 }
 
 /**
- * @returns Koala's answer, or the reason an analytics.js event was skipped.
+ * @returns Koala's answer, or `{ skipped: true, message }` for an analytics.js event, which sends nothing.
  * @throws PayloadValidationError (the event or the key), or the error of `koalaError` / `networkError`.
  */
 export async function sendOne<K extends ActionKind>(
@@ -88,7 +88,7 @@ export async function sendOne<K extends ActionKind>(
 ): Promise<JSONObject | string> {
   const preparation = preparePayload(kind, payload)
   if (preparation.outcome === 'invalid') throw preparation.error
-  if (preparation.outcome === 'skipped') return preparation.message
+  if (preparation.outcome === 'skipped') return { skipped: true, message: preparation.message }
   const url = projectUrl(settings.public_key, ENDPOINT[kind])
   const result = await post(request, url, buildBody(kind, [preparation.prepared]))
   if (result.error) throw result.error

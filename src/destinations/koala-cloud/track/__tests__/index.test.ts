@@ -62,7 +62,7 @@ describe('Track', () => {
     expect({ requests: received.length, responses: responses.length, data }).toEqual({
       requests: 0,
       responses: 0,
-      data: SKIPPED
+      data: { skipped: true, message: SKIPPED }
     })
   })
 
