@@ -74,7 +74,7 @@ describe('through the Tracking API', () => {
   })
 
   it('filters per event, merges a batch\'s integrations into each call, and counts "filtered" apart', async () => {
-    const post = (path: string, body: JSONObject) =>
+    const post = (path: string, body: object) =>
       fetch(`${rig.api.url}${path}`, { method: 'POST', body: JSON.stringify({ writeKey: WRITE_KEY, ...body }) })
     expect((await post('/v1/identify', identify('off', { [NAME]: false }))).status).toBe(200)
     expect((await post('/v1/i', identify('lower', { 'koala (cloud)': false }))).status).toBe(200)

@@ -10,15 +10,16 @@ import type { Request, Response } from 'express'
  * - `Segment.io` (the one integration) points at this Tracking API: `apiHost: '<host>:<port>/v1'`, `protocol: 'http'`;
  * - no other integration, so analytics.js loads no device-mode destination (it would fetch their bundles from the
  *   CDN), and no `remotePlugins` (action destinations' bundles, also from the CDN);
- * - no middleware, routing rules, tracking plan or video plugins, each of which loads a bundle of its own;
+ * - no middleware, routing rules (`middlewareSettings`), tracking plan or video plugins, each of which loads a bundle
+ *   of its own;
  * - `metrics.sampleRate: 0`: analytics.js sends no metrics (they go to `api.segment.io` by default).
  */
 
 /** The settings of {@link cdnSettings}: the part of analytics-next's `CDNSettings` they use. */
-export interface LocalCdnSettings {
+// A type, not an interface: analytics-next's type has an index signature, which only a type literal meets.
+export type LocalCdnSettings = {
   integrations: { 'Segment.io': { apiKey: string; apiHost: string; protocol: 'http'; retryQueue: boolean } }
   plan: Record<string, never>
-  middlewareSettings: Record<string, never>
   enabledMiddleware: Record<string, never>
   metrics: { sampleRate: number; host: string }
   legacyVideoPluginsEnabled: false
@@ -34,7 +35,6 @@ export function cdnSettings(writeKey: string, apiHost: string): LocalCdnSettings
   return {
     integrations: { 'Segment.io': { apiKey: writeKey, apiHost, protocol: 'http', retryQueue: true } },
     plan: {},
-    middlewareSettings: {},
     enabledMiddleware: {},
     metrics: { sampleRate: 0, host: apiHost },
     legacyVideoPluginsEnabled: false,

@@ -35,7 +35,8 @@ const FILTERED_TYPES = ['track', 'page', 'group', 'identify', 'screen']
  * @param destination the destination's catalog name, e.g. `Koala (Cloud)`.
  */
 export function integrationsFilter(event: JSONObject, destination: string): IngestFailure | undefined {
-  if (!FILTERED_TYPES.includes(String(event.type)) || !isObject(event.integrations)) return undefined
+  if (typeof event.type !== 'string' || !FILTERED_TYPES.includes(event.type) || !isObject(event.integrations))
+    return undefined
   const integrations = event.integrations
   const flag = integrations[destination]
   const name = JSON.stringify(destination)

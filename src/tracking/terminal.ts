@@ -67,7 +67,7 @@ export interface RetryNote {
 
 /**
  * One line per cause of the retries of one delivery (one event, or one batch's events that share it):
- * `[tracking] identify: attempt 1 failed with 503 (RetryableError): Koala ...; retrying in 120 ms (messageId: m-1)`.
+ * `[tracking] identify: attempt 1 failed with 503 (RETRYABLE_ERROR), retrying in 120 ms (messageId: m-1): Koala ...`.
  */
 export function retryLines(action: string, notes: RetryNote[]): string[] {
   return groupBy(notes, (note) => `${note.attempt}\n${note.status}\n${note.code ?? ''}\n${note.reason}`).map(
@@ -78,8 +78,8 @@ export function retryLines(action: string, notes: RetryNote[]): string[] {
       const wait = low === high ? `${low} ms` : `${low}–${high} ms`
       const whose = group.length === 1 ? '' : ` of ${events(group.length)}`
       return (
-        `[tracking] ${action}: attempt ${attempt}${whose} failed with ${status}${code ? ` (${code})` : ''}: ` +
-        `${reason}; retrying in ${wait} ${idList(group.map((note) => note.messageId))}`
+        `[tracking] ${action}: attempt ${attempt}${whose} failed with ${status}${code ? ` (${code})` : ''}, ` +
+        `retrying in ${wait} ${idList(group.map((note) => note.messageId))}: ${reason}`
       )
     }
   )
