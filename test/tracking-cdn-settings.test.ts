@@ -1,4 +1,5 @@
 import type { CDNSettings } from '@segment/analytics-next'
+import { describeTracking } from '../src/cli/lib/local-tracking'
 import { cdnSettings } from '../src/tracking/cdn-settings'
 import type { LocalCdnSettings } from '../src/tracking/cdn-settings'
 import { startTrackingApi } from '../src/tracking/tracking-api'
@@ -42,4 +43,13 @@ test('answers the settings for any write key, readable from any page', async () 
 test('another host name for this machine is refused, as every route of the Tracking API', async () => {
   const response = await hostRequest(`${api.url}/v1/projects/k/settings`, 'evil.example.com')
   expect(response.status).toBe(403)
+})
+
+test('the banner shows analytics.js loading with cdnURL alone', () => {
+  expect(describeTracking(api, {}).split('\n')).toEqual([
+    `Segment Tracking API listening on ${api.url}/v1 (takes any write key), delivering through the destination`,
+    `  analytics-node: new Analytics({ writeKey, host: '${api.url}' })`,
+    `  analytics.js:   AnalyticsBrowser.load({ writeKey, cdnURL: '${api.url}' })`,
+    `  Event Delivery: GET ${api.url}/v1/deliveries`
+  ])
 })
