@@ -88,7 +88,8 @@ export interface PipelineOptions {
   random?: () => number
   /**
    * Where the `[tracking]` lines go (default: nowhere): one line per request (the Tracking API's), one per event that
-   * ends `failed` and per request refused as a whole, and on {@link Pipeline.close} the final outcomes per action.
+   * ends `failed`, per request refused as a whole and per retry's cause (terminal.ts), and on {@link Pipeline.close}
+   * the final outcomes per action.
    */
   log?: (line: string) => void
 }
