@@ -1,5 +1,4 @@
 import type { JSONObject } from '@segment/actions-core'
-import { NO_IDENTIFIER } from './destination/helpers'
 import { startRig } from './support/tracking'
 import type { TrackingRig } from './support/tracking'
 
@@ -10,6 +9,11 @@ jest.setTimeout(30_000)
 
 let rig: TrackingRig | undefined
 afterEach(() => rig?.close())
+
+const NO_PERSON =
+  'Koala needs an email or a Koala profile_id to know who this event belongs to, and this event has neither. Map the ' +
+  'Email field (for example to $.traits.email or $.context.traits.email), or send the profile_id from ' +
+  "Koala's ko_id cookie in the Koala Profile ID field. Segment's anonymousId is not Koala's profile_id."
 
 test('a failed event is logged with its messageId, action and reason; close prints the outcomes per action', async () => {
   const lines: string[] = []
@@ -28,7 +32,7 @@ test('a failed event is logged with its messageId, action and reason; close prin
   await closing
   expect(lines).toEqual([
     '[tracking] draining 4 events',
-    `[tracking] identify failed for messageId "m-bad": ${NO_IDENTIFIER}`,
+    `[tracking] identify failed for messageId "m-bad": ${NO_PERSON}`,
     '[tracking] 5 events: 3 delivered, 1 failed, 1 unsubscribed',
     '[tracking]   (no action): 1 unsubscribed',
     '[tracking]   identify: 1 delivered, 1 failed',
