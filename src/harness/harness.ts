@@ -32,6 +32,8 @@ export interface HarnessOptions {
   appUrl?: string
   /** Timeout of each request that sets none, in milliseconds (default {@link DEFAULT_REQUEST_TIMEOUT_MS}). */
   requestTimeoutMs?: number
+  /** Why deletion requests are not sent, when they are not (see {@link KoalaTargets.deletionsHeld}). */
+  deletionsHeld?: string
 }
 
 /** What a deletion request gave: the exchanges with Koala, and what `onDelete` returned. */
@@ -57,7 +59,8 @@ export class Harness {
     this.targets = Object.freeze({
       apiUrl: trimBase(options.apiUrl || KOALA_API_URL),
       appUrl: trimBase(options.appUrl || KOALA_APP_URL),
-      requestTimeoutMs
+      requestTimeoutMs,
+      ...(options.deletionsHeld ? { deletionsHeld: options.deletionsHeld } : {})
     })
     this.original = options.definition ?? koalaCloud
     this.definition = redirectDefinition(this.original, this.targets)

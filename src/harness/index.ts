@@ -4,7 +4,7 @@
  */
 export { createHarness, DEFAULT_REQUEST_TIMEOUT_MS, Harness } from './harness'
 export type { DeletionRun, HarnessOptions } from './harness'
-export { redirectDefinition, redirectRequest, rewriteUrl } from './redirect'
+export { DELETIONS_HELD, redirectDefinition, redirectRequest, rewriteUrl, trimBase } from './redirect'
 export type { KoalaTargets } from './redirect'
 export { redactAnswer, redactKey, redactProjectUrl } from './redact'
 export { BadRequest, BATCHING_OFF, failureReason, isExpectedFailure } from './run-action'

@@ -1,3 +1,4 @@
+import { IntegrationError } from '@segment/actions-core'
 import type { DestinationDefinition, RequestClient } from '@segment/actions-core'
 import { KOALA_API_URL, KOALA_APP_URL } from '../destinations/koala-cloud/config'
 
@@ -15,7 +16,15 @@ export interface KoalaTargets {
   appUrl: string
   /** Milliseconds, given to every request that names no timeout itself. */
   requestTimeoutMs: number
+  /**
+   * When set, deletion requests are not sent anywhere: `onDelete` fails before it runs, with this sentence as its
+   * message ({@link DELETIONS_HELD}).
+   */
+  deletionsHeld?: string
 }
+
+/** The code of the error `onDelete` fails with while {@link KoalaTargets.deletionsHeld} is set (status 400). */
+export const DELETIONS_HELD = 'DELETIONS_NOT_SENT'
 
 /** What a request client passes on: the framework's request options, and its response hooks (which its type omits). */
 type Options = NonNullable<Parameters<RequestClient>[1]> & { afterResponse?: AfterResponse[] }
@@ -98,7 +107,12 @@ export function redirectDefinition<S>(
     ...definition,
     actions,
     ...(onDelete
-      ? { onDelete: (request, data): unknown => onDelete(redirectRequest(request, targets, record), data) }
+      ? {
+          onDelete: (request, data): unknown => {
+            if (targets.deletionsHeld) throw new IntegrationError(targets.deletionsHeld, DELETIONS_HELD, 400)
+            return onDelete(redirectRequest(request, targets, record), data)
+          }
+        }
       : {}),
     ...(authentication && testAuthentication
       ? {

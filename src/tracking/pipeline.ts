@@ -1,4 +1,4 @@
-import { defaultValues, isObject } from '@segment/actions-core'
+import { isObject } from '@segment/actions-core'
 import type { DestinationDefinition, JSONObject } from '@segment/actions-core'
 import { parseFql, validate } from '@segment/destination-subscriptions'
 import {
@@ -10,10 +10,18 @@ import {
   redactProjectUrl,
   toExchanges
 } from '../harness'
-import { enableBatchingOf, mappingProblem, mappingShapeProblem, unprocessableEvent } from '../harness'
+import { unprocessableEvent } from '../harness'
 import type { Exchange, Harness, Settings } from '../harness'
 import { enrich, ingestFailure, messageIdOf, receivedAtText } from './enrich'
 import type { Arrival, IngestFailure } from './enrich'
+import { integrationsFilter } from './integrations'
+import { routesOf } from './routes'
+import type { PipelineConfig, Route } from './routes'
+import { idList, retryLines } from './terminal'
+import type { RetryNote } from './terminal'
+
+export { routesOf }
+export type { PipelineConfig, Route }
 
 /**
  * Segment's delivery to an Actions destination, on this machine: each event is routed to every action whose
@@ -25,7 +33,15 @@ import type { Arrival, IngestFailure } from './enrich'
  */
 
 /** The final outcomes an event can have, and `pending` until it has one. */
-export type Outcome = 'pending' | 'delivered' | 'skipped' | 'failed' | 'unsubscribed' | 'failed on ingest'
+export type Outcome = 'pending' | 'delivered' | 'skipped' | 'filtered' | 'failed' | 'unsubscribed' | 'failed on ingest'
+
+/** One delivery attempt: when it started, its status, and for a failure or skip its code and reason. */
+export interface Attempt {
+  at: string
+  status: number
+  code?: string
+  reason?: string
+}
 
 /** One event's delivery to one action (or, when no action took it, the event alone). */
 export interface DeliveryRecord {
@@ -36,39 +52,24 @@ export interface DeliveryRecord {
   /** A track call's event name. */
   event?: string
   receivedAt: string
-  /** The action it went to; absent when unsubscribed or failed on ingest. */
+  /** The action it went to; absent when unsubscribed, filtered or failed on ingest. */
   action?: string
   outcome: Outcome
-  /** Why it was skipped, failed, refused at ingest or unsubscribed. */
+  /** Why it was skipped, filtered, failed, refused at ingest or unsubscribed. */
   reason?: string
-  /** The ingest failure's code, or the error's type for a failure. */
+  /** The ingest failure's code, `FILTERED_BY_INTEGRATIONS_OBJECT`, or the error's type for a failure. */
   code?: string
   /** Status of the last attempt (Koala's answer, or the framework's error status). */
   status?: number
   /** Delivery attempts made. */
   attempts: number
+  /** Each attempt, oldest first, with its cause when it failed (why it was retried). */
+  attemptLog: Attempt[]
   /** The Koala request the event became on its last attempt, and Koala's answer. */
   request?: { url: string; body: unknown }
   response?: { status: number; body: unknown }
   /** The event as the destination received it (enriched), or as sent when refused at ingest. */
   payload: JSONObject
-}
-
-/** A route: one action, the subscription that selects its events and the mapping it runs them with. */
-export interface Route {
-  action: string
-  subscribe: string
-  mapping: JSONObject
-  /** Where the subscription comes from. */
-  source: 'preset' | 'defaultSubscription'
-  batching: boolean
-  batchSize: number
-}
-
-/** `--config`: the destination's settings and, per action, mapping fields over the preset's (the Tester's shape). */
-export interface PipelineConfig {
-  settings?: JSONObject
-  mappings?: Record<string, JSONObject>
 }
 
 /** Options of {@link Pipeline}. */
@@ -87,7 +88,8 @@ export interface PipelineOptions {
   random?: () => number
   /**
    * Where the `[tracking]` lines go (default: nowhere): one line per request (the Tracking API's), one per event that
-   * ends `failed` and per request refused as a whole, and on {@link Pipeline.close} the final outcomes per action.
+   * ends `failed`, per request refused as a whole and per retry's cause (terminal.ts), and on {@link Pipeline.close}
+   * the final outcomes per action.
    */
   log?: (line: string) => void
 }
@@ -96,8 +98,6 @@ export interface PipelineOptions {
 export const DEFAULT_FLUSH_INTERVAL_MS = 500
 /** Default retry window, in milliseconds. */
 export const DEFAULT_RETRY_WINDOW_MS = 30_000
-/** "If a batch_size is not specified, the default batch size of 1000 will be used" (action-destinations README). */
-const DEFAULT_BATCH_SIZE = 1000
 /** First retry after about 100 ms, doubling up to 5 s, each wait randomised between half and one and a half. */
 const RETRY_BASE_MS = 100
 const RETRY_MAX_MS = 5000
@@ -110,6 +110,7 @@ const DEDUP_MEMORY = 100_000
 const OUTCOME_ORDER: Exclude<Outcome, 'pending'>[] = [
   'delivered',
   'skipped',
+  'filtered',
   'failed',
   'failed on ingest',
   'unsubscribed'
@@ -126,67 +127,12 @@ function eventName(value: unknown): string | undefined {
 /** The Public Key used when neither `--config` nor `publicKey` (`KOALA_PUBLIC_KEY`) gives one (the sandbox takes any). */
 export const LOCAL_PUBLIC_KEY = 'pk_local_segment'
 
-/**
- * The routes of a destination: every preset (its `subscribe` and mapping), and for an action no preset names its
- * `defaultSubscription` with its fields' defaults (Koala (Cloud)'s Page and Group have no preset), each mapping
- * overridden field by field by `config.mappings[action]`.
- *
- * @throws Error naming the action for an unknown action in `mappings`, a subscription that does not parse or a
- *   mapping the framework would refuse.
- */
-export function routesOf(definition: DestinationDefinition<Settings>, config: PipelineConfig = {}): Route[] {
-  const overrides = config.mappings ?? {}
-  for (const name of Object.keys(overrides)) {
-    if (!definition.actions[name]) {
-      throw new Error(
-        `--config: "mappings" names the action "${name}", which the destination does not have; its actions are ` +
-          `${Object.keys(definition.actions).join(', ')}.`
-      )
-    }
-  }
-  const routes: Route[] = []
-  const covered = new Set<string>()
-  const add = (action: string, subscribe: string, base: JSONObject, source: Route['source']) => {
-    const override = overrides[action] ?? {}
-    const problem = isObject(override)
-      ? mappingShapeProblem(override) ?? mappingProblem({ ...base, ...override })
-      : 'it is not an object'
-    if (problem) throw new Error(`--config: the mapping of ${action} is not valid: ${problem}`)
-    const parsed = parseFql(subscribe)
-    if ('error' in parsed) throw new Error(`The subscription of ${action} does not parse: ${subscribe}`)
-    const mapping = { ...base, ...override }
-    let batching: boolean | undefined
-    try {
-      batching = enableBatchingOf(mapping.enable_batching)
-    } catch (error) {
-      throw new Error(`--config: the mapping of ${action} is not valid: ${(error as Error).message}`)
-    }
-    const size = Number(mapping.batch_size)
-    routes.push({
-      action,
-      subscribe,
-      mapping,
-      source,
-      batching: batching === true && typeof definition.actions[action].performBatch === 'function',
-      batchSize: Number.isInteger(size) && size >= 1 ? size : DEFAULT_BATCH_SIZE
-    })
-  }
-  for (const preset of definition.presets ?? []) {
-    if (!('subscribe' in preset) || !preset.subscribe || !definition.actions[preset.partnerAction]) continue
-    covered.add(preset.partnerAction)
-    add(preset.partnerAction, preset.subscribe, preset.mapping ?? {}, 'preset')
-  }
-  for (const [action, actionDefinition] of Object.entries(definition.actions)) {
-    if (covered.has(action) || !actionDefinition.defaultSubscription) continue
-    add(action, actionDefinition.defaultSubscription, defaultValues(actionDefinition.fields), 'defaultSubscription')
-  }
-  return routes
-}
-
 interface Pending {
   record: DeliveryRecord
   event: JSONObject
   firstAttempt?: number
+  /** When the current attempt started. */
+  attemptAt?: Date
 }
 
 interface Lane {
@@ -275,8 +221,10 @@ export class Pipeline {
   /**
    * Takes one call Segment's API accepted: refuses it at ingest (with a record saying why), drops a duplicate
    * `messageId`, or enriches it and hands it to every action whose subscription matches.
+   *
+   * @returns the record of a call dropped at ingest (failed on ingest), else undefined.
    */
-  ingest(call: JSONObject, arrival: Arrival): void {
+  ingest(call: JSONObject, arrival: Arrival): DeliveryRecord | undefined {
     const receivedAt = receivedAtText(arrival)
     const failure = ingestFailure(call) ?? unprocessable(call)
     if (failure) return this.refuseAtIngest(call, failure, receivedAt)
@@ -295,6 +243,9 @@ export class Pipeline {
       )
     }
     this.remember(messageId)
+    // Filtered at destination: the destination is off in the event's Integrations object (integrations.ts).
+    const filtered = integrationsFilter(event, this.definition.name)
+    if (filtered) return void this.finish(this.newRecord(event, receivedAt), 'filtered', filtered)
     const lanes = this.lanes.filter((lane) => validate(lane.condition, event))
     if (lanes.length === 0) {
       const subscriptions = this.routes.map((route) => `${route.action}: ${route.subscribe}`).join('; ')
@@ -308,13 +259,14 @@ export class Pipeline {
       this.pendingCount++
       this.enqueue(lane, { record, event })
     }
+    return undefined
   }
 
   /** Records a call Segment answers 200 for and then drops (unknown write key, over 2,500 in a batch, ...). */
-  refuseAtIngest(call: JSONObject, failure: IngestFailure, receivedAt: string): void {
+  refuseAtIngest(call: JSONObject, failure: IngestFailure, receivedAt: string): DeliveryRecord {
     const { writeKey: _writeKey, ...shown } = call
     // The record names the event by the messageId enrichment would have given it; the payload stays as sent.
-    this.finish(this.newRecord(shown, receivedAt), 'failed on ingest', {
+    return this.finish(this.newRecord(shown, receivedAt), 'failed on ingest', {
       messageId: messageIdOf(call),
       reason: failure.reason,
       code: failure.code
@@ -324,15 +276,8 @@ export class Pipeline {
   /** Records a request refused as a whole with 400 (its events never entered the pipeline). */
   refuseRequest(path: string, status: number, reason: string, events?: RefusedRequest['events']): void {
     this.refused.unshift({ at: new Date().toISOString(), path, status, reason, ...(events ? { events } : {}) })
-    if (this.log) {
-      // A line stays readable for a batch of thousands: the first 20 ids, then how many more (all are in the view).
-      const shown = (events ?? []).slice(0, 20).map((event) => event.messageId ?? '(none)')
-      const more = (events?.length ?? 0) - shown.length
-      const ids = shown.length
-        ? ` (messageIds: ${shown.join(', ')}${more > 0 ? ` and ${thousands(more)} more` : ''})`
-        : ''
-      this.log(`[tracking] POST ${path} refused with ${status}: ${reason}${ids}`)
-    }
+    const ids = idList((events ?? []).map((event) => event.messageId))
+    this.log?.(`[tracking] POST ${path} refused with ${status}: ${reason}${ids && ` ${ids}`}`)
     this.refused.length = Math.min(this.refused.length, 100)
   }
 
@@ -411,6 +356,7 @@ export class Pipeline {
       ...(action ? { action } : {}),
       outcome: 'pending',
       attempts: 0,
+      attemptLog: [],
       payload
     }
     this.records.push(record)
@@ -425,12 +371,14 @@ export class Pipeline {
     const action = record.action ?? '(none)'
     const counts = (this.byAction[action] ??= {})
     counts[outcome] = (counts[outcome] ?? 0) + 1
+    return record
   }
 
   private settle(pending: Pending, outcome: 'delivered' | 'skipped' | 'failed', details: Partial<DeliveryRecord>) {
     // An earlier attempt's reason and code (kept while a retry waited) are not the final outcome's.
     delete pending.record.reason
     delete pending.record.code
+    this.logAttempt(pending, details)
     this.finish(pending.record, outcome, details)
     if (outcome === 'failed' && this.log) {
       const { messageId, action, reason } = pending.record
@@ -484,9 +432,11 @@ export class Pipeline {
     } catch (error) {
       // The whole batch failed before any multistatus (invalid settings, a bug): every event shares the error.
       const exchanges = await toExchanges(destination.responses)
-      for (const pending of batch) this.afterError(route, pending, error, exchanges[exchanges.length - 1])
-      return
+      const retries: RetryNote[] = []
+      for (const pending of batch) this.afterError(route, pending, error, exchanges[exchanges.length - 1], retries)
+      return this.logRetries(route, retries)
     }
+    const retries: RetryNote[] = []
     // Each entry carries the body its request sent (`sent`) and Koala's answer (`body`); all go to one endpoint.
     const url = this.urlOf(route.action)
     batch.forEach((pending, index) => {
@@ -503,8 +453,13 @@ export class Pipeline {
       }
       const message = cleanMessage(typeof node.errormessage === 'string' ? node.errormessage : `Status ${node.status}`)
       const code = typeof node.errortype === 'string' ? node.errortype : undefined
-      this.afterFailure(route, pending, node.status, message, code, seen)
+      this.afterFailure(route, pending, node.status, message, code, seen, retries)
     })
+    this.logRetries(route, retries)
+  }
+
+  private logRetries(route: Route, retries: RetryNote[]): void {
+    if (this.log) for (const line of retryLines(route.action, retries)) this.log(line)
   }
 
   private async deliverOne(route: Route, pending: Pending): Promise<void> {
@@ -539,15 +494,33 @@ export class Pipeline {
 
   private startAttempt(pending: Pending): void {
     pending.record.attempts++
-    pending.firstAttempt ??= Date.now()
+    pending.attemptAt = new Date()
+    pending.firstAttempt ??= pending.attemptAt.getTime()
   }
 
-  private afterError(route: Route, pending: Pending, error: unknown, exchange: Exchange | undefined): void {
+  /** Adds the attempt that just ended to the record's {@link DeliveryRecord.attemptLog}. */
+  private logAttempt(pending: Pending, { status, code, reason }: Partial<DeliveryRecord>): void {
+    const at = (pending.attemptAt ?? new Date()).toISOString()
+    pending.record.attemptLog.push({
+      at,
+      status: status ?? 200,
+      ...(code ? { code } : {}),
+      ...(reason ? { reason } : {})
+    })
+  }
+
+  private afterError(
+    route: Route,
+    pending: Pending,
+    error: unknown,
+    exchange: Exchange | undefined,
+    retries?: RetryNote[]
+  ): void {
     const err = error as { status?: unknown; code?: unknown; name?: unknown; message?: unknown }
     const status = typeof err?.status === 'number' ? err.status : 500
     const message = cleanMessage(typeof err?.message === 'string' ? err.message : String(error))
     const code = typeof err?.code === 'string' ? err.code : typeof err?.name === 'string' ? err.name : undefined
-    this.afterFailure(route, pending, status, message, code, exchangeDetails(exchange))
+    this.afterFailure(route, pending, status, message, code, exchangeDetails(exchange), retries)
   }
 
   /**
@@ -561,7 +534,8 @@ export class Pipeline {
     status: number,
     message: string,
     code: string | undefined,
-    seen: Pick<DeliveryRecord, 'request' | 'response'>
+    seen: Pick<DeliveryRecord, 'request' | 'response'>,
+    retries?: RetryNote[]
   ): void {
     const hint = this.harness.hintFor(status, message)
     const details = { status, reason: hint ? `${message} ${hint}` : message, ...(code ? { code } : {}), ...seen }
@@ -579,6 +553,11 @@ export class Pipeline {
       })
     }
     Object.assign(pending.record, details)
+    this.logAttempt(pending, details)
+    // The terminal shows the retry and its cause: one line per cause of a batch (`retries`), else at once.
+    const note = { messageId: pending.record.messageId, attempt: attempts, status, code, reason: details.reason, wait }
+    if (retries) retries.push(note)
+    else this.logRetries(route, [note])
     const lane = this.lanes.find((candidate) => candidate.route === route) as Lane
     const timer = setTimeout(() => {
       this.timers.delete(timer)

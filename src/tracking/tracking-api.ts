@@ -4,10 +4,12 @@ import express from 'express'
 import type { NextFunction, Request, Response } from 'express'
 import { isAllowedOrigin, listenOnLoopback, loopbackHostOnly } from '../lib/loopback'
 import type { LoopbackServer } from '../lib/loopback'
+import { serveCdnSettings } from './cdn-settings'
 import { receivedAtText } from './enrich'
 import { Pipeline } from './pipeline'
 import { batchCallSizes, MAX_SERIALISED_PER_RAW_BYTE } from './raw-sizes'
-import type { PipelineOptions, RefusedRequest } from './pipeline'
+import type { DeliveryRecord, PipelineOptions, RefusedRequest } from './pipeline'
+import { droppedLines } from './terminal'
 
 /**
  * A local Segment Tracking API (`api.segment.io/v1`) that Segment's own libraries can be pointed at unchanged, feeding
@@ -27,6 +29,7 @@ import type { PipelineOptions, RefusedRequest } from './pipeline'
  *   preflight); the delivery view only for local pages.
  * - `GET /v1/deliveries`: {@link Pipeline.view}, the newest {@link DELIVERIES_PAGE} records, `?limit=N` up to the
  *   1,000 kept (each record repeats its Koala request: all 1,000 weigh megabytes).
+ * - `GET /v1/projects/:writeKey/settings`: the source settings analytics.js loads from its `cdnURL` (cdn-settings.ts).
  */
 
 /** 32 KB per call and per batched event, 500 KB per batch request; KB is 1,024 bytes as analytics-node counts it. */
@@ -146,7 +149,8 @@ export function createTrackingApi(options: TrackingApiOptions = {}): { app: expr
   if (options.log) {
     const log = options.log
     app.use((req, res, next) => {
-      res.once('finish', () => log(`[tracking] ${req.method} ${req.path} ${res.statusCode}`))
+      // The path as requested: inside `app.use('/v1', ...)` express strips the mount from `req.path`.
+      res.once('finish', () => log(`[tracking] ${req.method} ${req.originalUrl.split('?', 1)[0]} ${res.statusCode}`))
       next()
     })
   }
@@ -158,6 +162,7 @@ export function createTrackingApi(options: TrackingApiOptions = {}): { app: expr
     const limit = Number(req.query.limit)
     res.json(pipeline.view(Number.isInteger(limit) && limit > 0 ? limit : DELIVERIES_PAGE))
   })
+  app.get('/v1/projects/:writeKey/settings', serveCdnSettings)
 
   // CORS for the intake: Segment's API is called from any site. Source for the headers: AN fetch-dispatcher.ts.
   app.use('/v1', (req, res, next) => {
@@ -229,17 +234,21 @@ export function createTrackingApi(options: TrackingApiOptions = {}): { app: expr
       clientSide: CLIENT_PATHS.has(kind)
     }
     const at = receivedAtText(arrival)
+    // Events answered 200 and dropped: the terminal says why (one line per reason), not only `POST ... 200`.
+    const dropped: DeliveryRecord[] = []
+    const drop = (record: DeliveryRecord | undefined) => void (record && dropped.push(record))
     if (calls.length === 0) {
       pipeline.refuseRequest(req.path, 200, 'empty_batch: the batch holds no calls.')
     } else if (configuredKey && key !== configuredKey) {
       const reason = 'Unknown write key: this source takes only the write key it was started with (--write-key).'
-      for (const call of calls) pipeline.refuseAtIngest(call, { code: 'invalid_write_key', reason }, at)
+      for (const call of calls) drop(pipeline.refuseAtIngest(call, { code: 'invalid_write_key', reason }, at))
     } else if (calls.length > MAX_BATCH_EVENTS) {
       const reason = `The batch holds ${calls.length} events; Segment takes at most ${MAX_BATCH_EVENTS} per batch and drops the whole batch.`
-      for (const call of calls) pipeline.refuseAtIngest(call, { code: 'batch_too_large', reason }, at)
+      for (const call of calls) drop(pipeline.refuseAtIngest(call, { code: 'batch_too_large', reason }, at))
     } else {
-      for (const call of calls) pipeline.ingest(call, arrival)
+      for (const call of calls) drop(pipeline.ingest(call, arrival))
     }
+    if (options.log) for (const line of droppedLines(req.path, dropped)) options.log(line)
     res.json({ success: true })
   })
 

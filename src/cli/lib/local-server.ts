@@ -1,4 +1,4 @@
-import { DEFAULT_REQUEST_TIMEOUT_MS, KOALA_API_URL, KOALA_APP_URL, redactProjectUrl } from '../../harness'
+import { DEFAULT_REQUEST_TIMEOUT_MS, KOALA_API_URL, KOALA_APP_URL, redactProjectUrl, trimBase } from '../../harness'
 import type { Harness, HarnessOptions } from '../../harness'
 import { envSetting, parsePort } from '../../lib/process'
 import type { RunningServer } from '../../server/server'
@@ -80,11 +80,29 @@ export function koalaOptionsFromEnv(): HarnessOptions {
   checkAppUrl()
   checkRequestTimeout()
   const timeout = envSetting('KOALA_REQUEST_TIMEOUT_MS')
+  const apiUrl = envSetting('KOALA_API_URL')
+  const appUrl = envSetting('KOALA_APP_URL')
   return {
-    apiUrl: envSetting('KOALA_API_URL'),
-    appUrl: envSetting('KOALA_APP_URL'),
-    requestTimeoutMs: timeout === undefined ? undefined : Number(timeout)
+    apiUrl,
+    appUrl,
+    requestTimeoutMs: timeout === undefined ? undefined : Number(timeout),
+    ...(apiUrl !== undefined && appUrl === undefined && trimBase(apiUrl) !== KOALA_API_URL
+      ? { deletionsHeld: deletionsHeldReason(apiUrl) }
+      : {})
   }
+}
+
+/**
+ * Why deletions are held: `KOALA_API_URL` sends events somewhere other than Koala (a sandbox elsewhere, staging) and
+ * `KOALA_APP_URL` is unset, which would send deletions to Koala's production app, where they delete real people.
+ * Setting `KOALA_APP_URL` (to `https://app.getkoala.com` to mean Koala's production app) sends them.
+ */
+export function deletionsHeldReason(apiUrl: string): string {
+  return (
+    `Deletion requests are not sent: KOALA_API_URL sends events to ${redactProjectUrl(trimBase(apiUrl))}, and ` +
+    `KOALA_APP_URL is unset, so a deletion would go to Koala's production app (${KOALA_APP_URL}), not where the ` +
+    `events went. Set KOALA_APP_URL to where deletions should go, or to ${KOALA_APP_URL} to send them to Koala.`
+  )
 }
 
 /** Prints the routes of a running server: one per action of the destination, as the server serves them. */
@@ -94,7 +112,11 @@ export function describeServer(server: RunningServer, harness: Harness): string 
   return [
     `Koala (Cloud) local server listening on ${server.url} (actions-cli compatible), sending to ${redactProjectUrl(
       apiUrl
-    )}, deletion requests to ${redactProjectUrl(appUrl)}`,
+    )}, ${
+      harness.targets.deletionsHeld
+        ? `deletion requests nowhere (KOALA_APP_URL is unset; set it to ${KOALA_APP_URL} to send them to Koala)`
+        : `deletion requests to ${redactProjectUrl(appUrl)}`
+    }`,
     `  Actions Tester (open in a browser): ${server.url}/`,
     `  GET  ${server.url}/manifest`,
     `  POST ${server.url}/authenticate`,

@@ -86,10 +86,7 @@ export function describeTracking(api: RunningTrackingApi, options: TrackingApiOp
   return [
     `Segment Tracking API listening on ${api.url}/v1 (takes ${key}), delivering through the destination`,
     `  analytics-node: new Analytics({ writeKey, host: '${api.url}' })`,
-    `  analytics.js:   integrations: { 'Segment.io': { apiHost: '${api.url.replace(
-      'http://',
-      ''
-    )}/v1', protocol: 'http' } }`,
+    `  analytics.js:   AnalyticsBrowser.load({ writeKey, cdnURL: '${api.url}' })`,
     `  Event Delivery: GET ${api.url}/v1/deliveries`
   ].join('\n')
 }
