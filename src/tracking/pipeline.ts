@@ -1,4 +1,4 @@
-import { defaultValues, isObject } from '@segment/actions-core'
+import { isObject } from '@segment/actions-core'
 import type { DestinationDefinition, JSONObject } from '@segment/actions-core'
 import { parseFql, validate } from '@segment/destination-subscriptions'
 import {
@@ -10,10 +10,15 @@ import {
   redactProjectUrl,
   toExchanges
 } from '../harness'
-import { enableBatchingOf, mappingProblem, mappingShapeProblem, unprocessableEvent } from '../harness'
+import { unprocessableEvent } from '../harness'
 import type { Exchange, Harness, Settings } from '../harness'
 import { enrich, ingestFailure, messageIdOf, receivedAtText } from './enrich'
 import type { Arrival, IngestFailure } from './enrich'
+import { routesOf } from './routes'
+import type { PipelineConfig, Route } from './routes'
+
+export { routesOf }
+export type { PipelineConfig, Route }
 
 /**
  * Segment's delivery to an Actions destination, on this machine: each event is routed to every action whose
@@ -54,23 +59,6 @@ export interface DeliveryRecord {
   payload: JSONObject
 }
 
-/** A route: one action, the subscription that selects its events and the mapping it runs them with. */
-export interface Route {
-  action: string
-  subscribe: string
-  mapping: JSONObject
-  /** Where the subscription comes from. */
-  source: 'preset' | 'defaultSubscription'
-  batching: boolean
-  batchSize: number
-}
-
-/** `--config`: the destination's settings and, per action, mapping fields over the preset's (the Tester's shape). */
-export interface PipelineConfig {
-  settings?: JSONObject
-  mappings?: Record<string, JSONObject>
-}
-
 /** Options of {@link Pipeline}. */
 export interface PipelineOptions {
   /** The destination, redirected (default: Koala (Cloud) sending to Koala itself; `npm start` gives the sandbox). */
@@ -82,7 +70,7 @@ export interface PipelineOptions {
   flushIntervalMs?: number
   /** How long after its first attempt an event is still retried (default 30 s; Segment: four hours, DEST). */
   retryWindowMs?: number
-  /** Records kept for the delivery view (default 1,000); counts cover every event. */
+  /** Records kept for the delivery view (default {@link DEFAULT_MAX_RECORDS}, `--max-records`); counts cover every event. */
   keep?: number
   random?: () => number
   /**
@@ -92,12 +80,12 @@ export interface PipelineOptions {
   log?: (line: string) => void
 }
 
+/** Records kept for the delivery view unless `keep` (`--max-records`) says otherwise. */
+export const DEFAULT_MAX_RECORDS = 10_000
 /** Default buffer time of a batching action, in milliseconds. */
 export const DEFAULT_FLUSH_INTERVAL_MS = 500
 /** Default retry window, in milliseconds. */
 export const DEFAULT_RETRY_WINDOW_MS = 30_000
-/** "If a batch_size is not specified, the default batch size of 1000 will be used" (action-destinations README). */
-const DEFAULT_BATCH_SIZE = 1000
 /** First retry after about 100 ms, doubling up to 5 s, each wait randomised between half and one and a half. */
 const RETRY_BASE_MS = 100
 const RETRY_MAX_MS = 5000
@@ -125,63 +113,6 @@ function eventName(value: unknown): string | undefined {
 
 /** The Public Key used when neither `--config` nor `publicKey` (`KOALA_PUBLIC_KEY`) gives one (the sandbox takes any). */
 export const LOCAL_PUBLIC_KEY = 'pk_local_segment'
-
-/**
- * The routes of a destination: every preset (its `subscribe` and mapping), and for an action no preset names its
- * `defaultSubscription` with its fields' defaults (Koala (Cloud)'s Page and Group have no preset), each mapping
- * overridden field by field by `config.mappings[action]`.
- *
- * @throws Error naming the action for an unknown action in `mappings`, a subscription that does not parse or a
- *   mapping the framework would refuse.
- */
-export function routesOf(definition: DestinationDefinition<Settings>, config: PipelineConfig = {}): Route[] {
-  const overrides = config.mappings ?? {}
-  for (const name of Object.keys(overrides)) {
-    if (!definition.actions[name]) {
-      throw new Error(
-        `--config: "mappings" names the action "${name}", which the destination does not have; its actions are ` +
-          `${Object.keys(definition.actions).join(', ')}.`
-      )
-    }
-  }
-  const routes: Route[] = []
-  const covered = new Set<string>()
-  const add = (action: string, subscribe: string, base: JSONObject, source: Route['source']) => {
-    const override = overrides[action] ?? {}
-    const problem = isObject(override)
-      ? mappingShapeProblem(override) ?? mappingProblem({ ...base, ...override })
-      : 'it is not an object'
-    if (problem) throw new Error(`--config: the mapping of ${action} is not valid: ${problem}`)
-    const parsed = parseFql(subscribe)
-    if ('error' in parsed) throw new Error(`The subscription of ${action} does not parse: ${subscribe}`)
-    const mapping = { ...base, ...override }
-    let batching: boolean | undefined
-    try {
-      batching = enableBatchingOf(mapping.enable_batching)
-    } catch (error) {
-      throw new Error(`--config: the mapping of ${action} is not valid: ${(error as Error).message}`)
-    }
-    const size = Number(mapping.batch_size)
-    routes.push({
-      action,
-      subscribe,
-      mapping,
-      source,
-      batching: batching === true && typeof definition.actions[action].performBatch === 'function',
-      batchSize: Number.isInteger(size) && size >= 1 ? size : DEFAULT_BATCH_SIZE
-    })
-  }
-  for (const preset of definition.presets ?? []) {
-    if (!('subscribe' in preset) || !preset.subscribe || !definition.actions[preset.partnerAction]) continue
-    covered.add(preset.partnerAction)
-    add(preset.partnerAction, preset.subscribe, preset.mapping ?? {}, 'preset')
-  }
-  for (const [action, actionDefinition] of Object.entries(definition.actions)) {
-    if (covered.has(action) || !actionDefinition.defaultSubscription) continue
-    add(action, actionDefinition.defaultSubscription, defaultValues(actionDefinition.fields), 'defaultSubscription')
-  }
-  return routes
-}
 
 interface Pending {
   record: DeliveryRecord
@@ -243,12 +174,14 @@ export class Pipeline {
   private readonly random: () => number
   private readonly records: DeliveryRecord[] = []
   private readonly refused: DeliveriesView['refusedRequests'] = []
-  private readonly total: Record<string, number> = {}
-  private readonly byAction: Record<string, Record<string, number>> = {}
+  private total: Record<string, number> = {}
+  private byAction: Record<string, Record<string, number>> = {}
   private readonly seen = new Set<string>()
   private readonly seenOrder: string[] = []
   private readonly timers = new Set<NodeJS.Timeout>()
   private nextId = 1
+  /** Records made since the last {@link clear} (kept or dropped). */
+  private made = 0
   private pendingCount = 0
   private idleWaiters: (() => void)[] = []
   private draining = false
@@ -267,7 +200,7 @@ export class Pipeline {
     this.lanes = this.routes.map((route) => ({ route, condition: parseFql(route.subscribe), queue: [], active: 0 }))
     this.flushIntervalMs = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS
     this.retryWindowMs = options.retryWindowMs ?? DEFAULT_RETRY_WINDOW_MS
-    this.keep = options.keep ?? 1000
+    this.keep = options.keep ?? DEFAULT_MAX_RECORDS
     this.random = options.random ?? Math.random
     this.log = options.log
   }
@@ -346,6 +279,32 @@ export class Pipeline {
     }
   }
 
+  /** The records kept, oldest first (at most `keep`), and how many older ones were dropped since the last clear. */
+  kept(): { records: DeliveryRecord[]; dropped: number; max: number } {
+    const records = this.records.slice(-this.keep)
+    return { records, dropped: this.made - records.length, max: this.keep }
+  }
+
+  /**
+   * Forgets every finished record, the counts, the refused requests and the messageIds seen, so the next test starts
+   * from nothing; events still pending stay and get their outcome.
+   *
+   * @returns how many records were cleared (the kept ones and those dropped before).
+   */
+  clear(): number {
+    const pending = this.records.filter((record) => record.outcome === 'pending')
+    const cleared = this.made - pending.length
+    this.records.length = 0
+    for (const record of pending) this.records.push(record)
+    this.made = pending.length
+    this.refused.length = 0
+    this.total = {}
+    this.byAction = {}
+    this.seen.clear()
+    this.seenOrder.length = 0
+    return cleared
+  }
+
   /** Resolves once every accepted event has its final outcome. */
   async idle(): Promise<void> {
     if (this.pendingCount === 0) return
@@ -414,6 +373,7 @@ export class Pipeline {
       payload
     }
     this.records.push(record)
+    this.made++
     // Trimmed in bulk: shifting one record per event would move every other each time.
     if (this.records.length >= 2 * this.keep) this.records.splice(0, this.records.length - this.keep)
     return record

@@ -2,8 +2,9 @@ import { isObject } from '@segment/actions-core'
 import type { JSONObject } from '@segment/actions-core'
 import express from 'express'
 import type { NextFunction, Request, Response } from 'express'
-import { isAllowedOrigin, listenOnLoopback, loopbackHostOnly } from '../lib/loopback'
+import { listenOnLoopback, loopbackHostOnly } from '../lib/loopback'
 import type { LoopbackServer } from '../lib/loopback'
+import { deliveryRoutes } from './deliveries'
 import { receivedAtText } from './enrich'
 import { Pipeline } from './pipeline'
 import { batchCallSizes, MAX_SERIALISED_PER_RAW_BYTE } from './raw-sizes'
@@ -25,15 +26,12 @@ import type { PipelineOptions, RefusedRequest } from './pipeline'
  *   recorded as "failed on ingest" (HTTP, "Errors"; the drops observed live and listed in Delivery Overview).
  * - CORS for any origin on the intake (analytics.js 1.84 sends `Authorization` and `X-Retry-Count`, which need a
  *   preflight); the delivery view only for local pages.
- * - `GET /v1/deliveries`: {@link Pipeline.view}, the newest {@link DELIVERIES_PAGE} records, `?limit=N` up to the
- *   1,000 kept (each record repeats its Koala request: all 1,000 weigh megabytes).
+ * - `GET /v1/deliveries`, `GET /v1/deliveries/settled` and `DELETE /v1/deliveries`: src/tracking/deliveries.ts.
  */
 
 /** 32 KB per call and per batched event, 500 KB per batch request; KB is 1,024 bytes as analytics-node counts it. */
 export const MAX_CALL_BYTES = 32 * 1024
 export const MAX_BATCH_BYTES = 500 * 1024
-/** Records `GET /v1/deliveries` returns without `?limit=`. */
-export const DELIVERIES_PAGE = 100
 /** HTTP: "Each batch request can only have up to 2500 events". */
 export const MAX_BATCH_EVENTS = 2500
 
@@ -151,13 +149,7 @@ export function createTrackingApi(options: TrackingApiOptions = {}): { app: expr
     })
   }
 
-  app.get('/v1/deliveries', (req, res) => {
-    const origin = req.get('origin')
-    if (origin && !isAllowedOrigin(origin)) return void res.status(403).json({ success: false, message: 'Forbidden.' })
-    if (origin) res.set('Access-Control-Allow-Origin', origin).vary('Origin')
-    const limit = Number(req.query.limit)
-    res.json(pipeline.view(Number.isInteger(limit) && limit > 0 ? limit : DELIVERIES_PAGE))
-  })
+  app.use(deliveryRoutes(pipeline))
 
   // CORS for the intake: Segment's API is called from any site. Source for the headers: AN fetch-dispatcher.ts.
   app.use('/v1', (req, res, next) => {
