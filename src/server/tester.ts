@@ -69,7 +69,15 @@ export function testerRoutes(base: string, deliveries?: DeliveriesSource): expre
   const router = express.Router()
   router.get('/', (_req, res) => sendFile(res, path.join(PAGE_DIR, 'index.html'), 'text/html; charset=utf-8'))
   router.get('/tester/style.css', (_req, res) => sendFile(res, path.join(PAGE_DIR, 'style.css'), 'text/css'))
-  for (const script of ['app.js', 'dom.js', 'json-error.js', 'delivery.js']) {
+  for (const script of [
+    'app.js',
+    'dom.js',
+    'json-error.js',
+    'delivery.js',
+    'markdown.js',
+    'directives.js',
+    'sandbox-panel.js'
+  ]) {
     router.get(`/tester/${script}`, (_req, res) =>
       sendFile(res, path.join(SCRIPT_DIR, script), 'text/javascript; charset=utf-8')
     )
