@@ -56,6 +56,8 @@ const seenActions = new Set<string>()
 /** The cursors of the pages before this one, to go back to newer records. */
 let newer: string[] = []
 let timer: number | undefined
+/** Counts the refreshes: an answer to an older one (a filter since changed) is not shown. */
+let asked = 0
 
 function outcomesOf(page: Page): string[] {
   for (const outcome of Object.keys(page.counts.total)) seenOutcomes.add(outcome)
@@ -216,9 +218,11 @@ async function refresh(): Promise<void> {
     const value = query.get(name)
     if (value) ask.set(name, value)
   }
+  const ticket = ++asked
   let answer: Answer
   try {
     answer = (await (await fetch(`/tester/deliveries?${ask.toString()}`)).json()) as Answer
+    if (ticket !== asked) return
   } catch (problem) {
     status.textContent = `Could not reach the local server (${(problem as Error).message}).`
     return
@@ -253,6 +257,7 @@ async function refresh(): Promise<void> {
   const items = data.events.map((item) => eventItem(item, String(item.id) === record))
   if (record && !data.events.some((item) => String(item.id) === record)) {
     const shared = await fetchRecord(record)
+    if (ticket !== asked) return
     if (shared) items.unshift(eventItem(shared, true))
   }
   events.replaceChildren(...items)
