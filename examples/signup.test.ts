@@ -67,7 +67,10 @@ test('a sign-up reaches Koala: the person with their email, both events, the com
   expect(events.map((event) => event.event).sort()).toEqual(['Signed Up', 'Trial Started'])
   const company = bodies.find((body) => body.domain === 'acme.example.com')
   expect(company?.identifies).toEqual([
-    expect.objectContaining({ type: 'identify', traits: expect.objectContaining({ name: 'Acme', group_id: 'org-1' }) })
+    expect.objectContaining({
+      type: 'identify',
+      traits: { name: 'Acme', domain: 'acme.example.com', group_id: 'org-1' }
+    })
   ])
 })
 

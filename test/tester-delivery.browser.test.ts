@@ -61,7 +61,9 @@ beforeAll(async () => {
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync']
   })
-  await browser.defaultBrowserContext().overridePermissions(server.url, ['clipboard-read', 'clipboard-write', 'clipboard-sanitized-write'])
+  await browser
+    .defaultBrowserContext()
+    .overridePermissions(server.url, ['clipboard-read', 'clipboard-write', 'clipboard-sanitized-write'])
   page = await browser.newPage()
   await page.setViewport({ width: 1280, height: 900 })
 })

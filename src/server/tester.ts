@@ -114,7 +114,7 @@ export function testerRoutes(base: string, deliveries?: DeliveriesSource): expre
   // The local Segment Tracking API's delivery view, when `npm start` runs one beside this server.
   router.get('/tester/deliveries', (req, res) => {
     if (!deliveries) return void res.json({ tracking: false })
-    const answer = deliveries(req.query as Record<string, unknown>)
+    const answer = deliveries(req.query)
     res.status(answer.error ? 400 : 200).json({ tracking: true, ...answer })
   })
   return router

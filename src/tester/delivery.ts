@@ -166,9 +166,12 @@ function eventItem(record: Record_, open: boolean): HTMLElement {
   // The open record goes into the URL, so a shared link opens it.
   item.addEventListener('toggle', () => {
     const shown = item.hasAttribute('open')
-    if (shown)
-      for (const other of document.querySelectorAll('#delivery-events details[open]'))
-        other !== item && other.removeAttribute('open')
+    // One record open at a time: the URL names one.
+    if (shown) {
+      for (const other of document.querySelectorAll('#delivery-events details[open]')) {
+        if (other !== item) other.removeAttribute('open')
+      }
+    }
     setParams({ record: shown ? String(record.id) : undefined })
   })
   return item

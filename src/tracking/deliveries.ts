@@ -352,7 +352,7 @@ export function deliveryRoutes(pipeline: Pipeline): express.Router {
   router.get('/v1/deliveries', (req, res) => {
     let query: DeliveryQuery
     try {
-      query = parseDeliveryQuery(req.query as Record<string, unknown>)
+      query = parseDeliveryQuery(req.query)
     } catch (error) {
       return refuse(res, error)
     }
