@@ -1,5 +1,6 @@
+import { deliveriesPage, matches, parseDeliveryQuery } from '../src/tracking/deliveries'
 import type { DeliveriesPage, SettledAnswer } from '../src/tracking/deliveries'
-import type { DeliveryRecord } from '../src/tracking/pipeline'
+import type { DeliveryRecord, Pipeline } from '../src/tracking/pipeline'
 import { nodeClient, PUBLIC_KEY, startRig } from './support/tracking'
 import type { TrackingRig } from './support/tracking'
 
@@ -253,4 +254,18 @@ test('DELETE /v1/deliveries clears the records and counts, saying how many; --ma
   // The messageIds seen are forgotten too: the same calls are taken again, not dropped as duplicates.
   small.api.pipeline.ingest({ type: 'alias', messageId: 'a-1', userId: 'u-1', previousId: 'p-1' }, arrival)
   expect((await get<DeliveriesPage>('/v1/deliveries')).body.counts.total).toEqual({ unsubscribed: 1 })
+})
+
+test('an outcome this module does not know (a later "filtered") is filtered and counted like any other', () => {
+  const record = (id: number, outcome: string): DeliveryRecord =>
+    ({ id, outcome, attempts: 0, receivedAt: '2026-12-07T10:00:00.000Z', payload: {} } as unknown as DeliveryRecord)
+  const records = [record(1, 'delivered'), record(2, 'filtered'), record(3, 'filtered')]
+  const pipeline = {
+    kept: () => ({ records, dropped: 0, max: 10 }),
+    view: () => ({ counts: { total: {}, byAction: {} }, pending: 0, refusedRequests: [], events: [] })
+  } as unknown as Pipeline
+  const page = deliveriesPage(pipeline, parseDeliveryQuery({ outcome: 'filtered' }))
+  expect(page.events.map((item) => item.id)).toEqual([3, 2])
+  expect(page.counts).toEqual({ total: { filtered: 2 }, byAction: { '(none)': { filtered: 2 } } })
+  expect(matches(records[0], { outcome: ['filtered'] })).toBe(false)
 })
