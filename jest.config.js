@@ -25,7 +25,12 @@ module.exports = {
       ...shared,
       displayName: 'tools',
       testEnvironment: '<rootDir>/test/support/node-with-fetch.js',
-      roots: ['<rootDir>/test']
+      // examples/ holds a customer's test, importing this package by its name as a customer's project would.
+      roots: ['<rootDir>/test', '<rootDir>/examples'],
+      moduleNameMapper: {
+        ...shared.moduleNameMapper,
+        '^koala-cloud-destination$': '<rootDir>/src/cli/lib/start-local.ts'
+      }
     }
   ],
   collectCoverageFrom: ['src/destinations/**/*.ts', '!src/destinations/**/__tests__/**'],

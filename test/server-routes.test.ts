@@ -275,7 +275,12 @@ describe('POST /<action>', () => {
       body: { settings: { public_key: 'pk_unknown_key' }, payload: identifyEvent() }
     })
     expect(answer.status).toBe(200)
-    expect(answer.body).toEqual(refusedWith(401, expect.any(String)))
+    // The refusal, then the request Koala refused and its answer (the Tester shows them).
+    expect(answer.body).toEqual([
+      ...refusedWith(401, expect.any(String)),
+      expect.objectContaining({ request: expect.objectContaining({ method: 'POST' }) })
+    ])
+    expect(answer.body[1].response.statusCode).toBe(401)
     expect(answer.body[0].message).toMatch(/^Koala refused the Public Key \(401/)
   })
 })
@@ -501,7 +506,10 @@ describe("an action's expected failure is one log line; only unexpected errors g
         base,
         body: { ...(example('track.json') as object), settings: { public_key: SECRET_KEY } }
       })
-      expect(answer.body).toEqual(refusedWith(500, expect.any(String)))
+      expect(answer.body[0]).toEqual(refusedWith(500, expect.any(String))[0])
+      expect(
+        answer.body.slice(1).map((item: { response: { statusCode: number } }) => item.response.statusCode)
+      ).toEqual([500])
       const lines = (await requestLines(local.logs, '/track')).filter((line) => line.startsWith('[server]'))
       expect(lines).toEqual([expect.stringMatching(/^\[server\] POST \/track 200 \d+ ms - RetryableError 500: \S.*$/)])
       expect(lines[0]).toBe(lines[0].split('\n')[0])

@@ -20,12 +20,19 @@ test('a config in the Tester shape sets the settings and overrides mapping field
     'ok.json',
     '{"settings": {"public_key": "pk_cfg"}, "mappings": {"track": {"enable_batching": false}}}'
   )
-  const options = trackingOptions({ config, writeKey: 'wk', retryWindow: '5', flushInterval: '250' })
+  const options = trackingOptions({
+    config,
+    writeKey: 'wk',
+    retryWindow: '5',
+    flushInterval: '250',
+    maxRecords: '20000'
+  })
   expect(options).toEqual({
     config: { settings: { public_key: 'pk_cfg' }, mappings: { track: { enable_batching: false } } },
     writeKey: 'wk',
     retryWindowMs: 5000,
-    flushIntervalMs: 250
+    flushIntervalMs: 250,
+    keep: 20_000
   })
   const pipeline = new Pipeline(options)
   expect(pipeline.routes.find((route) => route.action === 'track')?.batching).toBe(false)
@@ -51,6 +58,15 @@ test('a mapping the framework would refuse, or an unknown action, is named', () 
 test('--retry-window and --flush-interval must be numbers above 0', () => {
   expect(() => trackingOptions({ retryWindow: '0' })).toThrow('--retry-window: "0" is not a number above 0.')
   expect(() => trackingOptions({ flushInterval: 'soon' })).toThrow('--flush-interval: "soon" is not a number above 0.')
+})
+
+test('--max-records is a whole number from 1 to 1,000,000; 10,000 without it', () => {
+  expect(trackingOptions({}).keep).toBe(10_000)
+  for (const value of ['0', '2.5', 'all', '1000001']) {
+    expect(() => trackingOptions({ maxRecords: value })).toThrow(
+      `--max-records: "${value}" is not a whole number from 1 to 1,000,000.`
+    )
+  }
 })
 
 test('enable_batching in a config is read as the framework reads a boolean field, and anything else is named', () => {

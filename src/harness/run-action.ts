@@ -46,8 +46,11 @@ export interface MultistatusElement {
   multistatus: MultistatusNode[]
 }
 
-/** What a run of an action gives: the exchanges (then a batch's statuses, or the output of a run without one), or the failure. */
-export type RunAnswer = (Exchange | OutputElement | MultistatusElement)[] | [ErrorOutput]
+/**
+ * What a run of an action gives: the exchanges (then a batch's statuses, or the output of a run without one), or the
+ * failure followed by the exchanges made before it (Koala's refusal among them).
+ */
+export type RunAnswer = (Exchange | OutputElement | MultistatusElement)[] | [ErrorOutput, ...Exchange[]]
 
 /** {@link enableBatchingOf}, its refusal a 400. */
 function batchingOf(value: unknown): boolean | undefined {
@@ -182,7 +185,8 @@ export async function runAction(
       // The answer holds no stack trace; the terminal running the tool gets one (keys redacted by the caller's log).
       log?.(`[server] POST /${slug} failed: ${(error as Error)?.stack ?? String(error)}`)
     }
-    return [output]
+    // The requests made before the failure (Koala's refusal among them) follow it, so its answer can be shown.
+    return [output, ...(await toExchanges(destination.responses))]
   } finally {
     destination.responses.length = 0
   }

@@ -17,6 +17,7 @@ import {
   settingKeys
 } from './read-request'
 import { testerRoutes } from './tester'
+import type { DeliveriesSource } from './tester'
 
 /**
  * The local development server, compatible with actions-cli's (`./bin/run serve` in the action-destinations
@@ -56,8 +57,8 @@ export interface ServerOptions {
   bodyLimitBytes?: number
   /** Where the one line per request goes (default: nowhere). Lines never contain the Public Key. */
   log?: (line: string) => void
-  /** The local Tracking API's URL and delivery view, for the tester's Event Delivery section (default: none). */
-  deliveries?: () => { url: string; data: unknown }
+  /** The local Tracking API's URL and the delivery page a query asks for, for the tester (default: none). */
+  deliveries?: DeliveriesSource
 }
 
 /** A running server: its URL, port, the `http.Server` and `close()`. */

@@ -16,8 +16,10 @@ import { isLoopbackHost } from '../lib/loopback'
  *   `{ sandbox: false, url }` (the URL with any key or password redacted);
  * - `GET /tester/sandbox/received`, `GET /tester/sandbox/stats`, `DELETE /tester/sandbox/received`: the sandbox's
  *   `/__sandbox/...` routes, relayed, so the page needs no cross-origin access to the sandbox;
- * - `GET /tester/deliveries` -> `{ tracking: true, url, data }` with the local Tracking API's delivery view (see
- *   src/tracking/pipeline.ts) when one runs beside the server, else `{ tracking: false }`.
+ * - `GET /tester/deliveries?<query>` -> `{ tracking: true, url, data }` with the page of the local Tracking API's
+ *   delivery records the query asks for (the parameters of its `GET /v1/deliveries`, src/tracking/deliveries.ts), or
+ *   400 `{ tracking: true, url, error }` for a query it refuses, when one runs beside the server; else
+ *   `{ tracking: false }`.
  */
 
 const PAGE_DIR = path.join(PROJECT_ROOT, 'src', 'tester')
@@ -51,16 +53,31 @@ function sendFile(res: Response, file: string, type: string): void {
   res.send(fs.readFileSync(file))
 }
 
+/** The delivery records for a query (express's `req.query`), or why the query is refused. */
+export type DeliveriesSource = (query: Record<string, unknown>) => {
+  url: string
+  data?: unknown
+  error?: { parameter: string; message: string }
+}
+
 /**
  * The tester's routes, to mount on the local server before its catch-all.
  *
  * @param base where the server sends ingestion requests (the harness's `apiUrl`): a sandbox when it is on this machine.
  */
-export function testerRoutes(base: string, deliveries?: () => { url: string; data: unknown }): express.Router {
+export function testerRoutes(base: string, deliveries?: DeliveriesSource): express.Router {
   const router = express.Router()
   router.get('/', (_req, res) => sendFile(res, path.join(PAGE_DIR, 'index.html'), 'text/html; charset=utf-8'))
   router.get('/tester/style.css', (_req, res) => sendFile(res, path.join(PAGE_DIR, 'style.css'), 'text/css'))
-  for (const script of ['app.js', 'dom.js', 'json-error.js', 'delivery.js']) {
+  for (const script of [
+    'app.js',
+    'dom.js',
+    'json-error.js',
+    'delivery.js',
+    'markdown.js',
+    'directives.js',
+    'sandbox-panel.js'
+  ]) {
     router.get(`/tester/${script}`, (_req, res) =>
       sendFile(res, path.join(SCRIPT_DIR, script), 'text/javascript; charset=utf-8')
     )
@@ -95,9 +112,10 @@ export function testerRoutes(base: string, deliveries?: () => { url: string; dat
   router.get('/tester/sandbox/received', relay('GET', 'received'))
   router.delete('/tester/sandbox/received', relay('DELETE', 'received'))
   // The local Segment Tracking API's delivery view, when `npm start` runs one beside this server.
-  router.get(
-    '/tester/deliveries',
-    (_req, res) => void res.json(deliveries ? { tracking: true, ...deliveries() } : { tracking: false })
-  )
+  router.get('/tester/deliveries', (req, res) => {
+    if (!deliveries) return void res.json({ tracking: false })
+    const answer = deliveries(req.query)
+    res.status(answer.error ? 400 : 200).json({ tracking: true, ...answer })
+  })
   return router
 }

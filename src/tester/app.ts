@@ -1,5 +1,8 @@
+import { distance, misspeltIn } from './directives.js'
 import { el, pretty } from './dom.js'
 import { parseJson } from './json-error.js'
+import { withCodeSpans } from './markdown.js'
+import { refreshSandbox } from './sandbox-panel.js'
 
 // The local Actions Tester. Everything it shows comes from the server's routes: /manifest for the destination, the
 // action routes for a run, /tester/* for the examples and the sandbox. It holds none of the destination's logic.
@@ -64,7 +67,7 @@ function renderSettings(): void {
       return [
         el('label', { for: `setting-${key}` }, field.label ?? key),
         input,
-        el('p', { class: 'hint' }, field.description ?? '')
+        el('p', { class: 'hint' }, ...withCodeSpans(field.description ?? ''))
       ]
     })
   )
@@ -74,16 +77,20 @@ function renderSettings(): void {
 function renderFields(): void {
   const action = manifest.actions[currentAction()]
   const edited = edits.get(currentAction())
-  $('action-description').textContent = action.description
+  $('action-description').replaceChildren(...withCodeSpans(action.description))
   $('fields').replaceChildren(
     ...Object.entries(action.fields).map(([key, field]) => {
-      const input = el('input', {
+      const text = edited?.get(key) ?? (field.default === undefined ? '' : JSON.stringify(field.default))
+      // A textarea, so a long default ({"@if": ...}) wraps and is read whole.
+      const input = el('textarea', {
         id: `field-${key}`,
+        class: 'mapping',
         'data-key': key,
-        'aria-describedby': `field-${key}-help field-${key}-error`
+        rows: String(Math.min(6, Math.max(1, Math.ceil(text.length / 70)))),
+        spellcheck: 'false',
+        'aria-describedby': `field-${key}-help field-${key}-error field-${key}-directive`
       })
-      ;(input as HTMLInputElement).value =
-        edited?.get(key) ?? (field.default === undefined ? '' : JSON.stringify(field.default))
+      ;(input as HTMLTextAreaElement).value = text
       const type = field.format ? `${field.type} (${field.format})` : field.type
       return el(
         'div',
@@ -94,12 +101,32 @@ function renderFields(): void {
           field.label ?? key,
           field.required ? el('span', { class: 'required' }, ' (required)') : ''
         ),
-        el('p', { class: 'meta', id: `field-${key}-help` }, `${key} · ${type} · ${field.description ?? ''}`),
+        el(
+          'p',
+          { class: 'meta', id: `field-${key}-help` },
+          `${key} · ${type} · `,
+          ...withCodeSpans(field.description ?? '')
+        ),
         input,
-        el('p', { class: 'error', id: `field-${key}-error`, role: 'alert' })
+        el('p', { class: 'error', id: `field-${key}-error`, role: 'alert' }),
+        directiveNote(key, text)
       )
     })
   )
+  for (const box of Array.from(document.querySelectorAll<HTMLTextAreaElement>('#fields textarea'))) fitHeight(box)
+}
+
+/** Grows a mapping's box to its text, so a long mapping is read whole, without scrolling inside the box. */
+function fitHeight(box: HTMLTextAreaElement): void {
+  box.style.height = 'auto'
+  box.style.height = `${box.scrollHeight + 2}px`
+}
+
+/** The warning under a field whose mapping has a misspelt directive (empty when it has none). */
+function directiveNote(key: string, text: string): HTMLElement {
+  const note = el('p', { class: 'directive-warning', id: `field-${key}-directive`, role: 'status' })
+  note.textContent = misspeltIn(text).join(' ')
+  return note
 }
 
 function chooseExample(file: string): void {
@@ -128,7 +155,7 @@ const BARE_PATH = /^\$(?:$|[.[])/
 function readMapping(): Json | undefined {
   const mapping: Json = {}
   let valid = true
-  for (const input of Array.from(document.querySelectorAll<HTMLInputElement>('#fields input'))) {
+  for (const input of Array.from(document.querySelectorAll<HTMLTextAreaElement>('#fields textarea'))) {
     const key = input.dataset.key as string
     const error = $(`field-${key}-error`)
     error.textContent = ''
@@ -343,7 +370,7 @@ async function run(): Promise<void> {
   }
   const mapping = readMapping()
   if (!mapping) {
-    const invalid = Array.from(document.querySelectorAll<HTMLInputElement>('#fields input[aria-invalid="true"]'))
+    const invalid = Array.from(document.querySelectorAll<HTMLElement>('#fields textarea[aria-invalid="true"]'))
     const keys = invalid.map((input) => input.dataset.key as string).join(', ')
     showNotSent(`the mapping of ${keys} is not valid (see beside the field).`)
     return
@@ -364,19 +391,6 @@ async function run(): Promise<void> {
     return
   }
   await refreshSandbox()
-}
-
-/** How many single-character edits turn `a` into `b` (Levenshtein), for "did you mean". */
-function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, index) => index)
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i]
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
-    }
-    previous = current
-  }
-  return previous[b.length]
 }
 
 /**
@@ -425,60 +439,6 @@ function applyPastedMapping(): void {
   )
 }
 
-/** Whom a body is for: its person (email, profile_id) or its company (domain, account_id). */
-function ownerOf(body: Json): string {
-  if (typeof body.domain === 'string') return `company ${body.domain}`
-  if (typeof body.account_id === 'string') return `company (Koala account) ${body.account_id}`
-  return `person ${[body.email, body.profile_id].filter((part) => typeof part === 'string').join(' / ')}`
-}
-
-async function refreshSandbox(): Promise<void> {
-  try {
-    await showSandbox()
-  } catch (problem) {
-    $('sandbox-stats').textContent = `Could not reach the local server (${(problem as Error).message}). Is it running?`
-    $('sandbox-bodies').replaceChildren()
-  }
-}
-
-async function showSandbox(): Promise<void> {
-  const [received, stats] = await Promise.all([
-    fetch('/tester/sandbox/received').then(
-      (answer) => answer.json() as Promise<{ sandbox: boolean; url: string; data?: Json[] }>
-    ),
-    fetch('/tester/sandbox/stats').then((answer) => answer.json() as Promise<{ sandbox: boolean; data?: Json }>)
-  ])
-  if (!received.sandbox || !stats.sandbox) {
-    $(
-      'sandbox-stats'
-    ).textContent = `The server sends to ${received.url}, not to a local Koala sandbox: there is no sandbox to show.`
-    $('sandbox-bodies').replaceChildren()
-    return
-  }
-  const counts = stats.data as Json
-  const accounts = counts.accounts as Json
-  $('sandbox-stats').textContent =
-    `Person requests ${String(counts.requests)} (entries ${String(counts.entries)}), company requests ${String(
-      accounts.requests
-    )} ` +
-    `(entries ${String(accounts.entries)}), distinct message_ids ${String(counts.uniqueMessageIds)}, duplicates ` +
-    `${String(counts.duplicates)}, contract violations ${String(counts.contractViolations)}, refused by status ` +
-    `${JSON.stringify(counts.rejected)}.`
-  const groups = new Map<string, Json[]>()
-  for (const body of [...(received.data ?? [])].reverse())
-    groups.set(ownerOf(body), [...(groups.get(ownerOf(body)) ?? []), body])
-  $('sandbox-bodies').replaceChildren(
-    ...[...groups].map(([owner, bodies]) =>
-      el(
-        'div',
-        { class: 'group' },
-        el('h3', {}, `${owner} (${bodies.length})`),
-        ...bodies.map((body) => el('pre', { class: 'sandbox-body' }, pretty(body)))
-      )
-    )
-  )
-}
-
 async function start(): Promise<void> {
   manifest = (await (await fetch('/manifest')).json()) as Manifest
   examples = (await (await fetch('/tester/examples')).json()) as Example[]
@@ -502,13 +462,19 @@ async function start(): Promise<void> {
   })
   // Every edit is kept for its action, so switching actions and back shows it again.
   $('fields').addEventListener('input', (event) => {
-    const input = event.target as HTMLInputElement
+    const input = event.target as HTMLTextAreaElement
     const key = input.dataset.key
     if (!key) return
+    $(`field-${key}-directive`).textContent = misspeltIn(input.value).join(' ')
+    fitHeight(input)
     const edited = edits.get(currentAction()) ?? new Map<string, string>()
     edits.set(currentAction(), edited.set(key, input.value))
   })
   $('apply-mapping').addEventListener('click', applyPastedMapping)
+  // A misspelt directive in the pasted mapping is named as soon as it is there, before it is applied or run.
+  $('mapping-json').addEventListener('input', () => {
+    $('mapping-json-directives').textContent = misspeltIn($<HTMLTextAreaElement>('mapping-json').value).join(' ')
+  })
   exampleSelect.addEventListener('change', () => chooseExample(exampleSelect.value))
   // Enter in the key field must not submit (and reload) the page.
   $('settings').addEventListener('submit', (event) => event.preventDefault())

@@ -83,7 +83,7 @@ export interface PipelineOptions {
   flushIntervalMs?: number
   /** How long after its first attempt an event is still retried (default 30 s; Segment: four hours, DEST). */
   retryWindowMs?: number
-  /** Records kept for the delivery view (default 1,000); counts cover every event. */
+  /** Records kept for the delivery view (default {@link DEFAULT_MAX_RECORDS}, `--max-records`); counts cover every event. */
   keep?: number
   random?: () => number
   /**
@@ -94,6 +94,8 @@ export interface PipelineOptions {
   log?: (line: string) => void
 }
 
+/** Records kept for the delivery view unless `keep` (`--max-records`) says otherwise. */
+export const DEFAULT_MAX_RECORDS = 10_000
 /** Default buffer time of a batching action, in milliseconds. */
 export const DEFAULT_FLUSH_INTERVAL_MS = 500
 /** Default retry window, in milliseconds. */
@@ -189,12 +191,14 @@ export class Pipeline {
   private readonly random: () => number
   private readonly records: DeliveryRecord[] = []
   private readonly refused: DeliveriesView['refusedRequests'] = []
-  private readonly total: Record<string, number> = {}
-  private readonly byAction: Record<string, Record<string, number>> = {}
+  private total: Record<string, number> = {}
+  private byAction: Record<string, Record<string, number>> = {}
   private readonly seen = new Set<string>()
   private readonly seenOrder: string[] = []
   private readonly timers = new Set<NodeJS.Timeout>()
   private nextId = 1
+  /** Records made since the last {@link clear} (kept or dropped). */
+  private made = 0
   private pendingCount = 0
   private idleWaiters: (() => void)[] = []
   private draining = false
@@ -213,7 +217,7 @@ export class Pipeline {
     this.lanes = this.routes.map((route) => ({ route, condition: parseFql(route.subscribe), queue: [], active: 0 }))
     this.flushIntervalMs = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS
     this.retryWindowMs = options.retryWindowMs ?? DEFAULT_RETRY_WINDOW_MS
-    this.keep = options.keep ?? 1000
+    this.keep = options.keep ?? DEFAULT_MAX_RECORDS
     this.random = options.random ?? Math.random
     this.log = options.log
   }
@@ -291,6 +295,32 @@ export class Pipeline {
     }
   }
 
+  /** The records kept, oldest first (at most `keep`), and how many older ones were dropped since the last clear. */
+  kept(): { records: DeliveryRecord[]; dropped: number; max: number } {
+    const records = this.records.slice(-this.keep)
+    return { records, dropped: this.made - records.length, max: this.keep }
+  }
+
+  /**
+   * Forgets every finished record, the counts, the refused requests and the messageIds seen, so the next test starts
+   * from nothing; events still pending stay and get their outcome.
+   *
+   * @returns how many records were cleared (the kept ones and those dropped before).
+   */
+  clear(): number {
+    const pending = this.records.filter((record) => record.outcome === 'pending')
+    const cleared = this.made - pending.length
+    this.records.length = 0
+    for (const record of pending) this.records.push(record)
+    this.made = pending.length
+    this.refused.length = 0
+    this.total = {}
+    this.byAction = {}
+    this.seen.clear()
+    this.seenOrder.length = 0
+    return cleared
+  }
+
   /** Resolves once every accepted event has its final outcome. */
   async idle(): Promise<void> {
     if (this.pendingCount === 0) return
@@ -360,6 +390,7 @@ export class Pipeline {
       payload
     }
     this.records.push(record)
+    this.made++
     // Trimmed in bulk: shifting one record per event would move every other each time.
     if (this.records.length >= 2 * this.keep) this.records.splice(0, this.records.length - this.keep)
     return record

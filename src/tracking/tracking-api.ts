@@ -2,9 +2,10 @@ import { isObject } from '@segment/actions-core'
 import type { JSONObject } from '@segment/actions-core'
 import express from 'express'
 import type { NextFunction, Request, Response } from 'express'
-import { isAllowedOrigin, listenOnLoopback, loopbackHostOnly } from '../lib/loopback'
+import { listenOnLoopback, loopbackHostOnly } from '../lib/loopback'
 import type { LoopbackServer } from '../lib/loopback'
 import { serveCdnSettings } from './cdn-settings'
+import { deliveryRoutes } from './deliveries'
 import { receivedAtText } from './enrich'
 import { Pipeline } from './pipeline'
 import { batchCallSizes, MAX_SERIALISED_PER_RAW_BYTE } from './raw-sizes'
@@ -27,16 +28,13 @@ import { droppedLines } from './terminal'
  *   recorded as "failed on ingest" (HTTP, "Errors"; the drops observed live and listed in Delivery Overview).
  * - CORS for any origin on the intake (analytics.js 1.84 sends `Authorization` and `X-Retry-Count`, which need a
  *   preflight); the delivery view only for local pages.
- * - `GET /v1/deliveries`: {@link Pipeline.view}, the newest {@link DELIVERIES_PAGE} records, `?limit=N` up to the
- *   1,000 kept (each record repeats its Koala request: all 1,000 weigh megabytes).
+ * - `GET /v1/deliveries`, `GET /v1/deliveries/settled` and `DELETE /v1/deliveries`: src/tracking/deliveries.ts.
  * - `GET /v1/projects/:writeKey/settings`: the source settings analytics.js loads from its `cdnURL` (cdn-settings.ts).
  */
 
 /** 32 KB per call and per batched event, 500 KB per batch request; KB is 1,024 bytes as analytics-node counts it. */
 export const MAX_CALL_BYTES = 32 * 1024
 export const MAX_BATCH_BYTES = 500 * 1024
-/** Records `GET /v1/deliveries` returns without `?limit=`. */
-export const DELIVERIES_PAGE = 100
 /** HTTP: "Each batch request can only have up to 2500 events". */
 export const MAX_BATCH_EVENTS = 2500
 
@@ -155,13 +153,7 @@ export function createTrackingApi(options: TrackingApiOptions = {}): { app: expr
     })
   }
 
-  app.get('/v1/deliveries', (req, res) => {
-    const origin = req.get('origin')
-    if (origin && !isAllowedOrigin(origin)) return void res.status(403).json({ success: false, message: 'Forbidden.' })
-    if (origin) res.set('Access-Control-Allow-Origin', origin).vary('Origin')
-    const limit = Number(req.query.limit)
-    res.json(pipeline.view(Number.isInteger(limit) && limit > 0 ? limit : DELIVERIES_PAGE))
-  })
+  app.use(deliveryRoutes(pipeline))
   app.get('/v1/projects/:writeKey/settings', serveCdnSettings)
 
   // CORS for the intake: Segment's API is called from any site. Source for the headers: AN fetch-dispatcher.ts.

@@ -23,6 +23,7 @@ export default function register(program: Command): void {
     .option('--write-key <key>', 'the only write key the Tracking API takes (default: $SEGMENT_WRITE_KEY, else any)')
     .option('--retry-window <seconds>', 'how long a failed delivery is retried (default 30)')
     .option('--flush-interval <ms>', 'how long a batching action buffers events before it sends them (default 500)')
+    .option('--max-records <n>', 'delivery records kept for /v1/deliveries; older ones are dropped (default 10000)')
     .action(async (flags: TrackingFlags) => {
       const started = await startBoth(undefined, flags)
       stopOnSignal(() => started.close())

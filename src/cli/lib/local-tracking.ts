@@ -1,7 +1,7 @@
 import * as fs from 'fs'
 import { isObject } from '@segment/actions-core'
 import { envSetting, listenFailure, parsePort } from '../../lib/process'
-import { DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_RETRY_WINDOW_MS } from '../../tracking/pipeline'
+import { DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_MAX_RECORDS, DEFAULT_RETRY_WINDOW_MS } from '../../tracking/pipeline'
 import type { PipelineConfig } from '../../tracking/pipeline'
 import { startTrackingApi } from '../../tracking/tracking-api'
 import type { RunningTrackingApi, TrackingApiOptions } from '../../tracking/tracking-api'
@@ -12,6 +12,7 @@ export interface TrackingFlags {
   writeKey?: string
   retryWindow?: string
   flushInterval?: string
+  maxRecords?: string
 }
 
 /** The Tracking API's port: `$TRACKING_API_PORT` when set and not blank, else 3002 (0 picks a free port). */
@@ -29,10 +30,24 @@ function positiveNumber(text: string | undefined, flag: string, fallback: number
   return value * scale
 }
 
+/** Most records `--max-records` may keep: each record holds its event and Koala request, a few KB. */
+export const MAX_RECORDS_LIMIT = 1_000_000
+
+function maxRecords(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_MAX_RECORDS
+  const value = Number(text.trim())
+  if (!/^\d+$/.test(text.trim()) || value < 1 || value > MAX_RECORDS_LIMIT) {
+    throw new Error(
+      `--max-records: "${text}" is not a whole number from 1 to ${MAX_RECORDS_LIMIT.toLocaleString('en-US')}.`
+    )
+  }
+  return value
+}
+
 /**
  * Reads `--config` (JSON: `{ "settings": {...}, "mappings": { "<action>": {...} } }`, the settings and mappings the
  * Actions Tester sends), `--write-key` (else `$SEGMENT_WRITE_KEY`), `--retry-window` in seconds and
- * `--flush-interval` in milliseconds.
+ * `--flush-interval` in milliseconds and `--max-records` (the delivery records kept).
  *
  * @throws Error naming the flag and what to give instead.
  */
@@ -62,7 +77,8 @@ export function trackingOptions(flags: TrackingFlags = {}): TrackingApiOptions {
     writeKey: flags.writeKey ?? envSetting('SEGMENT_WRITE_KEY'),
     publicKey: envSetting('KOALA_PUBLIC_KEY'),
     retryWindowMs: positiveNumber(flags.retryWindow, '--retry-window', DEFAULT_RETRY_WINDOW_MS, 1000),
-    flushIntervalMs: positiveNumber(flags.flushInterval, '--flush-interval', DEFAULT_FLUSH_INTERVAL_MS, 1)
+    flushIntervalMs: positiveNumber(flags.flushInterval, '--flush-interval', DEFAULT_FLUSH_INTERVAL_MS, 1),
+    keep: maxRecords(flags.maxRecords)
   }
 }
 

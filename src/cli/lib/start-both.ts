@@ -10,7 +10,11 @@ import { sandboxPort, startConfiguredSandbox } from './local-sandbox'
 import { describeServer, koalaOptionsFromEnv, serverPort } from './local-server'
 import { describeTracking, startConfiguredTracking, trackingOptions, trackingPort } from './local-tracking'
 import type { TrackingFlags } from './local-tracking'
-import type { RunningTrackingApi } from '../../tracking/tracking-api'
+import { deliveriesFor } from '../../tracking/deliveries'
+import type { RunningTrackingApi, TrackingApiOptions } from '../../tracking/tracking-api'
+
+/** Records per page of the Tester's Event Delivery section. */
+const TESTER_PAGE = 50
 
 /** The ready-to-paste commands printed at start: send the example identify, then look at the sandbox. */
 export function demoCommands(serverUrl: string, sandboxUrl: string | undefined): string {
@@ -38,6 +42,12 @@ export function samePortCheck(port: number, sandboxPortNumber: number): void {
   )
 }
 
+/** What a program starting the tools (`startLocal`) gives over the environment: ports (0: a free one) and options. */
+export interface StartOverrides {
+  ports?: { server?: number; sandbox?: number; tracking?: number }
+  tracking?: Partial<TrackingApiOptions>
+}
+
 /** What {@link startBoth} started. */
 export interface StartedTools {
   server: RunningServer
@@ -63,17 +73,18 @@ export interface StartedTools {
  */
 export async function startBoth(
   print: (line: string) => void = (line) => console.log(line),
-  trackingFlags: TrackingFlags = {}
+  trackingFlags: TrackingFlags = {},
+  overrides: StartOverrides = {}
 ): Promise<StartedTools> {
   const koala = koalaOptionsFromEnv()
-  const tracking = trackingOptions(trackingFlags)
-  const trackingPortNumber = trackingPort()
-  const port = serverPort()
+  const tracking = { ...trackingOptions(trackingFlags), ...overrides.tracking }
+  const trackingPortNumber = overrides.ports?.tracking ?? trackingPort()
+  const port = overrides.ports?.server ?? serverPort()
   const external = koala.apiUrl
   let sandbox: RunningSandbox | undefined
   let settingsLines: string[] = []
   if (!external) {
-    const sandboxPortNumber = sandboxPort()
+    const sandboxPortNumber = overrides.ports?.sandbox ?? sandboxPort()
     samePortCheck(port, sandboxPortNumber)
     const started = await startConfiguredSandbox(
       sandboxPortNumber,
@@ -90,7 +101,11 @@ export async function startBoth(
   const harness = createHarness(koala)
   let server: RunningServer
   let trackingApi: RunningTrackingApi | undefined
-  const deliveries = () => ({ url: `${trackingApi?.url ?? ''}/v1`, data: trackingApi?.pipeline.view(50) })
+  // The Tester's Event Delivery section: a page of 50 records for the query it asks for.
+  const deliveries = (query: Record<string, unknown>) => ({
+    url: `${trackingApi?.url ?? ''}/v1`,
+    ...(trackingApi ? deliveriesFor(trackingApi.pipeline, query, TESTER_PAGE) : {})
+  })
   try {
     server = await startServer(port, { log: print, deliveries, harness })
   } catch (error) {
