@@ -12,7 +12,7 @@ export const USER_AGENT = 'Segment Actions Koala (Cloud) destination'
 /** Per array of one request. Source: Koala's server-side API docs. */
 export const MAX_ENTRIES_PER_REQUEST = 30
 
-/** Requests in flight per `performBatch`; docs/PERFORMANCE.md has the measurement behind 16. */
+/** People whose requests are in flight at once per `performBatch`: a bound on what one batch asks of Koala. */
 export const BATCH_CONCURRENCY = 16
 
 export const PUBLIC_KEY_HELP = 'Check the Public Key setting: copy it from Koala under Settings > Install.'

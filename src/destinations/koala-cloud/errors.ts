@@ -34,7 +34,7 @@ export type KoalaApi = keyof typeof API
 
 /**
  * The one error for an answer of Koala: `perform` and `onDelete` throw it and `performBatch` records its status and
- * code, so an event has the same outcome whichever path it took. docs/destination.md ("Koala's answers") has the table.
+ * code, so an event has the same outcome whichever path it took:
  *
  * - 401, 403 (and 404 from ingestion, an unknown Public Key): InvalidAuthenticationError, 401.
  * - 3xx: RetryableError, 502. Koala's API does not redirect, so a proxy between did; following would turn the POST into

@@ -101,7 +101,7 @@ export const enable_batching: InputField = {
   default: true
 }
 
-/** docs/PERFORMANCE.md explains 1000. */
+/** Segment's default batch size (action-destinations README, batching). */
 export const MAX_BATCH_SIZE = 1000
 
 export const batch_size: InputField = {

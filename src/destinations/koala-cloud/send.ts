@@ -96,7 +96,8 @@ export async function sendOne<K extends ActionKind>(
 }
 
 /**
- * One request per person (Group: per company) per 30 entries, in order; the same event twice is sent once.
+ * One request per person (Group: per company) per 30 entries, a person's requests in order; the same event twice is
+ * sent once.
  * @returns one entry per payload: `{ status, sent, body }`, or the error `sendOne` would throw, with `sent` and `body`
  *   when Koala answered (so the framework blames Koala, not the payload). Never throws.
  */
@@ -149,21 +150,19 @@ export async function sendBatch<K extends ActionKind>(
     group.indexes.push([index])
   })
 
-  const tasks: (() => Promise<void>)[] = []
-  for (const { items, indexes } of groups.values()) {
+  // One task per person (Group: per company), its requests one after the other: a later request's traits must land
+  // after an earlier one's. People are sent side by side.
+  const tasks = [...groups.values()].map(({ items, indexes }) => async () => {
+    let offset = 0
     for (let start = 0; start < items.length; start += MAX_ENTRIES_PER_REQUEST) {
-      const end = start + MAX_ENTRIES_PER_REQUEST
-      tasks.push(async () => {
-        let offset = start
-        for (const outcome of await sendChunk(request, url, kind, items.slice(start, end))) {
-          for (const eventIndexes of indexes.slice(offset, offset + outcome.items.length)) {
-            for (const index of eventIndexes) record(response, index, outcome.result)
-          }
-          offset += outcome.items.length
+      for (const outcome of await sendChunk(request, url, kind, items.slice(start, start + MAX_ENTRIES_PER_REQUEST))) {
+        for (const eventIndexes of indexes.slice(offset, offset + outcome.items.length)) {
+          for (const index of eventIndexes) record(response, index, outcome.result)
         }
-      })
+        offset += outcome.items.length
+      }
     }
-  }
+  })
   await pool(tasks, BATCH_CONCURRENCY)
   return response
 }

@@ -195,6 +195,34 @@ describe('performBatch: at most 30 entries per request, 16 requests in flight', 
     expect(multistatus).toEqual(multistatus.map((_, index) => success(requestOf(index))))
   })
 
+  it('sends a person’s next request only once Koala answered the one before, so later traits land last', async () => {
+    const log: string[] = []
+    nock('https://api2.getkoala.com')
+      .persist()
+      .post(/batch$/)
+      .reply((_uri, body, callback) => {
+        const first = (body as { identifies: { message_id: string }[] }).identifies[0].message_id
+        log.push(`sent ${first}`)
+        // The first request is answered late: the second must wait for it.
+        setTimeout(
+          () => {
+            log.push(`answered ${first}`)
+            callback(null, [200, OK])
+          },
+          first === 'ann-0' ? 30 : 0
+        )
+      })
+    await performBatch('identify', many('ann', 61))
+    expect(log).toEqual([
+      'sent ann-0',
+      'answered ann-0',
+      'sent ann-30',
+      'answered ann-30',
+      'sent ann-60',
+      'answered ann-60'
+    ])
+  })
+
   it('sends 40 people’s requests at most 16 at a time, and every answer reaches its own index', async () => {
     let inFlight = 0
     let most = 0

@@ -158,11 +158,9 @@ describe('every request', () => {
     await perform('identify', identify('ann'))
     expect(received).toHaveLength(1)
     expect(received[0].path).toBe(BATCH_PATH)
-    const { 'user-agent': agent, 'content-type': type, ...rest } = received[0].headers
-    expect([agent, type]).toEqual([USER_AGENT, 'application/json'])
-    // The rest is the HTTP client's own, which its version decides (the monorepo's node-fetch adds `connection`).
-    const transport = ['accept', 'accept-encoding', 'connection', 'content-length', 'host']
-    expect(Object.keys(rest).filter((name) => !transport.includes(name))).toEqual([])
+    const headers = received[0].headers
+    expect([headers['user-agent'], headers['content-type']]).toEqual([USER_AGENT, 'application/json'])
+    expect(Object.keys(headers).filter((name) => /authorization|cookie|key|token/i.test(name))).toEqual([])
     expect(received[0].body).toMatchObject({ identifies: [{ context: ENTRY_CONTEXT }] })
   })
 })
