@@ -159,7 +159,15 @@ function renderPr(templateFile, logDir, outFile) {
     steps: [
       '| check | result |',
       '| --- | --- |',
-      ...steps.map(([name, result, command]) => `| ${command || name} | ${result} |`)
+      ...steps.map(([name, result, command]) => {
+        // The published tests pass as a step when exactly the expected ones fail: say so in the row.
+        const failedAsIntended = published ? published.results.filter((r) => r.status === 'failed').length : 0
+        const shown =
+          name === 'published-tests' && result === 'pass' && failedAsIntended
+            ? `pass: ${failedAsIntended} failed as intended, below`
+            : result
+        return `| ${command || name} | ${shown} |`
+      })
     ].join('\n'),
     steps_passed: `${passed} of ${steps.length}`,
     jest: jest
