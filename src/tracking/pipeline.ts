@@ -14,6 +14,8 @@ import { enableBatchingOf, mappingProblem, mappingShapeProblem, unprocessableEve
 import type { Exchange, Harness, Settings } from '../harness'
 import { enrich, ingestFailure, messageIdOf, receivedAtText } from './enrich'
 import type { Arrival, IngestFailure } from './enrich'
+import { exchangeDetails } from './exchange-details'
+import type { PipelineJournal } from './journal'
 
 /**
  * Segment's delivery to an Actions destination, on this machine: each event is routed to every action whose
@@ -52,6 +54,8 @@ export interface DeliveryRecord {
   response?: { status: number; body: unknown }
   /** The event as the destination received it (enriched), or as sent when refused at ingest. */
   payload: JSONObject
+  /** Delivered again on start: the journal held it without a final outcome (src/tracking/journal.ts). */
+  replayed?: true
 }
 
 /** A route: one action, the subscription that selects its events and the mapping it runs them with. */
@@ -202,14 +206,6 @@ interface Lane {
 /** A node of the framework's multistatus: `{ status, sent?, body?, errormessage?, errortype? }`. */
 type StatusNode = JSONObject & { status: number }
 
-function parsedBody(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown
-  } catch {
-    return text
-  }
-}
-
 /** A request refused as a whole; `events` are the calls it carried when its body parsed (none of them accepted). */
 export interface RefusedRequest {
   at: string
@@ -253,6 +249,8 @@ export class Pipeline {
   private idleWaiters: (() => void)[] = []
   private draining = false
   private readonly log?: (line: string) => void
+  /** Where accepted events are written before the Tracking API answers (src/tracking/journal.ts), when kept. */
+  journal?: PipelineJournal
 
   /** @throws Error for a `config` that {@link routesOf} refuses. */
   constructor(options: PipelineOptions = {}) {
@@ -280,7 +278,7 @@ export class Pipeline {
     const receivedAt = receivedAtText(arrival)
     const failure = ingestFailure(call) ?? unprocessable(call)
     if (failure) return this.refuseAtIngest(call, failure, receivedAt)
-    const event = enrich(call, arrival)
+    const event = arrival.replayed ? call : enrich(call, arrival)
     const messageId = event.messageId as string
     if (this.seen.has(messageId)) {
       return this.refuseAtIngest(
@@ -305,9 +303,11 @@ export class Pipeline {
     }
     for (const lane of lanes) {
       const record = this.newRecord(event, receivedAt, lane.route.action)
+      if (arrival.replayed) record.replayed = true
       this.pendingCount++
       this.enqueue(lane, { record, event })
     }
+    this.journal?.accepted(event, receivedAt, lanes.length)
   }
 
   /** Records a call Segment answers 200 for and then drops (unknown write key, over 2,500 in a batch, ...). */
@@ -432,6 +432,7 @@ export class Pipeline {
     delete pending.record.reason
     delete pending.record.code
     this.finish(pending.record, outcome, details)
+    this.journal?.settled(pending.event)
     if (outcome === 'failed' && this.log) {
       const { messageId, action, reason } = pending.record
       this.log(`[tracking] ${action as string} failed for messageId ${JSON.stringify(messageId)}: ${String(reason)}`)
@@ -586,22 +587,6 @@ export class Pipeline {
     }, wait)
     this.timers.add(timer)
   }
-}
-
-// Every event of one request shares its details: the body is parsed once.
-const detailsOf = new WeakMap<Exchange, Pick<DeliveryRecord, 'request' | 'response'>>()
-
-function exchangeDetails(exchange: Exchange | undefined): Pick<DeliveryRecord, 'request' | 'response'> {
-  if (!exchange) return {}
-  let details = detailsOf.get(exchange)
-  if (!details) {
-    details = {
-      request: { url: exchange.request.url, body: parsedBody(exchange.request.body) },
-      response: { status: exchange.response.statusCode, body: exchange.response.body }
-    }
-    detailsOf.set(exchange, details)
-  }
-  return details
 }
 
 function unprocessable(call: JSONObject): IngestFailure | undefined {

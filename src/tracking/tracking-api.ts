@@ -5,6 +5,8 @@ import type { NextFunction, Request, Response } from 'express'
 import { isAllowedOrigin, listenOnLoopback, loopbackHostOnly } from '../lib/loopback'
 import type { LoopbackServer } from '../lib/loopback'
 import { receivedAtText } from './enrich'
+import { startJournal } from './journal'
+import type { Journal } from './journal'
 import { Pipeline } from './pipeline'
 import { batchCallSizes, MAX_SERIALISED_PER_RAW_BYTE } from './raw-sizes'
 import type { PipelineOptions, RefusedRequest } from './pipeline'
@@ -60,6 +62,8 @@ export interface TrackingApiOptions extends PipelineOptions {
   /** The source's write key; any non-empty key when absent (a local source that takes everything). */
   writeKey?: string
   pipeline?: Pipeline
+  /** The journal's folder (src/tracking/journal.ts): accepted events are on disk there before the 200; none if unset. */
+  journalDir?: string
 }
 
 /** Segment's answer to an empty or missing write key (observed live; no Segment doc gives it). */
@@ -171,7 +175,7 @@ export function createTrackingApi(options: TrackingApiOptions = {}): { app: expr
   })
 
   // Any Content-Type: the body is read as bytes and parsed as JSON here, so text/plain works as on Segment's API.
-  app.post('/v1/:kind', express.raw({ type: () => true, limit: 4 * MAX_BATCH_BYTES }), (req, res) => {
+  app.post('/v1/:kind', express.raw({ type: () => true, limit: 4 * MAX_BATCH_BYTES }), async (req, res) => {
     const kind = String(req.params.kind)
     const single = SINGLE_PATHS[kind]
     if (!single && !BATCH_PATHS.includes(kind)) {
@@ -240,6 +244,12 @@ export function createTrackingApi(options: TrackingApiOptions = {}): { app: expr
     } else {
       for (const call of calls) pipeline.ingest(call, arrival)
     }
+    // 200 only once the accepted events are on disk (the journal); else a 5xx, which the libraries retry.
+    const unsaved = await pipeline.journal?.commit().then(
+      () => undefined,
+      (error: Error) => error
+    )
+    if (unsaved) return void res.status(503).json({ success: false, message: `Journal: ${unsaved.message}` })
     res.json({ success: true })
   })
 
@@ -272,6 +282,8 @@ export function createTrackingApi(options: TrackingApiOptions = {}): { app: expr
 /** A running Tracking API. */
 export interface RunningTrackingApi extends LoopbackServer {
   pipeline: Pipeline
+  /** The journal, when `journalDir` was given. */
+  journal?: Journal
   /**
    * Stops taking calls, delivers everything buffered (retries included), logs the final outcomes per action
    * ({@link Pipeline.close}), then stops listening.
@@ -287,13 +299,22 @@ export interface RunningTrackingApi extends LoopbackServer {
 export async function startTrackingApi(port: number, options: TrackingApiOptions = {}): Promise<RunningTrackingApi> {
   const { app, pipeline } = createTrackingApi(options)
   const server = await listenOnLoopback(app, port)
+  // After the port is taken: a second start on the same port fails on the port, not on the journal's lock.
+  const journal = options.journalDir
+    ? await startJournal(options.journalDir, pipeline, options.log).catch(async (error: unknown) => {
+        await server.close()
+        throw error
+      })
+    : undefined
   return {
     ...server,
     pipeline,
+    journal,
     close: async () => {
       const closed = new Promise<void>((resolve) => server.server.close(() => resolve()))
       server.server.closeIdleConnections()
       await pipeline.close()
+      await journal?.close()
       server.server.closeAllConnections()
       await closed
     }

@@ -1,0 +1,421 @@
+import * as fs from 'fs'
+import * as path from 'path'
+import type { JSONObject } from '@segment/actions-core'
+import type { Arrival } from './enrich'
+
+/**
+ * The Tracking API's journal: Segment answers 200 only once an event is durably queued, and so does the local one.
+ * Every event the pipeline accepts (routed to at least one action, so without a final outcome yet) is appended to a
+ * file and flushed to disk (`fdatasync`) before the request that carried it is answered; one write per request, and
+ * requests that arrive while a write is under way share the next one. When every action an event went to has given it
+ * a final outcome (delivered, skipped, failed), a `settled` line follows (written soon after, not waited for). On
+ * start, the events accepted earlier without a settled line are delivered again: at least once, which Koala's
+ * de-duplication by `message_id` makes harmless.
+ *
+ * The file (`journal.ndjson` in the journal's folder) holds one JSON object per line:
+ * `{"a":7,"r":"<receivedAt>","e":{...event}}` for an accepted event and `{"s":[7,8,9]}` for settled ones. It is
+ * rewritten with only the events still waiting when it grows past {@link COMPACT_MIN_BYTES} and {@link COMPACT_FACTOR}
+ * times their size, and removed on a clean stop (nothing is waiting then). A `lock` file holds the pid of the process
+ * using the folder, so two never write one journal.
+ */
+
+/** The journal's file in its folder. */
+export const JOURNAL_FILE = 'journal.ndjson'
+/** The lock file in the journal's folder: the pid of the process using it. */
+export const LOCK_FILE = 'lock'
+/** The file is not rewritten below this size, in bytes. */
+export const COMPACT_MIN_BYTES = 1024 * 1024
+/** ...and is rewritten once it is this many times larger than the events still waiting. */
+export const COMPACT_FACTOR = 4
+/** Settled lines wait at most this long for a write to join, in ms. */
+const SETTLED_DELAY_MS = 200
+
+/** What the pipeline calls: {@link Journal.accepted} and {@link Journal.settled}. */
+export interface PipelineJournal {
+  accepted(event: JSONObject, receivedAt: string, records: number): void
+  settled(event: JSONObject): void
+  commit(): Promise<void>
+}
+
+/** An accepted event found in the journal without a settled line. */
+export interface JournalEntry {
+  seq: number
+  receivedAt: string
+  event: JSONObject
+  line: string
+}
+
+interface Live {
+  line: string
+  /** Records (one per action) without a final outcome yet. */
+  remaining: number
+}
+
+interface Waiter {
+  target: number
+  resolve: () => void
+  reject: (error: Error) => void
+}
+
+/** Whether a process with this pid runs (one we may not signal runs too). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as { code?: unknown }).code === 'EPERM'
+  }
+}
+
+/** Takes the folder's lock, or throws naming the process that holds it. */
+function lock(dir: string): void {
+  const file = path.join(dir, LOCK_FILE)
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' })
+      return
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'EEXIST') throw error
+    }
+    const pid = Number(fs.readFileSync(file, 'utf8').trim())
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+      throw new Error(
+        `The journal ${dir} is in use by process ${pid}. Stop that process, or give this one another folder ` +
+          `(--journal <dir> or KOALA_JOURNAL_DIR), or run without a journal (--no-journal).`
+      )
+    }
+    // Left by a process that ended without releasing it (killed, crashed).
+    fs.rmSync(file, { force: true })
+  }
+  throw new Error(`Could not take the lock ${file}.`)
+}
+
+/** The accepted events of a journal's text without a settled line, in order; a torn or damaged line is skipped. */
+export function unsettled(text: string): { entries: JournalEntry[]; lastSeq: number; damaged: number } {
+  const accepted = new Map<number, JournalEntry>()
+  const settled = new Set<number>()
+  let lastSeq = 0
+  let damaged = 0
+  for (const line of text.split('\n')) {
+    if (!line) continue
+    let parsed: { a?: unknown; r?: unknown; e?: unknown; s?: unknown }
+    try {
+      parsed = JSON.parse(line) as typeof parsed
+    } catch {
+      // The last line of a write cut short by a crash: no request was answered for it.
+      damaged++
+      continue
+    }
+    if (typeof parsed.a === 'number' && typeof parsed.r === 'string' && parsed.e && typeof parsed.e === 'object') {
+      accepted.set(parsed.a, { seq: parsed.a, receivedAt: parsed.r, event: parsed.e as JSONObject, line: `${line}\n` })
+      lastSeq = Math.max(lastSeq, parsed.a)
+    } else if (Array.isArray(parsed.s)) {
+      for (const seq of parsed.s) if (typeof seq === 'number') settled.add(seq)
+    } else {
+      damaged++
+    }
+  }
+  const entries = [...accepted.values()].filter((entry) => !settled.has(entry.seq)).sort((a, b) => a.seq - b.seq)
+  return { entries, lastSeq, damaged }
+}
+
+/** Where a replayed event goes: the pipeline's `ingest`. */
+export interface Ingest {
+  ingest(call: JSONObject, arrival: Arrival): void
+}
+
+/** A write-ahead journal of accepted events in a folder (see the top of this file). */
+export class Journal implements PipelineJournal {
+  readonly file: string
+  /** Events accepted before this process started that have no final outcome: {@link replay} delivers them. */
+  recovered: JournalEntry[]
+  /** Lines of the file that did not parse (a write cut short by a crash). */
+  readonly damaged: number
+  private handle: fs.promises.FileHandle
+  private readonly ids = new WeakMap<JSONObject, number>()
+  private readonly live = new Map<number, Live>()
+  private liveBytes = 0
+  private fileBytes: number
+  private nextSeq: number
+  private buffer: string[] = []
+  private settledSeqs: number[] = []
+  /** Accepted lines appended, and how many of them are on disk. */
+  private appended = 0
+  private durable = 0
+  private waiters: Waiter[] = []
+  /** Resolved when the writer has nothing left to write. */
+  private idle: (() => void)[] = []
+  private writing = false
+  private timer?: NodeJS.Timeout
+  private adopting?: JournalEntry
+  private closed = false
+
+  private constructor(
+    readonly dir: string,
+    handle: fs.promises.FileHandle,
+    found: ReturnType<typeof unsettled>,
+    size: number
+  ) {
+    this.file = path.join(dir, JOURNAL_FILE)
+    this.handle = handle
+    this.recovered = found.entries
+    this.damaged = found.damaged
+    this.nextSeq = found.lastSeq + 1
+    this.fileBytes = size
+  }
+
+  /**
+   * Opens (creating it) the journal in `dir` and reads what an earlier process left without a final outcome.
+   *
+   * @throws Error when another running process holds the folder, or the folder cannot be written.
+   */
+  static async open(dir: string): Promise<Journal> {
+    const folder = path.resolve(dir)
+    fs.mkdirSync(folder, { recursive: true })
+    lock(folder)
+    try {
+      const file = path.join(folder, JOURNAL_FILE)
+      const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : ''
+      const handle = await fs.promises.open(file, 'a')
+      return new Journal(folder, handle, unsettled(text), Buffer.byteLength(text))
+    } catch (error) {
+      fs.rmSync(path.join(folder, LOCK_FILE), { force: true })
+      throw error
+    }
+  }
+
+  /** Events accepted and not settled yet (this run's and the replayed). */
+  get waiting(): number {
+    return this.live.size
+  }
+
+  /** The file's size as written, in bytes. */
+  get size(): number {
+    return this.fileBytes
+  }
+
+  /** An event the pipeline accepted for `records` actions: appended now, on disk after the next {@link commit}. */
+  accepted(event: JSONObject, receivedAt: string, records: number): void {
+    let seq: number
+    let line: string
+    if (this.adopting) {
+      // A replayed event: its line is in the file already.
+      ;({ seq, line } = this.adopting)
+      this.adopting = undefined
+    } else {
+      seq = this.nextSeq++
+      line = `{"a":${seq},"r":${JSON.stringify(receivedAt)},"e":${JSON.stringify(event)}}\n`
+      this.buffer.push(line)
+      this.appended++
+    }
+    this.ids.set(event, seq)
+    this.live.set(seq, { line, remaining: records })
+    this.liveBytes += line.length
+  }
+
+  /** One of an event's records got its final outcome; the event is settled once all have. */
+  settled(event: JSONObject): void {
+    const seq = this.ids.get(event)
+    const entry = seq === undefined ? undefined : this.live.get(seq)
+    if (seq === undefined || !entry || --entry.remaining > 0) return
+    this.live.delete(seq)
+    this.liveBytes -= entry.line.length
+    this.settledSeqs.push(seq)
+    if (!this.timer && !this.writing && !this.closed) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined
+        this.pump()
+      }, SETTLED_DELAY_MS)
+      this.timer.unref()
+    }
+  }
+
+  /** Resolves once every event accepted so far is on disk; rejects when the write failed. */
+  commit(): Promise<void> {
+    const target = this.appended
+    if (this.durable >= target) return Promise.resolve()
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.push({ target, resolve, reject })
+      this.pump()
+    })
+  }
+
+  /**
+   * Delivers the recovered events again through `pipeline` (each record marked `replayed`); an event the pipeline
+   * does not accept this time (a changed `--config` subscribes no action to it) is settled at once.
+   *
+   * @returns how many events were replayed.
+   */
+  replay(pipeline: Ingest): number {
+    const entries = this.recovered
+    this.recovered = []
+    for (const entry of entries) {
+      this.adopting = entry
+      pipeline.ingest(entry.event, { receivedAt: new Date(entry.receivedAt), clientSide: false, replayed: true })
+      if (this.adopting) {
+        this.adopting = undefined
+        this.settledSeqs.push(entry.seq)
+      }
+    }
+    if (this.settledSeqs.length) this.pump()
+    return entries.length
+  }
+
+  /**
+   * A clean stop: writes what is left and rewrites the file with the events still waiting (none after a drain: the
+   * file is removed), then releases the folder.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    if (this.timer) clearTimeout(this.timer)
+    await this.flushAll()
+    if (this.live.size === 0) {
+      await this.handle.close()
+      fs.rmSync(this.file, { force: true })
+    } else {
+      await this.compact()
+      await this.handle.close()
+    }
+    fs.rmSync(path.join(this.dir, LOCK_FILE), { force: true })
+  }
+
+  /**
+   * A forced stop (synchronous: the process exits next): appends what is buffered, releases the folder.
+   *
+   * @returns how many events stay in the journal without a final outcome (delivered on the next start).
+   */
+  abandon(): number {
+    if (!this.closed) {
+      this.closed = true
+      this.takeSettled()
+      if (this.buffer.length) {
+        const fd = fs.openSync(this.file, 'a')
+        try {
+          fs.writeSync(fd, this.buffer.join(''))
+          fs.fdatasyncSync(fd)
+        } finally {
+          fs.closeSync(fd)
+        }
+        this.buffer = []
+      }
+      fs.rmSync(path.join(this.dir, LOCK_FILE), { force: true })
+    }
+    return this.live.size
+  }
+
+  /** Resolves once everything buffered is written. */
+  private async flushAll(): Promise<void> {
+    this.pump()
+    if (this.writing) await new Promise<void>((resolve) => this.idle.push(resolve))
+  }
+
+  private takeSettled(): void {
+    if (this.settledSeqs.length === 0) return
+    this.buffer.push(`{"s":[${this.settledSeqs.join(',')}]}\n`)
+    this.settledSeqs = []
+  }
+
+  private pump(): void {
+    if (this.writing) return
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = undefined
+    this.writing = true
+    void this.run()
+  }
+
+  /** Writes rounds until nothing is buffered: all buffered lines in one write, then `fdatasync`. */
+  private async run(): Promise<void> {
+    try {
+      for (;;) {
+        this.takeSettled()
+        if (this.buffer.length === 0) break
+        const text = this.buffer.join('')
+        this.buffer = []
+        const upTo = this.appended
+        try {
+          await this.handle.appendFile(text)
+          await this.handle.datasync()
+          this.fileBytes += Buffer.byteLength(text)
+          this.durable = upTo
+          this.release((waiter) => waiter.target <= upTo, undefined)
+        } catch (error) {
+          // Those lines are lost: their requests are answered with an error, so the clients send them again.
+          this.durable = upTo
+          this.release((waiter) => waiter.target <= upTo, error as Error)
+        }
+        if (this.fileBytes > COMPACT_MIN_BYTES && this.fileBytes > COMPACT_FACTOR * this.liveBytes) {
+          await this.compact().catch(() => undefined)
+        }
+      }
+    } finally {
+      this.writing = false
+      this.release(() => true, undefined)
+      this.idle.splice(0).forEach((resolve) => resolve())
+    }
+  }
+
+  private release(which: (waiter: Waiter) => boolean, error: Error | undefined): void {
+    const done = this.waiters.filter(which)
+    this.waiters = this.waiters.filter((waiter) => !which(waiter))
+    for (const waiter of done) {
+      if (error) waiter.reject(error)
+      else waiter.resolve()
+    }
+  }
+
+  /**
+   * Rewrites the file with the lines of the events still waiting: a new file, flushed, renamed over the old one. A
+   * line buffered meanwhile is appended after it (an accepted line may then be in the file twice: read once).
+   */
+  private async compact(): Promise<void> {
+    const text = [...this.live.values()].map((entry) => entry.line).join('')
+    const temporary = `${this.file}.tmp`
+    const handle = await fs.promises.open(temporary, 'w')
+    try {
+      await handle.writeFile(text)
+      await handle.datasync()
+    } finally {
+      await handle.close()
+    }
+    await fs.promises.rename(temporary, this.file)
+    const folder = await fs.promises.open(this.dir, 'r')
+    await folder.sync().finally(() => folder.close())
+    const previous = this.handle
+    this.handle = await fs.promises.open(this.file, 'a')
+    await previous.close()
+    this.fileBytes = Buffer.byteLength(text)
+  }
+}
+
+/** What {@link startJournal} attaches to: the pipeline. */
+export interface JournaledPipeline extends Ingest {
+  journal?: PipelineJournal
+}
+
+/**
+ * Opens the journal in `dir`, attaches it to `pipeline` and delivers again what an earlier run left without a final
+ * outcome, saying so in the log (`[tracking] journal: replaying 200 events ...`).
+ *
+ * @throws Error when the folder is in use by another process or cannot be written.
+ */
+export async function startJournal(
+  dir: string,
+  pipeline: JournaledPipeline,
+  log?: (line: string) => void
+): Promise<Journal> {
+  const journal = await Journal.open(dir)
+  pipeline.journal = journal
+  const count = journal.recovered.length
+  if (journal.damaged > 0) {
+    log?.(`[tracking] journal: skipped ${journal.damaged} unreadable line(s) of ${journal.file} (a write cut short)`)
+  }
+  if (count > 0) {
+    log?.(
+      `[tracking] journal: replaying ${count.toLocaleString('en-US')} ${count === 1 ? 'event' : 'events'} ` +
+        `accepted before the last stop without a final outcome (${journal.file})`
+    )
+  }
+  journal.replay(pipeline)
+  return journal
+}
