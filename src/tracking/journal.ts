@@ -91,7 +91,13 @@ function lock(dir: string): void {
 }
 
 /** The accepted events of a journal's text without a settled line, in order; a torn or damaged line is skipped. */
-export function unsettled(text: string): { entries: JournalEntry[]; lastSeq: number; damaged: number } {
+export function unsettled(text: string): {
+  entries: JournalEntry[]
+  lastSeq: number
+  damaged: number
+  /** Whether the text ends inside a line. */
+  torn: boolean
+} {
   const accepted = new Map<number, JournalEntry>()
   const settled = new Set<number>()
   let lastSeq = 0
@@ -116,7 +122,7 @@ export function unsettled(text: string): { entries: JournalEntry[]; lastSeq: num
     }
   }
   const entries = [...accepted.values()].filter((entry) => !settled.has(entry.seq)).sort((a, b) => a.seq - b.seq)
-  return { entries, lastSeq, damaged }
+  return { entries, lastSeq, damaged, torn: text.length > 0 && !text.endsWith('\n') }
 }
 
 /** Where a replayed event goes: the pipeline's `ingest`. */
@@ -162,6 +168,8 @@ export class Journal implements PipelineJournal {
     this.damaged = found.damaged
     this.nextSeq = found.lastSeq + 1
     this.fileBytes = size
+    // A write cut short left a line without its end: the next line must not continue it.
+    if (found.torn) this.buffer.push('\n')
   }
 
   /**
@@ -269,7 +277,7 @@ export class Journal implements PipelineJournal {
     if (this.closed) return
     this.closed = true
     if (this.timer) clearTimeout(this.timer)
-    await this.flushAll()
+    await this.flush()
     if (this.live.size === 0) {
       await this.handle.close()
       fs.rmSync(this.file, { force: true })
@@ -305,7 +313,7 @@ export class Journal implements PipelineJournal {
   }
 
   /** Resolves once everything buffered is written. */
-  private async flushAll(): Promise<void> {
+  async flush(): Promise<void> {
     this.pump()
     if (this.writing) await new Promise<void>((resolve) => this.idle.push(resolve))
   }
