@@ -84,11 +84,12 @@ async function main(argv: string[]): Promise<number> {
   const sink = await Sink.start()
   try {
     for (let round = 1; round <= rounds; round++) {
+      // The runs with the journal come right after those without, so each pair runs on the same machine load.
       const steps = [
         async () => batch.push(await measure(batchJob, sink)),
         async () => pipeline.push(await measure(replayJob, sink, 'tracking-worker.js')),
-        async () => live.push(await measure(liveJob, sink, 'tracking-worker.js')),
-        ...(withJournal ? [async () => journaled.push(await measure(journalJob, sink, 'tracking-worker.js'))] : [])
+        ...(withJournal ? [async () => journaled.push(await measure(journalJob, sink, 'tracking-worker.js'))] : []),
+        async () => live.push(await measure(liveJob, sink, 'tracking-worker.js'))
       ]
       for (const step of round % 2 ? steps : [...steps].reverse()) await step()
       console.log(`Round ${round}/${rounds} done`)

@@ -85,6 +85,22 @@ test('a later start finds the unsettled events in order, their arrival time kept
   expect(unsettled(fileText()).entries.map((entry) => entry.event.messageId)).toEqual(['m-1', 'm-3', 'm-4', 'm-5'])
 })
 
+test('a new event never takes the number of one settled after the file was rewritten', async () => {
+  // What a rewrite leaves: the waiting event 1, then the settled line of event 2, whose accepted line it dropped.
+  const waiting = event('w-1')
+  fs.writeFileSync(path.join(dir, JOURNAL_FILE), `{"a":1,"r":"${AT}","e":${JSON.stringify(waiting)}}\n{"s":[2]}\n`)
+  const journal = await open()
+  const fresh = event('w-3')
+  journal.accepted(fresh, AT, 1)
+  await journal.commit()
+  journal.abandon()
+  const next = await open()
+  expect(next.recovered.map((entry) => [entry.seq, entry.event])).toEqual([
+    [1, waiting],
+    [3, fresh]
+  ])
+})
+
 test('a folder another running process holds is refused, naming it; one left by a dead process is taken', async () => {
   fs.writeFileSync(path.join(dir, LOCK_FILE), `${process.ppid}\n`)
   await expect(Journal.open(dir)).rejects.toThrow(

@@ -76,7 +76,13 @@ export function unsettled(text: string): {
       accepted.set(parsed.a, { seq: parsed.a, receivedAt: parsed.r, event: parsed.e as JSONObject, line: `${line}\n` })
       lastSeq = Math.max(lastSeq, parsed.a)
     } else if (Array.isArray(parsed.s)) {
-      for (const seq of parsed.s) if (typeof seq === 'number') settled.add(seq)
+      // A settled line may name an event newer than any accepted line left (one compacted away): numbering
+      // continues past it too, so a new event never takes the number of a settled one.
+      for (const seq of parsed.s) {
+        if (typeof seq !== 'number') continue
+        settled.add(seq)
+        lastSeq = Math.max(lastSeq, seq)
+      }
     } else {
       damaged++
     }

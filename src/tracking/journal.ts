@@ -321,24 +321,11 @@ export class Journal implements PipelineJournal {
   }
 }
 
-/** What {@link startJournal} attaches to: the pipeline. */
-export interface JournaledPipeline extends Ingest {
-  journal?: PipelineJournal
-}
-
 /**
- * Opens the journal in `dir`, attaches it to `pipeline` and delivers again what an earlier run left without a final
- * outcome, saying so in the log (`[tracking] journal: replaying 200 events ...`).
- *
- * @throws Error when the folder is in use by another process or cannot be written.
+ * Delivers again through `pipeline` what an earlier run left in `journal` without a final outcome, saying so in the
+ * log (`[tracking] journal: replaying 200 events ...`).
  */
-export async function startJournal(
-  dir: string,
-  pipeline: JournaledPipeline,
-  log?: (line: string) => void
-): Promise<Journal> {
-  const journal = await Journal.open(dir)
-  pipeline.journal = journal
+export function replayJournal(journal: Journal, pipeline: Ingest, log?: (line: string) => void): void {
   const count = journal.recovered.length
   if (journal.damaged > 0) {
     log?.(`[tracking] journal: skipped ${journal.damaged} unreadable line(s) of ${journal.file} (a write cut short)`)
@@ -350,5 +337,4 @@ export async function startJournal(
     )
   }
   journal.replay(pipeline)
-  return journal
 }

@@ -301,13 +301,13 @@ export class Pipeline {
       })
       return
     }
+    this.journal?.accepted(event, receivedAt, lanes.length)
     for (const lane of lanes) {
       const record = this.newRecord(event, receivedAt, lane.route.action)
       if (arrival.replayed) record.replayed = true
       this.pendingCount++
       this.enqueue(lane, { record, event })
     }
-    this.journal?.accepted(event, receivedAt, lanes.length)
   }
 
   /** Records a call Segment answers 200 for and then drops (unknown write key, over 2,500 in a batch, ...). */

@@ -5,8 +5,7 @@ import type { NextFunction, Request, Response } from 'express'
 import { isAllowedOrigin, listenOnLoopback, loopbackHostOnly } from '../lib/loopback'
 import type { LoopbackServer } from '../lib/loopback'
 import { receivedAtText } from './enrich'
-import { startJournal } from './journal'
-import type { Journal } from './journal'
+import { Journal, replayJournal } from './journal'
 import { Pipeline } from './pipeline'
 import { batchCallSizes, MAX_SERIALISED_PER_RAW_BYTE } from './raw-sizes'
 import type { PipelineOptions, RefusedRequest } from './pipeline'
@@ -298,14 +297,14 @@ export interface RunningTrackingApi extends LoopbackServer {
  */
 export async function startTrackingApi(port: number, options: TrackingApiOptions = {}): Promise<RunningTrackingApi> {
   const { app, pipeline } = createTrackingApi(options)
-  const server = await listenOnLoopback(app, port)
-  // After the port is taken: a second start on the same port fails on the port, not on the journal's lock.
-  const journal = options.journalDir
-    ? await startJournal(options.journalDir, pipeline, options.log).catch(async (error: unknown) => {
-        await server.close()
-        throw error
-      })
-    : undefined
+  // Attached before the port takes calls: no 200 goes out before its events are on disk.
+  const journal = options.journalDir ? await Journal.open(options.journalDir) : undefined
+  if (journal) pipeline.journal = journal
+  const server = await listenOnLoopback(app, port).catch((error: unknown) => {
+    journal?.abandon()
+    throw error
+  })
+  if (journal) replayJournal(journal, pipeline, options.log)
   return {
     ...server,
     pipeline,
