@@ -15,6 +15,8 @@ import type { RunningTrackingApi } from '../src/tracking/tracking-api'
  * finds, the lock, the bound on the file's size, and a write that fails.
  */
 
+/** Node's own fs module (the namespace `import * as fs` gives cannot be spied on). */
+const nodeFs = jest.requireActual<typeof fs>('fs')
 let dir: string
 const opened: Journal[] = []
 let api: RunningTrackingApi | undefined
@@ -34,8 +36,8 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true })
 })
 
-async function open(): Promise<Journal> {
-  const journal = await Journal.open(dir)
+function open(): Journal {
+  const journal = Journal.open(dir)
   opened.push(journal)
   return journal
 }
@@ -45,7 +47,7 @@ const event = (id: string, extra: JSONObject = {}): JSONObject => ({ type: 'iden
 const AT = '2026-12-07T10:00:00.000Z'
 
 test('an accepted event is in the file once commit resolves; settled events are not found again', async () => {
-  const journal = await open()
+  const journal = open()
   const [a, b, c] = [event('a'), event('b'), event('c')]
   journal.accepted(a, AT, 1)
   journal.accepted(b, AT, 2)
@@ -56,13 +58,13 @@ test('an accepted event is in the file once commit resolves; settled events are 
   journal.settled(a)
   // b went to two actions: one outcome is not enough.
   journal.settled(b)
-  await journal.flush()
+  journal.flush()
   expect(unsettled(fileText()).entries.map((entry) => entry.event.messageId)).toEqual(['b', 'c'])
   expect(journal.waiting).toBe(2)
 })
 
 test('a later start finds the unsettled events in order, their arrival time kept, a torn last line skipped', async () => {
-  const journal = await open()
+  const journal = open()
   const events = ['m-1', 'm-2', 'm-3', 'm-4'].map((id) => event(id, { traits: { email: `${id}@example.com` } }))
   for (const one of events) journal.accepted(one, AT, 1)
   await journal.commit()
@@ -71,7 +73,7 @@ test('a later start finds the unsettled events in order, their arrival time kept
   journal.abandon()
   fs.appendFileSync(path.join(dir, JOURNAL_FILE), '{"a":99,"r":"2026-12-07T')
 
-  const next = await open()
+  const next = open()
   expect(next.damaged).toBe(1)
   expect(next.recovered.map((entry) => [entry.event, entry.receivedAt])).toEqual([
     [events[0], AT],
@@ -89,32 +91,32 @@ test('a new event never takes the number of one settled after the file was rewri
   // What a rewrite leaves: the waiting event 1, then the settled line of event 2, whose accepted line it dropped.
   const waiting = event('w-1')
   fs.writeFileSync(path.join(dir, JOURNAL_FILE), `{"a":1,"r":"${AT}","e":${JSON.stringify(waiting)}}\n{"s":[2]}\n`)
-  const journal = await open()
+  const journal = open()
   const fresh = event('w-3')
   journal.accepted(fresh, AT, 1)
   await journal.commit()
   journal.abandon()
-  const next = await open()
+  const next = open()
   expect(next.recovered.map((entry) => [entry.seq, entry.event])).toEqual([
     [1, waiting],
     [3, fresh]
   ])
 })
 
-test('a folder another running process holds is refused, naming it; one left by a dead process is taken', async () => {
+test('a folder another running process holds is refused, naming it; one left by a dead process is taken', () => {
   fs.writeFileSync(path.join(dir, LOCK_FILE), `${process.ppid}\n`)
-  await expect(Journal.open(dir)).rejects.toThrow(
+  expect(() => Journal.open(dir)).toThrow(
     `The journal ${dir} is in use by process ${process.ppid}. Stop that process, or give this one another folder ` +
       '(--journal <dir> or KOALA_JOURNAL_DIR), or run without a journal (--no-journal).'
   )
   // No process has pid 2^22 + 1 on Linux (pid_max is at most 2^22).
   fs.writeFileSync(path.join(dir, LOCK_FILE), `${2 ** 22 + 1}\n`)
-  await open()
+  open()
   expect(fs.readFileSync(path.join(dir, LOCK_FILE), 'utf8')).toBe(`${process.pid}\n`)
 })
 
 test('the file is rewritten once settled events dominate it, and emptied by a clean stop', async () => {
-  const journal = await open()
+  const journal = open()
   const keep = event('kept', { traits: { note: 'k'.repeat(1000) } })
   journal.accepted(keep, AT, 1)
   // 4 MB of events accepted and settled, 100 per round, as requests and their deliveries would.
@@ -125,7 +127,7 @@ test('the file is rewritten once settled events dominate it, and emptied by a cl
     await journal.commit()
     for (const one of batch) journal.settled(one)
   }
-  await journal.flush()
+  journal.flush()
   const size = fs.statSync(path.join(dir, JOURNAL_FILE)).size
   expect(size).toBe(journal.size)
   // Rewritten at least once: never more than the minimum plus one round (100 events of 4 KB) and a settled line.
@@ -133,7 +135,7 @@ test('the file is rewritten once settled events dominate it, and emptied by a cl
   expect(unsettled(fileText()).entries.map((entry) => entry.event.messageId)).toEqual(['kept'])
 
   journal.settled(keep)
-  await journal.close()
+  journal.close()
   expect(fs.readdirSync(dir)).toEqual([])
 })
 
@@ -160,19 +162,19 @@ describe('the Tracking API', () => {
 
   test('answers 200 only once the whole batch of 2,500 is on disk, written and flushed at once', async () => {
     const running = await start(600_000)
-    const journal = running.journal as Journal
-    type Handle = { datasync: () => Promise<void>; appendFile: (data: string) => Promise<void> }
-    const prototype = Object.getPrototypeOf((journal as unknown as { handle: object }).handle) as Handle
-    const { datasync, appendFile } = prototype
     // What reaches the disk, in order, and when the answer came.
     const order: string[] = []
-    jest.spyOn(prototype, 'appendFile').mockImplementation(function (this: Handle, data: string) {
-      const accepted = data.split('\n').filter((line) => line.startsWith('{"a":')).length
+    const { writeSync, fdatasyncSync } = nodeFs
+    jest.spyOn(nodeFs, 'writeSync').mockImplementation(((fd: number, data: Buffer, offset: number) => {
+      const accepted = data
+        .toString()
+        .split('\n')
+        .filter((line) => line.startsWith('{"a":')).length
       order.push(accepted ? `write of ${accepted} accepted` : 'write of settled lines')
-      return appendFile.call(this, data)
-    })
-    jest.spyOn(prototype, 'datasync').mockImplementation(async function (this: Handle) {
-      await datasync.call(this)
+      return writeSync(fd, data, offset)
+    }) as typeof fs.writeSync)
+    jest.spyOn(nodeFs, 'fdatasyncSync').mockImplementation((fd: number) => {
+      fdatasyncSync(fd)
       order.push('flushed')
     })
     const batch = Array.from({ length: 2500 }, (_, n) => ({ type: 'identify', messageId: `b-${n}`, userId: `u${n}` }))
@@ -193,10 +195,9 @@ describe('the Tracking API', () => {
 
   test('a journal that cannot be written makes the answer a 503, which the libraries retry', async () => {
     const running = await start(600_000)
-    const handle = (running.journal as unknown as { handle: object }).handle
-    jest
-      .spyOn(Object.getPrototypeOf(handle) as { appendFile: () => Promise<void> }, 'appendFile')
-      .mockRejectedValue(new Error('ENOSPC: no space left on device'))
+    jest.spyOn(nodeFs, 'fdatasyncSync').mockImplementationOnce(() => {
+      throw new Error('ENOSPC: no space left on device')
+    })
     const response = await post(running.url, [identify('full-1')])
     expect([response.status, await response.json()]).toEqual([
       503,
@@ -205,7 +206,7 @@ describe('the Tracking API', () => {
   })
 
   test('replays on start what the journal holds: delivered, each record marked replayed', async () => {
-    const first = await Journal.open(dir)
+    const first = Journal.open(dir)
     // As the pipeline journals them: enriched.
     for (const id of ['r-1', 'r-2'])
       first.accepted(enrich(identify(id), { receivedAt: new Date(AT), clientSide: false }), AT, 1)
@@ -222,7 +223,7 @@ describe('the Tracking API', () => {
       ]
     )
     expect([...(sandbox as RunningSandbox).messageIds].sort()).toEqual(['r-1', 'r-2'])
-    await running.journal?.flush()
+    running.journal?.flush()
     expect(unsettled(fileText()).entries).toEqual([])
   })
 })

@@ -298,7 +298,7 @@ export interface RunningTrackingApi extends LoopbackServer {
 export async function startTrackingApi(port: number, options: TrackingApiOptions = {}): Promise<RunningTrackingApi> {
   const { app, pipeline } = createTrackingApi(options)
   // Attached before the port takes calls: no 200 goes out before its events are on disk.
-  const journal = options.journalDir ? await Journal.open(options.journalDir) : undefined
+  const journal = options.journalDir ? Journal.open(options.journalDir) : undefined
   if (journal) pipeline.journal = journal
   const server = await listenOnLoopback(app, port).catch((error: unknown) => {
     journal?.abandon()
@@ -313,7 +313,7 @@ export async function startTrackingApi(port: number, options: TrackingApiOptions
       const closed = new Promise<void>((resolve) => server.server.close(() => resolve()))
       server.server.closeIdleConnections()
       await pipeline.close()
-      await journal?.close()
+      journal?.close()
       server.server.closeAllConnections()
       await closed
     }
