@@ -12,7 +12,7 @@ export type { JournalEntry }
  * The Tracking API's journal: Segment answers 200 only once an event is durably queued, and so does the local one.
  * Every event the pipeline accepts (routed to at least one action, so without a final outcome yet) is appended to a
  * file and flushed to disk (`fdatasync`) before the request that carried it is answered; one write per request, and
- * requests that arrive while a write is under way share the next one. When every action an event went to has given it
+ * the requests handled in one turn of the event loop share it. When every action an event went to has given it
  * a final outcome (delivered, skipped, failed), a `settled` line follows (written soon after, not waited for). On
  * start, the events accepted earlier without a settled line are delivered again: at least once, which Koala's
  * de-duplication by `message_id` makes harmless.
