@@ -14,8 +14,10 @@ import { DEFAULT_WORKLOAD } from './workload'
  * `npm run bench` measures it), analytics-node 3.1.0's requests for the same workload (captured before the clock
  * starts) through the local Tracking API and the destination to the sink, and, for context, analytics-node sending
  * live (bench/tracking-worker.ts); the rounds are interleaved, every other one backwards, and each ratio is taken
- * within its round. Target: the median pipeline ratio ≥ 0.75 (the pipeline costs at most 25%). Exits 1 when it is
- * missed or a run is not clean.
+ * within its round. Target: the median pipeline ratio ≥ 0.75 (the pipeline costs at most 25%). Each round also runs
+ * the same replay with the Tracking API's journal on (src/tracking/journal.ts, in a temporary folder, as `npm start`
+ * keeps it by default): target, the median of with ÷ without ≥ 0.8 (the journal costs at most a fifth; the other
+ * rows are without it). `--no-journal` leaves those runs out. Exits 1 when a target is missed or a run is not clean.
  */
 
 const USAGE = `Usage: npm run bench:tracking -- [--events N] [--people N] [--rounds N] [--flush-at N] [--warmup N]
@@ -23,7 +25,8 @@ const USAGE = `Usage: npm run bench:tracking -- [--events N] [--people N] [--rou
   --people    distinct people (default 500)
   --rounds    interleaved rounds; the target uses their median (default 3)
   --flush-at  analytics-node's flushAt, calls per POST /v1/batch (default 100)
-  --warmup    unmeasured events each worker runs first (default 500)`
+  --warmup    unmeasured events each worker runs first (default 500)
+  --no-journal  leave out the runs with the Tracking API's journal on`
 
 const speed = (m: Measurement) => m.worker.events / m.worker.wallMs
 const cpu = (m: Measurement) => (m.worker.cpuMs / m.worker.events) * 1000
@@ -41,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
       rounds: { type: 'string' },
       'flush-at': { type: 'string' },
       warmup: { type: 'string' },
+      'no-journal': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' }
     }
   })
@@ -67,6 +71,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const replayJob: TrackingJob = { workload, warmup, flushAt, mode: 'replay' }
   const liveJob: TrackingJob = { ...replayJob, mode: 'live' }
+  const journalJob: TrackingJob = { ...replayJob, journal: true }
+  const withJournal = !values['no-journal']
   console.log(
     `Workload: ${fmt(workload.events)} events, ${fmt(workload.people)} people, seed ${workload.seed}; ` +
       `analytics-node flushAt ${flushAt}; ${rounds} interleaved rounds.`
@@ -74,12 +80,15 @@ async function main(argv: string[]): Promise<number> {
   const batch: Measurement[] = []
   const pipeline: Measurement[] = []
   const live: Measurement[] = []
+  const journaled: Measurement[] = []
   const sink = await Sink.start()
   try {
     for (let round = 1; round <= rounds; round++) {
+      // The runs with the journal come right after those without, so each pair runs on the same machine load.
       const steps = [
         async () => batch.push(await measure(batchJob, sink)),
         async () => pipeline.push(await measure(replayJob, sink, 'tracking-worker.js')),
+        ...(withJournal ? [async () => journaled.push(await measure(journalJob, sink, 'tracking-worker.js'))] : []),
         async () => live.push(await measure(liveJob, sink, 'tracking-worker.js'))
       ]
       for (const step of round % 2 ? steps : [...steps].reverse()) await step()
@@ -90,6 +99,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const ratios = batch.map((m, round) => speed(pipeline[round]) / speed(m))
   const liveRatios = batch.map((m, round) => speed(live[round]) / speed(m))
+  const journalRatios = journaled.map((m, round) => speed(m) / speed(pipeline[round]))
+  const journalPass = !withJournal || median(journalRatios) >= 0.8
   const headers = batch.map((_, round) => `round ${round + 1}`)
   const row = (name: string, runs: Measurement[], value: (m: Measurement) => number) => [
     name,
@@ -111,6 +122,19 @@ async function main(argv: string[]): Promise<number> {
         '≥ 0.75',
         median(ratios) >= 0.75 ? 'PASS' : 'FAIL'
       ],
+      ...(withJournal
+        ? [
+            row('the same with the journal on, events/s', journaled, perSecond),
+            [
+              'journal on ÷ off',
+              ...journalRatios.map((v) => fmt(v, 2)),
+              fmt(median(journalRatios), 2),
+              '≥ 0.80',
+              journalPass ? 'PASS' : 'FAIL'
+            ],
+            row('for context: Tracking API + journal + destination, CPU ms per 1,000 events', journaled, cpu)
+          ]
+        : []),
       row('for context: analytics-node live → Tracking API → destination, events/s', live, perSecond),
       [
         'for context: live ÷ destination batch',
@@ -124,23 +148,24 @@ async function main(argv: string[]): Promise<number> {
       row("for context: analytics-node's own process (live), CPU ms per 1,000 events", live, clientCpu)
     ])}`
   )
-  const clean = [...batch, ...pipeline, ...live].every((m) => problems(m) === 0)
+  const clean = [...batch, ...pipeline, ...live, ...journaled].every((m) => problems(m) === 0)
   console.log(
     `\n${clean ? 'ok' : 'NOT OK'}: no failed event, contract violation, misfiled, unknown or repeated entry ` +
       `(replayed runs delivered ${pipeline.map((m) => fmt(m.sink.delivered)).join(', ')} distinct message_ids, ` +
       `live ${live.map((m) => fmt(m.sink.delivered)).join(', ')}; ` +
+      (withJournal ? `with the journal ${journaled.map((m) => fmt(m.sink.delivered)).join(', ')}; ` : '') +
       `destination batch runs ${batch.map((m) => fmt(m.sink.delivered)).join(', ')}).`
   )
   const describe = (m: Measurement) =>
     `${fmt(m.sink.requests)} requests${failed(m) ? `, failed ${JSON.stringify(m.worker.failures)}` : ''}`
   console.log(
-    `Koala requests: batch ${batch.map(describe).join(', ')}; pipeline ${pipeline.map(describe).join(', ')}; live ${live
-      .map(describe)
-      .join(', ')}`
+    `Koala requests: batch ${batch.map(describe).join(', ')}; pipeline ${pipeline.map(describe).join(', ')}; live ` +
+      `${live.map(describe).join(', ')}${withJournal ? `; with the journal ${journaled.map(describe).join(', ')}` : ''}`
   )
-  for (const m of [...batch, ...pipeline, ...live])
+
+  for (const m of [...batch, ...pipeline, ...live, ...journaled])
     if (m.sink.examples.length) console.log(`sink saw: ${m.sink.examples.join('; ')}`)
-  return median(ratios) >= 0.75 && clean ? 0 : 1
+  return median(ratios) >= 0.75 && journalPass && clean ? 0 : 1
 }
 
 if (require.main === module) runCommand(main, USAGE)

@@ -1,6 +1,9 @@
 import type { SegmentEvent } from '@segment/actions-core'
 import { Analytics } from '@segment/analytics-node'
 import { fork } from 'child_process'
+import * as fs from 'fs'
+import * as os from 'os'
+import * as path from 'path'
 import type { ChildProcess } from 'child_process'
 import { createHarness } from '../src/harness'
 import { startTrackingApi } from '../src/tracking/tracking-api'
@@ -33,6 +36,8 @@ export interface TrackingJob {
   /** analytics-node's `flushAt`: calls per `POST /v1/batch`. */
   flushAt: number
   mode: 'replay' | 'live'
+  /** Keep the Tracking API's journal (src/tracking/journal.ts) in a temporary folder, as `npm start` does by default. */
+  journal?: boolean
   /** The sink's URL, set by bench.ts's `measure` (default: a closed port). */
   sinkUrl?: string
 }
@@ -142,10 +147,12 @@ export interface TrackingResult extends WorkerResult {
 async function main(job: TrackingJob): Promise<void> {
   // Batches fill to their batch_size, as Segment's do at volume ("up to a minute", action-destinations README); the
   // last partial ones are flushed by the drain.
+  const journalDir = job.journal ? fs.mkdtempSync(path.join(os.tmpdir(), 'koala-bench-journal-')) : undefined
   const api = await startTrackingApi(0, {
     config: { settings: { public_key: PUBLIC_KEY } },
     flushIntervalMs: 60_000,
-    harness: createHarness({ apiUrl: job.sinkUrl ?? 'http://127.0.0.1:9' })
+    harness: createHarness({ apiUrl: job.sinkUrl ?? 'http://127.0.0.1:9' }),
+    journalDir
   })
   const child = fork(__filename, ['client'])
   try {
@@ -191,6 +198,7 @@ async function main(job: TrackingJob): Promise<void> {
     process.send?.({ type: 'result', result }, () => process.exit(0))
   } finally {
     child.kill()
+    if (journalDir) fs.rmSync(journalDir, { recursive: true, force: true })
   }
 }
 

@@ -287,6 +287,9 @@ describe('configuration', () => {
         .join('http://127.0.0.1:3002')
         .split(started.tracking.url.replace('http://', ''))
         .join('127.0.0.1:3002')
+        // The tests' journal is in a folder of their own (test/support/node-with-fetch.js); npm start's default:
+        .split(started.tracking.journal?.file ?? '(no journal)')
+        .join('.koala-local/journal/journal.ndjson')
       expect(shown).toBe(printed)
     } finally {
       await started.close()

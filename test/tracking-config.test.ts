@@ -1,7 +1,8 @@
 import * as fs from 'fs'
 import * as os from 'os'
 import * as path from 'path'
-import { trackingOptions } from '../src/cli/lib/local-tracking'
+import { DEFAULT_JOURNAL_DIR, journalDir, trackingOptions } from '../src/cli/lib/local-tracking'
+import { PROJECT_ROOT } from '../src/lib/paths'
 import { Pipeline } from '../src/tracking/pipeline'
 
 // `npm start -- --config --write-key --retry-window --flush-interval`: read and refused before anything starts.
@@ -25,17 +26,38 @@ test('a config in the Tester shape sets the settings and overrides mapping field
     writeKey: 'wk',
     retryWindow: '5',
     flushInterval: '250',
-    maxRecords: '20000'
+    maxRecords: '20000',
+    journal: folder
   })
   expect(options).toEqual({
     config: { settings: { public_key: 'pk_cfg' }, mappings: { track: { enable_batching: false } } },
     writeKey: 'wk',
     retryWindowMs: 5000,
     flushIntervalMs: 250,
-    keep: 20_000
+    keep: 20_000,
+    journalDir: folder
   })
   const pipeline = new Pipeline(options)
   expect(pipeline.routes.find((route) => route.action === 'track')?.batching).toBe(false)
+})
+
+test('the journal: --journal, else KOALA_JOURNAL_DIR, else .koala-local/journal; --no-journal or "off" keeps none', () => {
+  const saved = process.env.KOALA_JOURNAL_DIR
+  try {
+    process.env.KOALA_JOURNAL_DIR = '/tmp/from-env'
+    expect([journalDir('given'), journalDir(undefined), journalDir(false)]).toEqual([
+      path.resolve('given'),
+      '/tmp/from-env',
+      undefined
+    ])
+    process.env.KOALA_JOURNAL_DIR = 'off'
+    expect(journalDir(undefined)).toBeUndefined()
+    process.env.KOALA_JOURNAL_DIR = ' '
+    expect(journalDir(undefined)).toBe(path.join(PROJECT_ROOT, '.koala-local', 'journal'))
+    expect(DEFAULT_JOURNAL_DIR).toBe(path.join(PROJECT_ROOT, '.koala-local', 'journal'))
+  } finally {
+    process.env.KOALA_JOURNAL_DIR = saved
+  }
 })
 
 test.each([

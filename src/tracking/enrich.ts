@@ -80,6 +80,8 @@ export interface Arrival {
   ip?: string
   /** Whether the request came on analytics.js's paths (`/v1/b`, `/v1/t`, ...), which Segment treats as client side. */
   clientSide: boolean
+  /** An event the journal held from an earlier run, already enriched: it is delivered as it is. */
+  replayed?: boolean
 }
 
 // A request's calls share one arrival: its time is written out once, not per call (toISOString costs about 1 µs).

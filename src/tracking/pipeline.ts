@@ -14,6 +14,8 @@ import { unprocessableEvent } from '../harness'
 import type { Exchange, Harness, Settings } from '../harness'
 import { enrich, ingestFailure, messageIdOf, receivedAtText } from './enrich'
 import type { Arrival, IngestFailure } from './enrich'
+import { exchangeDetails } from './exchange-details'
+import type { PipelineJournal } from './journal'
 import { integrationsFilter } from './integrations'
 import { routesOf } from './routes'
 import type { PipelineConfig, Route } from './routes'
@@ -70,6 +72,8 @@ export interface DeliveryRecord {
   response?: { status: number; body: unknown }
   /** The event as the destination received it (enriched), or as sent when refused at ingest. */
   payload: JSONObject
+  /** Delivered again on start: the journal held it without a final outcome (src/tracking/journal.ts). */
+  replayed?: true
 }
 
 /** Options of {@link Pipeline}. */
@@ -150,14 +154,6 @@ interface Lane {
 /** A node of the framework's multistatus: `{ status, sent?, body?, errormessage?, errortype? }`. */
 type StatusNode = JSONObject & { status: number }
 
-function parsedBody(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown
-  } catch {
-    return text
-  }
-}
-
 /** A request refused as a whole; `events` are the calls it carried when its body parsed (none of them accepted). */
 export interface RefusedRequest {
   at: string
@@ -203,6 +199,8 @@ export class Pipeline {
   private idleWaiters: (() => void)[] = []
   private draining = false
   private readonly log?: (line: string) => void
+  /** Where accepted events are written before the Tracking API answers (src/tracking/journal.ts), when kept. */
+  journal?: PipelineJournal
 
   /** @throws Error for a `config` that {@link routesOf} refuses. */
   constructor(options: PipelineOptions = {}) {
@@ -232,7 +230,7 @@ export class Pipeline {
     const receivedAt = receivedAtText(arrival)
     const failure = ingestFailure(call) ?? unprocessable(call)
     if (failure) return this.refuseAtIngest(call, failure, receivedAt)
-    const event = enrich(call, arrival)
+    const event = arrival.replayed ? call : enrich(call, arrival)
     const messageId = event.messageId as string
     if (this.seen.has(messageId)) {
       return this.refuseAtIngest(
@@ -258,8 +256,10 @@ export class Pipeline {
       })
       return
     }
+    this.journal?.accepted(event, receivedAt, lanes.length)
     for (const lane of lanes) {
       const record = this.newRecord(event, receivedAt, lane.route.action)
+      if (arrival.replayed) record.replayed = true
       this.pendingCount++
       this.enqueue(lane, { record, event })
     }
@@ -411,6 +411,7 @@ export class Pipeline {
     delete pending.record.code
     this.logAttempt(pending, details)
     this.finish(pending.record, outcome, details)
+    this.journal?.settled(pending.event)
     if (outcome === 'failed' && this.log) {
       const { messageId, action, reason } = pending.record
       this.log(`[tracking] ${action as string} failed for messageId ${JSON.stringify(messageId)}: ${String(reason)}`)
@@ -596,22 +597,6 @@ export class Pipeline {
     }, wait)
     this.timers.add(timer)
   }
-}
-
-// Every event of one request shares its details: the body is parsed once.
-const detailsOf = new WeakMap<Exchange, Pick<DeliveryRecord, 'request' | 'response'>>()
-
-function exchangeDetails(exchange: Exchange | undefined): Pick<DeliveryRecord, 'request' | 'response'> {
-  if (!exchange) return {}
-  let details = detailsOf.get(exchange)
-  if (!details) {
-    details = {
-      request: { url: exchange.request.url, body: parsedBody(exchange.request.body) },
-      response: { status: exchange.response.statusCode, body: exchange.response.body }
-    }
-    detailsOf.set(exchange, details)
-  }
-  return details
 }
 
 function unprocessable(call: JSONObject): IngestFailure | undefined {

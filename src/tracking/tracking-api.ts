@@ -7,6 +7,7 @@ import type { LoopbackServer } from '../lib/loopback'
 import { serveCdnSettings } from './cdn-settings'
 import { deliveryRoutes } from './deliveries'
 import { receivedAtText } from './enrich'
+import { Journal, replayJournal } from './journal'
 import { Pipeline } from './pipeline'
 import { batchCallSizes, MAX_SERIALISED_PER_RAW_BYTE } from './raw-sizes'
 import type { DeliveryRecord, PipelineOptions, RefusedRequest } from './pipeline'
@@ -61,6 +62,8 @@ export interface TrackingApiOptions extends PipelineOptions {
   /** The source's write key; any non-empty key when absent (a local source that takes everything). */
   writeKey?: string
   pipeline?: Pipeline
+  /** The journal's folder (src/tracking/journal.ts): accepted events are on disk there before the 200; none if unset. */
+  journalDir?: string
 }
 
 /** Segment's answer to an empty or missing write key (observed live; no Segment doc gives it). */
@@ -168,7 +171,7 @@ export function createTrackingApi(options: TrackingApiOptions = {}): { app: expr
   })
 
   // Any Content-Type: the body is read as bytes and parsed as JSON here, so text/plain works as on Segment's API.
-  app.post('/v1/:kind', express.raw({ type: () => true, limit: 4 * MAX_BATCH_BYTES }), (req, res) => {
+  app.post('/v1/:kind', express.raw({ type: () => true, limit: 4 * MAX_BATCH_BYTES }), async (req, res) => {
     const kind = String(req.params.kind)
     const single = SINGLE_PATHS[kind]
     if (!single && !BATCH_PATHS.includes(kind)) {
@@ -241,6 +244,12 @@ export function createTrackingApi(options: TrackingApiOptions = {}): { app: expr
       for (const call of calls) drop(pipeline.ingest(call, arrival))
     }
     if (options.log) for (const line of droppedLines(req.path, dropped)) options.log(line)
+    // 200 only once the accepted events are on disk (the journal); else a 5xx, which the libraries retry.
+    const unsaved = await pipeline.journal?.commit().then(
+      () => undefined,
+      (error: Error) => error
+    )
+    if (unsaved) return void res.status(503).json({ success: false, message: `Journal: ${unsaved.message}` })
     res.json({ success: true })
   })
 
@@ -273,6 +282,8 @@ export function createTrackingApi(options: TrackingApiOptions = {}): { app: expr
 /** A running Tracking API. */
 export interface RunningTrackingApi extends LoopbackServer {
   pipeline: Pipeline
+  /** The journal, when `journalDir` was given. */
+  journal?: Journal
   /**
    * Stops taking calls, delivers everything buffered (retries included), logs the final outcomes per action
    * ({@link Pipeline.close}), then stops listening.
@@ -287,14 +298,23 @@ export interface RunningTrackingApi extends LoopbackServer {
  */
 export async function startTrackingApi(port: number, options: TrackingApiOptions = {}): Promise<RunningTrackingApi> {
   const { app, pipeline } = createTrackingApi(options)
-  const server = await listenOnLoopback(app, port)
+  // Attached before the port takes calls: no 200 goes out before its events are on disk.
+  const journal = options.journalDir ? Journal.open(options.journalDir) : undefined
+  if (journal) pipeline.journal = journal
+  const server = await listenOnLoopback(app, port).catch((error: unknown) => {
+    journal?.abandon()
+    throw error
+  })
+  if (journal) replayJournal(journal, pipeline, options.log)
   return {
     ...server,
     pipeline,
+    journal,
     close: async () => {
       const closed = new Promise<void>((resolve) => server.server.close(() => resolve()))
       server.server.closeIdleConnections()
       await pipeline.close()
+      journal?.close()
       server.server.closeAllConnections()
       await closed
     }

@@ -24,8 +24,13 @@ export default function register(program: Command): void {
     .option('--retry-window <seconds>', 'how long a failed delivery is retried (default 30)')
     .option('--flush-interval <ms>', 'how long a batching action buffers events before it sends them (default 500)')
     .option('--max-records <n>', 'delivery records kept for /v1/deliveries; older ones are dropped (default 10000)')
+    .option(
+      '--journal <dir>',
+      'where accepted events are kept until delivered (default: $KOALA_JOURNAL_DIR, else .koala-local/journal)'
+    )
+    .option('--no-journal', 'keep no journal: events buffered when the process dies are lost')
     .action(async (flags: TrackingFlags) => {
       const started = await startBoth(undefined, flags)
-      stopOnSignal(() => started.close())
+      stopOnSignal(() => started.close(), { abandon: () => started.abandon() })
     })
 }

@@ -1,5 +1,7 @@
 import * as fs from 'fs'
+import * as path from 'path'
 import { isObject } from '@segment/actions-core'
+import { PROJECT_ROOT } from '../../lib/paths'
 import { envSetting, listenFailure, parsePort } from '../../lib/process'
 import { DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_MAX_RECORDS, DEFAULT_RETRY_WINDOW_MS } from '../../tracking/pipeline'
 import type { PipelineConfig } from '../../tracking/pipeline'
@@ -13,6 +15,22 @@ export interface TrackingFlags {
   retryWindow?: string
   flushInterval?: string
   maxRecords?: string
+  /** `--journal <dir>`, or false for `--no-journal`. */
+  journal?: string | false
+}
+
+/** The journal's folder when neither `--journal` nor `KOALA_JOURNAL_DIR` gives one (git-ignored). */
+export const DEFAULT_JOURNAL_DIR = path.join(PROJECT_ROOT, '.koala-local', 'journal')
+
+/**
+ * The journal's folder: `--journal <dir>`, else `$KOALA_JOURNAL_DIR`, else {@link DEFAULT_JOURNAL_DIR}; undefined
+ * (no journal) for `--no-journal` or `KOALA_JOURNAL_DIR=off`.
+ */
+export function journalDir(flag: string | false | undefined): string | undefined {
+  if (flag === false) return undefined
+  const dir = flag?.trim() || envSetting('KOALA_JOURNAL_DIR')
+  if (dir === 'off') return undefined
+  return path.resolve(dir ?? DEFAULT_JOURNAL_DIR)
 }
 
 /** The Tracking API's port: `$TRACKING_API_PORT` when set and not blank, else 3002 (0 picks a free port). */
@@ -78,7 +96,8 @@ export function trackingOptions(flags: TrackingFlags = {}): TrackingApiOptions {
     publicKey: envSetting('KOALA_PUBLIC_KEY'),
     retryWindowMs: positiveNumber(flags.retryWindow, '--retry-window', DEFAULT_RETRY_WINDOW_MS, 1000),
     flushIntervalMs: positiveNumber(flags.flushInterval, '--flush-interval', DEFAULT_FLUSH_INTERVAL_MS, 1),
-    keep: maxRecords(flags.maxRecords)
+    keep: maxRecords(flags.maxRecords),
+    journalDir: journalDir(flags.journal)
   }
 }
 
@@ -96,13 +115,43 @@ export async function startConfiguredTracking(port: number, options: TrackingApi
   }
 }
 
+/** A path relative to the current folder when it is inside it, else absolute. */
+function shownPath(file: string): string {
+  const relative = path.relative(process.cwd(), file)
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file
+}
+
 /** The banner lines of a running Tracking API. */
 export function describeTracking(api: RunningTrackingApi, options: TrackingApiOptions): string {
   const key = options.writeKey ? 'only the write key given with --write-key or SEGMENT_WRITE_KEY' : 'any write key'
+  const journal = api.journal ? shownPath(api.journal.file) : undefined
   return [
     `Segment Tracking API listening on ${api.url}/v1 (takes ${key}), delivering through the destination`,
     `  analytics-node: new Analytics({ writeKey, host: '${api.url}' })`,
     `  analytics.js:   AnalyticsBrowser.load({ writeKey, cdnURL: '${api.url}' })`,
-    `  Event Delivery: GET ${api.url}/v1/deliveries`
+    `  Event Delivery: GET ${api.url}/v1/deliveries`,
+    journal
+      ? `  Journal: ${journal} (accepted events are on disk before the 200; --no-journal turns it off)`
+      : '  Journal: off (events buffered when the process dies are lost)'
   ].join('\n')
+}
+
+/**
+ * What a forced stop prints: how many events have no final outcome, and whether the journal keeps them for the next
+ * start (it writes what it has buffered first).
+ */
+export function abandonTracking(api: RunningTrackingApi): string[] {
+  const pending = api.pipeline.pending
+  const kept = api.journal?.abandon() ?? 0
+  if (pending === 0 && kept === 0) return ['[tracking] every accepted event had its final outcome.']
+  const events = (count: number) => `${count.toLocaleString('en-US')} ${count === 1 ? 'event' : 'events'}`
+  const lines = [
+    `[tracking] not finished: ${events(pending)} without a final outcome (buffered, in flight or waiting for a retry).`
+  ]
+  lines.push(
+    api.journal
+      ? `[tracking] the journal ${api.journal.file} keeps ${events(kept)}: the next start delivers them.`
+      : '[tracking] there is no journal (--no-journal): they are lost.'
+  )
+  return lines
 }

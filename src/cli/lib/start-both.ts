@@ -8,7 +8,13 @@ import { startServer } from '../../server/server'
 import type { RunningServer } from '../../server/server'
 import { sandboxPort, startConfiguredSandbox } from './local-sandbox'
 import { describeServer, koalaOptionsFromEnv, serverPort } from './local-server'
-import { describeTracking, startConfiguredTracking, trackingOptions, trackingPort } from './local-tracking'
+import {
+  abandonTracking,
+  describeTracking,
+  startConfiguredTracking,
+  trackingOptions,
+  trackingPort
+} from './local-tracking'
 import type { TrackingFlags } from './local-tracking'
 import { deliveriesFor } from '../../tracking/deliveries'
 import type { RunningTrackingApi, TrackingApiOptions } from '../../tracking/tracking-api'
@@ -59,6 +65,8 @@ export interface StartedTools {
   harness: Harness
   /** Stops both. */
   close: () => Promise<void>
+  /** A forced stop: what was not finished (lines to print); the journal keeps it for the next start. */
+  abandon: () => string[]
 }
 
 /**
@@ -142,6 +150,7 @@ export async function startBoth(
       await trackingApi.close()
       await server.close()
       await sandbox?.close()
-    }
+    },
+    abandon: () => abandonTracking(trackingApi)
   }
 }
