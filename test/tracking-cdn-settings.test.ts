@@ -50,6 +50,7 @@ test('the banner shows analytics.js loading with cdnURL alone', () => {
     `Segment Tracking API listening on ${api.url}/v1 (takes any write key), delivering through the destination`,
     `  analytics-node: new Analytics({ writeKey, host: '${api.url}' })`,
     `  analytics.js:   AnalyticsBrowser.load({ writeKey, cdnURL: '${api.url}' })`,
-    `  Event Delivery: GET ${api.url}/v1/deliveries`
+    `  Event Delivery: GET ${api.url}/v1/deliveries`,
+    '  Journal: off (events buffered when the process dies are lost)'
   ])
 })

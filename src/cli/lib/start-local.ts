@@ -29,6 +29,11 @@ export interface StartLocalOptions {
   maxRecords?: number
   /** Where the banner and the per-request lines go (default: nowhere). */
   log?: (line: string) => void
+  /**
+   * The journal's folder (`npm start -- --journal <dir>`). Default: none, unlike `npm start`: a test's tools live as
+   * long as the test, and parallel tests would contend for one folder's lock.
+   */
+  journal?: string
 }
 
 /** The running tools, with their base URLs. */
@@ -56,7 +61,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
   }
   const started = await startBoth(
     options.log ?? (() => undefined),
-    {},
+    { journal: options.journal ?? false },
     {
       ports: { server: options.port ?? 0, sandbox: options.sandboxPort ?? 0, tracking: options.trackingPort ?? 0 },
       tracking
