@@ -53,30 +53,9 @@ export function defaultMapping(action: ActionName): JSONObject {
 }
 
 /** One request Koala received. */
-export interface Received {
-  path: string
-  /** Lowercase names. */
-  headers: Record<string, string>
-  body: JSONObject
-}
-
-/**
- * Mocks both ingestion endpoints for any key: every request is recorded and answered `status` with `answer`.
- * @returns the live list of the requests received, in arrival order.
- */
-export function recordKoala(status = 200, answer: JSONObject | string = { ok: true }): Received[] {
-  const received: Received[] = []
-  nock(KOALA)
-    .persist()
-    .post(/^\/web\/projects\/[^/]+\/(accounts\/)?batch$/)
-    .reply(function (uri, body) {
-      const headers: Record<string, string> = {}
-      for (const [name, value] of Object.entries(this.req.headers)) headers[name.toLowerCase()] = String(value)
-      received.push({ path: uri, headers, body: body as JSONObject })
-      return [status, answer]
-    })
-  return received
-}
+// What Koala receives, recorded as the folder's own tests record it (one mock, shared).
+export { koala as recordKoala } from '../../src/destinations/koala-cloud/__tests__/__helpers__/helpers'
+export type { Received } from '../../src/destinations/koala-cloud/__tests__/__helpers__/helpers'
 
 /** The keys createTestEvent fills in when an event lacks them. */
 const TEST_EVENT_DEFAULTS = [
