@@ -195,6 +195,8 @@ async function main(job: TrackingJob): Promise<void> {
       cpuMs: (cpu.user + cpu.system) / 1000,
       failures
     }
+    // Before the result: the bench ends this process as soon as it has it.
+    if (journalDir) fs.rmSync(journalDir, { recursive: true, force: true })
     process.send?.({ type: 'result', result }, () => process.exit(0))
   } finally {
     child.kill()

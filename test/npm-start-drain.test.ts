@@ -70,18 +70,16 @@ const expectedIds = identifies('drain', 200)
 
 async function expectEverythingDelivered(): Promise<void> {
   const started = npm as Started
+  let timer: NodeJS.Timeout | undefined
   const exit = await Promise.race([
     started.exit,
-    new Promise((_, reject) =>
-      setTimeout(
-        () =>
-          reject(
-            new Error(`npm start did not stop (sandbox ${JSON.stringify(sandbox?.stats())}):\n${started.output()}`)
-          ),
-        STOP_TIMEOUT_MS
-      )
-    )
-  ])
+    new Promise((_, reject) => {
+      timer = setTimeout(() => {
+        const stats = JSON.stringify(sandbox?.stats())
+        reject(new Error(`npm start did not stop (sandbox ${stats}):\n${started.output()}`))
+      }, STOP_TIMEOUT_MS)
+    })
+  ]).finally(() => clearTimeout(timer))
   expect({ exit, output: started.output() }).toEqual({ exit: { code: 0, signal: null }, output: expect.any(String) })
   expect(await receivedIds((sandbox as RunningSandbox).url)).toEqual(expectedIds)
   expect(started.output()).toContain('\nStopping...\n')
