@@ -269,3 +269,25 @@ test('an outcome this module does not know (a later "filtered") is filtered and 
   expect(page.counts).toEqual({ total: { filtered: 2 }, byAction: { '(none)': { filtered: 2 } } })
   expect(matches(records[0], { outcome: ['filtered'] })).toBe(false)
 })
+
+test('an event nested too deeply to write as JSON is recorded without its nested values, and every view still answers', async () => {
+  rig = await startRig()
+  const base = rig.api.url
+  // 5,000 levels: past the 1,000 the framework takes (failed on ingest), and past what JSON.stringify can write.
+  const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`
+  const body = `{"userId":"s","messageId":"deep-5000","traits":{"email":"deep@example.com","x":${deep}}}`
+  const sent = await fetch(`${base}/v1/identify`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Basic ${Buffer.from('k:').toString('base64')}` },
+    body
+  })
+  expect(sent.status).toBe(200)
+  const page = (await (await fetch(`${base}/v1/deliveries`)).json()) as DeliveriesPage
+  const record = page.events.find((item) => item.messageId === 'deep-5000') as DeliveryRecord
+  expect(record).toMatchObject({ outcome: 'failed on ingest', code: 'unprocessable' })
+  expect(record.payload).toMatchObject({ userId: 's', messageId: 'deep-5000', traits: '(left out)' })
+  const ndjson = await fetch(`${base}/v1/deliveries?format=ndjson`)
+  expect(ndjson.status).toBe(200)
+  const lines = (await ndjson.text()).trim().split('\n')
+  expect(lines.map((line) => (JSON.parse(line) as DeliveryRecord).messageId)).toContain('deep-5000')
+})

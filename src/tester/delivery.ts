@@ -42,7 +42,7 @@ interface Answer {
 }
 
 /** The outcomes always offered; any other outcome a record carries is offered (and counted) as well. */
-const OUTCOMES = ['delivered', 'skipped', 'failed', 'unsubscribed', 'failed on ingest']
+const OUTCOMES = ['delivered', 'skipped', 'filtered', 'failed', 'unsubscribed', 'failed on ingest']
 /** The URL parameters this section owns. */
 const PARAMS = ['outcome', 'action', 'q', 'cursor', 'record']
 /** How often the section refreshes itself while events are pending. */
@@ -93,7 +93,7 @@ function countsTable(page: Page): HTMLElement {
 }
 
 /** Outcomes whose collapsed row shows why. */
-const WHY_SHOWN = ['skipped', 'failed', 'failed on ingest']
+const WHY_SHOWN = ['skipped', 'filtered', 'failed', 'failed on ingest']
 /** Characters of a reason shown in a collapsed row. */
 const SHORT_REASON = 160
 

@@ -358,7 +358,8 @@ export function deliveryRoutes(pipeline: Pipeline): express.Router {
     }
     if (query.format === 'json') return void res.json(deliveriesPage(pipeline, query))
     const records = pipeline.kept().records.filter((record) => matches(record, query.filter))
-    void streamNdjson(res, records)
+    // A failure mid-stream ends this answer only: it must never take the Tracking API down.
+    streamNdjson(res, records).catch(() => res.destroy())
   })
 
   router.delete('/v1/deliveries', (_req, res) => {

@@ -268,7 +268,10 @@ export class Pipeline {
 
   /** Records a call Segment answers 200 for and then drops (unknown write key, over 2,500 in a batch, ...). */
   refuseAtIngest(call: JSONObject, failure: IngestFailure, receivedAt: string): DeliveryRecord {
-    const { writeKey: _writeKey, ...shown } = call
+    const { writeKey: _writeKey, ...whole } = call
+    // An event nested past what JSON.stringify can write would make every view of the records throw: keep its
+    // top-level values that are not objects, and say the rest was left out.
+    const shown = failure.code === 'unprocessable' ? shallow(whole) : whole
     // The record names the event by the messageId enrichment would have given it; the payload stays as sent.
     return this.finish(this.newRecord(shown, receivedAt), 'failed on ingest', {
       messageId: messageIdOf(call),
@@ -597,6 +600,16 @@ export class Pipeline {
     }, wait)
     this.timers.add(timer)
   }
+}
+
+/** `event`'s top-level values that are not objects or arrays, and `"(left out)"` for the others. */
+function shallow(event: JSONObject): JSONObject {
+  return Object.fromEntries(
+    Object.entries(event).map(([key, value]) => [
+      key,
+      value !== null && typeof value === 'object' ? '(left out)' : value
+    ])
+  )
 }
 
 function unprocessable(call: JSONObject): IngestFailure | undefined {
