@@ -62,7 +62,12 @@ test('the journal: --journal, else KOALA_JOURNAL_DIR, else .koala-local/journal;
 
 test.each([
   ['not JSON', '{"settings": ', /^--config .*bad\.json: Unexpected end of JSON input$/],
-  ['not the shape', '{"settings": "pk"}', /give a JSON object \{"settings": \{"public_key": "\.\.\."\}, "mappings"/]
+  ['not the shape', '{"settings": "pk"}', /give a JSON object \{"settings": \{"public_key": "\.\.\."\}, "mappings"/],
+  [
+    'misspelt',
+    '{"setings": {}}',
+    /: It has "setings" \(did you mean "settings"\?\), which it may not have; it may have "settings" and "mappings"\.$/
+  ]
 ])('a config that is %s stops the start with the file named', (_name, text, message) => {
   const config = file('bad.json', text)
   expect(() => trackingOptions({ config })).toThrow(message)
@@ -74,6 +79,17 @@ test('a mapping the framework would refuse, or an unknown action, is named', () 
   )
   expect(() => new Pipeline({ config: { mappings: { screen: {} } } })).toThrow(
     '--config: "mappings" names the action "screen", which the destination does not have; its actions are identify, track, page, group.'
+  )
+})
+
+test('a mapping key that is no field of the action, or a number out of its field’s bounds, is named', () => {
+  expect(() => new Pipeline({ config: { mappings: { identify: { emial: { '@path': '$.traits.email' } } } } })).toThrow(
+    '--config: the mapping of identify is not valid: It has "emial" (did you mean "email"?), which the action does ' +
+      'not have; its fields are "email", "profile_id", "traits", "sent_at", "context", "device_ip", "message_id", ' +
+      '"enable_batching" and "batch_size".'
+  )
+  expect(() => new Pipeline({ config: { mappings: { track: { batch_size: 5000 } } } })).toThrow(
+    '--config: the mapping of track is not valid: batch_size (Batch Size) is 5000; it takes 1 to 1000.'
   )
 })
 

@@ -2,7 +2,7 @@ import { isObject } from '@segment/actions-core'
 import type { DestinationDefinition, JSONObject } from '@segment/actions-core'
 import { BadRequest, checkPublicKey, findTooDeep, MAX_BATCH_SIZE, tooDeepMessage } from '../harness'
 import type { ActionInput, Settings } from '../harness'
-import { ACTION_BODY_KEYS, unknownKeys, unknownKeysSentence } from './body-keys'
+import { ACTION_BODY_KEYS, unknownKeys, unknownKeysSentence } from '../lib/body-keys'
 
 /**
  * Reading the bodies of the local server's routes (actions-cli's shapes): what each route takes, and the refusal,

@@ -6,7 +6,7 @@ import { checkPublicKey, failureReason, isExpectedFailure, STACK_OVERFLOW_MESSAG
 import type { ErrorOutput, Harness, RunAnswer, Settings } from '../harness'
 import { isAllowedOrigin, listenOnLoopback, loopbackHostOnly } from '../lib/loopback'
 import type { LoopbackServer } from '../lib/loopback'
-import { DELETE_BODY_KEYS, unknownKeys, unknownKeysSentence } from './body-keys'
+import { DELETE_BODY_KEYS, unknownKeys, unknownKeysSentence } from '../lib/body-keys'
 import {
   bodyHelp,
   missingPublicKey,

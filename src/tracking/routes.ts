@@ -1,8 +1,9 @@
 import { defaultValues, isObject } from '@segment/actions-core'
-import type { DestinationDefinition, JSONObject } from '@segment/actions-core'
+import type { DestinationDefinition, InputField, JSONObject } from '@segment/actions-core'
 import { parseFql } from '@segment/destination-subscriptions'
 import { enableBatchingOf, mappingProblem, mappingShapeProblem } from '../harness'
 import type { Settings } from '../harness'
+import { unknownKeys, unknownKeysSentence } from '../lib/body-keys'
 
 /**
  * Which events go to which action, and with which mapping: Segment's subscriptions for the local Tracking API
@@ -36,6 +37,18 @@ const DEFAULT_BATCH_SIZE = 1000
  * @throws Error naming the action for an unknown action in `mappings`, a subscription that does not parse or a
  *   mapping the framework would refuse.
  */
+/** A number of `mapping` outside its field's `minimum` and `maximum`, as the field's label and bounds say it. */
+function boundsProblem(fields: Record<string, InputField>, mapping: JSONObject): string | undefined {
+  for (const [key, value] of Object.entries(mapping)) {
+    const { minimum, maximum, label } = fields[key] ?? {}
+    if (typeof value !== 'number') continue
+    if ((minimum !== undefined && value < minimum) || (maximum !== undefined && value > maximum)) {
+      return `${key} (${label}) is ${value}; it takes ${minimum ?? '…'} to ${maximum ?? '…'}.`
+    }
+  }
+  return undefined
+}
+
 export function routesOf(definition: DestinationDefinition<Settings>, config: PipelineConfig = {}): Route[] {
   const overrides = config.mappings ?? {}
   for (const name of Object.keys(overrides)) {
@@ -50,9 +63,14 @@ export function routesOf(definition: DestinationDefinition<Settings>, config: Pi
   const covered = new Set<string>()
   const add = (action: string, subscribe: string, base: JSONObject, source: Route['source']) => {
     const override = overrides[action] ?? {}
-    const problem = isObject(override)
-      ? mappingShapeProblem(override) ?? mappingProblem({ ...base, ...override })
-      : 'it is not an object'
+    const fields = definition.actions[action].fields
+    // As Segment's mapping UI offers only the action's fields, and each within its bounds.
+    const unknown = unknownKeys(override, Object.keys(fields))
+    const problem = !isObject(override)
+      ? 'it is not an object'
+      : unknown.length > 0
+      ? unknownKeysSentence('It', unknown, Object.keys(fields), 'which the action does not have; its fields are')
+      : mappingShapeProblem(override) ?? mappingProblem({ ...base, ...override }) ?? boundsProblem(fields, override)
     if (problem) throw new Error(`--config: the mapping of ${action} is not valid: ${problem}`)
     const parsed = parseFql(subscribe)
     if ('error' in parsed) throw new Error(`The subscription of ${action} does not parse: ${subscribe}`)

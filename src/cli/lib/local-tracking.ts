@@ -7,6 +7,7 @@ import { DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_MAX_RECORDS, DEFAULT_RETRY_WINDOW_MS
 import type { PipelineConfig } from '../../tracking/pipeline'
 import { startTrackingApi } from '../../tracking/tracking-api'
 import type { RunningTrackingApi, TrackingApiOptions } from '../../tracking/tracking-api'
+import { unknownKeys, unknownKeysSentence } from '../../lib/body-keys'
 
 /** The flags of `start` that configure the local Segment Tracking API. */
 export interface TrackingFlags {
@@ -86,6 +87,17 @@ export function trackingOptions(flags: TrackingFlags = {}): TrackingApiOptions {
     ) {
       throw new Error(
         `--config ${flags.config}: give a JSON object {"settings": {"public_key": "..."}, "mappings": {"track": {...}}}.`
+      )
+    }
+    const unknown = unknownKeys(shape, ['settings', 'mappings'])
+    if (unknown.length > 0) {
+      throw new Error(
+        `--config ${flags.config}: ${unknownKeysSentence(
+          'It',
+          unknown,
+          ['settings', 'mappings'],
+          'which it may not have; it may have'
+        )}`
       )
     }
     config = shape
