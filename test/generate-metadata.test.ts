@@ -23,7 +23,7 @@ describe('metadata.json shape', () => {
       fields: {
         public_key: {
           label: 'Public Key',
-          description: 'Your public key',
+          description: 'Your Koala Public Key, in Koala under Settings > Install.',
           type: 'password',
           required: true,
           multiple: false,
@@ -34,9 +34,9 @@ describe('metadata.json shape', () => {
         secret_key: {
           label: 'Secret Key',
           description:
-            'Needed only for deletion requests (GDPR/CCPA): a secret API key from Koala, Settings > API Keys. Koala ' +
-            'deletes people by email, so it deletes those whose userId is their email. Events are sent with the ' +
-            'Public Key alone.',
+            'Only for deletion requests (GDPR/CCPA): a secret API key, created in Koala under Settings > API Keys. ' +
+            'Koala deletes people by email, so a deletion request reaches Koala only when its userId is an email ' +
+            'address. Events need the Public Key alone.',
           type: 'password',
           required: false,
           multiple: false,

@@ -151,7 +151,7 @@ export const account_id: InputField = {
 export const group_id: InputField = {
   label: 'Group ID',
   description:
-    'The Segment groupId. Koala keeps the traits of several groups (for example workspaces or tenants) of one company apart by it.',
+    'The Segment groupId. Koala uses it to keep apart the traits of several groups (for example workspaces or tenants) of one company.',
   type: 'string',
   required: false,
   default: { '@path': '$.groupId' }

@@ -54,7 +54,12 @@ describe('the successor of the published Koala (Cloud)', () => {
       mode: 'cloud'
     })
     expect(destination.authentication?.fields).toEqual({
-      public_key: { label: 'Public Key', description: 'Your public key', type: 'password', required: true },
+      public_key: {
+        label: 'Public Key',
+        description: 'Your Koala Public Key, in Koala under Settings > Install.',
+        type: 'password',
+        required: true
+      },
       secret_key: expect.objectContaining({ label: 'Secret Key', type: 'password', required: false })
     })
     // Saved settings hold only public_key.

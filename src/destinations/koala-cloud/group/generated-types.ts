@@ -10,7 +10,7 @@ export interface Payload {
    */
   account_id?: string
   /**
-   * The Segment groupId. Koala keeps the traits of several groups (for example workspaces or tenants) of one company apart by it.
+   * The Segment groupId. Koala uses it to keep apart the traits of several groups (for example workspaces or tenants) of one company.
    */
   group_id?: string
   /**
