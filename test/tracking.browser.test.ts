@@ -162,10 +162,10 @@ test("the Actions Tester's Event Delivery section lists those events, their outc
     expect(shown).toEqual({
       status: `Point Segment's libraries at ${rig.api.url}/v1: 4 events so far, the last 4 below (newest first).`,
       rows: [
-        ['group', '1', '0', '0', '0', '0'],
-        ['identify', '1', '0', '0', '0', '0'],
-        ['page', '0', '1', '0', '0', '0'],
-        ['track', '0', '1', '0', '0', '0']
+        ['group', '1', '0', '0', '0', '0', '0'],
+        ['identify', '1', '0', '0', '0', '0', '0'],
+        ['page', '0', '1', '0', '0', '0', '0'],
+        ['track', '0', '1', '0', '0', '0', '0']
       ],
       events: [
         [`delivered group → group · ${ids.group} · 1 attempt`, null],
