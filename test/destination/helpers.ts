@@ -1,8 +1,8 @@
 import nock from 'nock'
-import { createTestIntegration, defaultValues } from '@segment/actions-core'
+import { defaultValues } from '@segment/actions-core'
 import type { JSONObject, SegmentEvent } from '@segment/actions-core'
-import type { Settings } from '../../src/destinations/koala-cloud/generated-types'
 import definition from '../../src/destinations/koala-cloud'
+import { perform, performBatch, thrown } from '../../src/destinations/koala-cloud/__tests__/__helpers__/helpers'
 import analyticsNextBrowser from './fixtures/analytics-next-browser.json'
 import analyticsNode from './fixtures/analytics-node.json'
 import engageAudiences from './fixtures/engage-audiences.json'
@@ -84,20 +84,24 @@ interface RunOptions {
   onlyMapping?: boolean
 }
 
+/** The mapping an event runs with: the action's default mapping with `mapping` over it, or `mapping` alone. */
+function mappingOf(action: ActionName, options: RunOptions): JSONObject {
+  return options.onlyMapping ? options.mapping ?? {} : { ...defaultMapping(action), ...options.mapping }
+}
+
 /**
- * Runs one event through the action's `perform`, as Segment does with the preset's mapping.
+ * Runs one event through the action's `perform`, as Segment does with the preset's mapping, through the folder's own
+ * `perform` helper, the event as sent.
  * @returns the action's output and the HTTP responses.
  * @throws whatever the action or the framework's validation throws.
  */
 export async function runEvent(action: ActionName, event: SegmentEvent, options: RunOptions = {}) {
-  const testDestination = createTestIntegration(definition)
-  const responses = await testDestination.testAction(action, {
-    event: asSent(event),
-    mapping: options.onlyMapping ? options.mapping ?? {} : { ...defaultMapping(action), ...options.mapping },
-    settings: (options.settings ?? SETTINGS) as unknown as Settings
+  const { data, responses } = await perform(action, asSent(event), {
+    settings: options.settings,
+    mapping: mappingOf(action, options),
+    defaults: false
   })
-  const output = testDestination.results.find((result) => result.output === 'Action Executed')?.data
-  return { output, responses }
+  return { output: data, responses }
 }
 
 /** One element of a batch's multistatus. */
@@ -112,23 +116,16 @@ export interface Outcome {
 
 /** Runs a batch through the action's `performBatch`. @returns the multistatus, one entry per event, in order. */
 export async function runBatch(action: ActionName, events: SegmentEvent[], options: RunOptions = {}) {
-  const testDestination = createTestIntegration(definition)
-  await testDestination.testBatchAction(action, {
-    events: events.map(asSent),
-    mapping: options.onlyMapping ? options.mapping ?? {} : { ...defaultMapping(action), ...options.mapping },
-    settings: (options.settings ?? SETTINGS) as unknown as Settings
+  return performBatch(action, events.map(asSent), {
+    settings: options.settings,
+    mapping: mappingOf(action, options),
+    defaults: false
   })
-  return (testDestination.results[0] as unknown as { multistatus: Outcome[] }).multistatus
 }
 
 /** What `perform` throws for one event; fails the test when nothing is thrown. */
-export async function performError(action: ActionName, event: SegmentEvent, options: RunOptions = {}) {
-  const error = await runEvent(action, event, options).then(
-    () => undefined,
-    (reason: Error & { status?: number; code?: string }) => reason
-  )
-  if (!error) throw new Error('perform did not throw')
-  return error
+export function performError(action: ActionName, event: SegmentEvent, options: RunOptions = {}) {
+  return thrown(runEvent(action, event, options))
 }
 
 /** The timestamp every minimal event carries, and its `sent_at`. */
