@@ -1,6 +1,5 @@
 import fs from 'fs'
 import path from 'path'
-import puppeteer from 'puppeteer-core'
 import type { Browser, Page } from 'puppeteer-core'
 import { createHarness } from '../src/harness'
 import { startSandbox } from '../src/sandbox/sandbox-server'
@@ -11,6 +10,7 @@ import { deliveriesFor } from '../src/tracking/deliveries'
 import { startTrackingApi } from '../src/tracking/tracking-api'
 import type { RunningTrackingApi } from '../src/tracking/tracking-api'
 import { nodeClient } from './support/tracking'
+import { launchChromium } from './support/chromium'
 
 // The Tester's Event Delivery section in Debian's headless Chromium, over 10,000 records: filters by outcome, action
 // and text kept in the URL (so a view can be shared), one record's JSON with a copy button, pages of 50, and a list
@@ -20,7 +20,6 @@ import { nodeClient } from './support/tracking'
 
 jest.setTimeout(120_000)
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const SCREENSHOTS = path.join(__dirname, '..', 'test-output', 'tester')
 const KEY = 'pk_example_sandbox_key'
 
@@ -31,11 +30,6 @@ let browser: Browser
 let page: Page
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(
-      `No Chromium at ${CHROMIUM}: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH.`
-    )
-  }
   fs.mkdirSync(SCREENSHOTS, { recursive: true })
   sandbox = await startSandbox(0, { keys: [KEY] })
   const harness = createHarness({ apiUrl: sandbox.url, appUrl: sandbox.url })
@@ -56,11 +50,7 @@ beforeAll(async () => {
   analytics.identify({ userId: 'grace', messageId: 'grace-identify', traits: { email: 'grace@example.com' } })
   analytics.track({ anonymousId: 'anon-1', messageId: 'anon-track', event: 'Viewed Pricing' })
   await analytics.closeAndFlush({ timeout: 10_000 })
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync']
-  })
+  browser = await launchChromium()
   await browser
     .defaultBrowserContext()
     .overridePermissions(server.url, ['clipboard-read', 'clipboard-write', 'clipboard-sanitized-write'])

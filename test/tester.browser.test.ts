@@ -1,13 +1,13 @@
 import { execFileSync } from 'child_process'
 import fs from 'fs'
 import path from 'path'
-import puppeteer from 'puppeteer-core'
 import type { Browser, Page } from 'puppeteer-core'
 import { startSandbox } from '../src/sandbox/sandbox-server'
 import type { RunningSandbox } from '../src/sandbox/sandbox-server'
 import { createHarness } from '../src/harness'
 import { startServer } from '../src/server/server'
 import type { RunningServer } from '../src/server/server'
+import { launchChromium } from './support/chromium'
 
 // The Actions Tester in a real browser: Debian's headless Chromium (`.ci/run` installs it when it is missing), driven
 // over the DevTools protocol by puppeteer-core, against the sandbox and the server on free loopback ports. Each state
@@ -16,7 +16,6 @@ import type { RunningServer } from '../src/server/server'
 
 jest.setTimeout(90_000)
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const ROOT = path.join(__dirname, '..')
 const SCREENSHOTS = path.join(ROOT, 'test-output', 'tester')
 
@@ -26,28 +25,10 @@ let browser: Browser
 let page: Page
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(
-      `No Chromium at ${CHROMIUM}: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH.`
-    )
-  }
   fs.mkdirSync(SCREENSHOTS, { recursive: true })
   sandbox = await startSandbox(0, { keys: ['pk_example_sandbox_key'] })
   server = await startServer(0, { harness: createHarness({ apiUrl: sandbox.url, appUrl: sandbox.url }) })
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // Chromium's own background connections are refused on this network; none of them is needed.
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync'
-    ]
-  })
+  browser = await launchChromium()
   page = await browser.newPage()
   await page.setViewport({ width: 1280, height: 800 })
   await page.goto(`${server.url}/`)

@@ -1,11 +1,11 @@
 import express from 'express'
 import path from 'path'
-import puppeteer from 'puppeteer-core'
 import type { Browser } from 'puppeteer-core'
 import { listenOnLoopback } from '../src/lib/loopback'
 import type { LoopbackServer } from '../src/lib/loopback'
 import { PUBLIC_KEY, startRig } from './support/tracking'
 import type { TrackingRig } from './support/tracking'
+import { launchChromium } from './support/chromium'
 
 // analytics.js offline, as the README and the banner say: a page calls only
 // `AnalyticsBrowser.load({ writeKey, cdnURL: <the Tracking API> })`. analytics.js fetches its settings from the
@@ -14,7 +14,6 @@ import type { TrackingRig } from './support/tracking'
 
 jest.setTimeout(90_000)
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const BUILD = path.join(__dirname, '..', 'node_modules', '@segment', 'analytics-next', 'dist', 'umd')
 const WRITE_KEY = 'offline-write-key'
 
@@ -39,18 +38,7 @@ beforeAll(async () => {
       )
   })
   site = await listenOnLoopback(app, 0)
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'
-    ]
-  })
+  browser = await launchChromium(['--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'])
 })
 
 afterAll(async () => {

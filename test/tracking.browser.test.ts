@@ -1,7 +1,6 @@
 import express from 'express'
 import fs from 'fs'
 import path from 'path'
-import puppeteer from 'puppeteer-core'
 import type { Browser } from 'puppeteer-core'
 import { ANALYTICS_JS_PAGE_SKIP_MESSAGE, ANALYTICS_JS_SKIP_MESSAGE } from '../src/destinations/koala-cloud/functions'
 import { listenOnLoopback } from '../src/lib/loopback'
@@ -9,6 +8,7 @@ import { startServer } from '../src/server/server'
 import type { LoopbackServer } from '../src/lib/loopback'
 import { PUBLIC_KEY, startRig } from './support/tracking'
 import type { TrackingRig } from './support/tracking'
+import { launchChromium } from './support/chromium'
 
 // analytics.js (@segment/analytics-next 1.84.3, its browser build from node_modules) in Debian's headless Chromium,
 // on a local page of another origin, its CDN settings given inline and its apiHost pointed at the local Tracking API:
@@ -17,7 +17,6 @@ import type { TrackingRig } from './support/tracking'
 
 jest.setTimeout(90_000)
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const BUILD = path.join(__dirname, '..', 'node_modules', '@segment', 'analytics-next', 'dist', 'umd')
 const WRITE_KEY = 'browser-write-key'
 
@@ -35,11 +34,7 @@ beforeAll(async () => {
     res.type('html').send('<!doctype html><html><head><script src="/ajs/index.js"></script></head><body></body></html>')
   })
   site = await listenOnLoopback(app, 0)
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking']
-  })
+  browser = await launchChromium()
 })
 
 afterAll(async () => {
